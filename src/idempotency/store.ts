@@ -1,0 +1,54 @@
+/**
+ * The idempotency persistence interface. Knows nothing of HTTP or Galileo: a key, a fingerprint,
+ * an opaque stored response. Modelled on AWS Powertools' idempotency record: explicit states,
+ * one interface, stores behind it (memory-store.ts, redis-store.ts).
+ *
+ * State machine for one key:  (none) --claim--> in_progress --complete--> consumed
+ *                                                     \--release / lock expiry--> (none)
+ * consumed expires after the store's consumedTtlMs.
+ */
+
+/** The response kept for replay. The store never looks inside it; a codec turns it into bytes. */
+export interface StoredResponse {
+  status: number;
+  contentType: string;
+  body: string;
+}
+
+/** What `claim` found, or that it claimed the key. */
+export type ClaimResult =
+  /** No live record: an in_progress record now exists, owned by `token`. */
+  | { state: 'claimed'; token: string }
+  /** Someone else holds a live claim. */
+  | { state: 'in_progress'; sameFingerprint: boolean }
+  /** Already consumed. `response` is decoded only when the fingerprint matches. */
+  | { state: 'consumed'; sameFingerprint: true; response: StoredResponse }
+  | { state: 'consumed'; sameFingerprint: false };
+
+export interface IdempotencyStore {
+  /** Atomically create an in_progress record (expiring after the lock TTL) unless a live one exists. */
+  claim(key: string, fingerprint: string): Promise<ClaimResult>;
+  /** in_progress -> consumed, only while `token` still owns the claim. False when it does not. */
+  complete(key: string, token: string, response: StoredResponse): Promise<boolean>;
+  /** Delete the claim, only while `token` still owns it. False when it does not. */
+  release(key: string, token: string): Promise<boolean>;
+  /** Resolves when the store is usable; rejects with StoreUnavailableError otherwise. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Settings every store shares. */
+export interface StoreTimings {
+  /** How long an in_progress claim lives: longer than the worst-case upstream call. */
+  lockTtlMs: number;
+  /** How long a consumed response is replayed. */
+  consumedTtlMs: number;
+}
+
+/** The store cannot be reached or holds a record it cannot read: the gateway fails closed (503). */
+export class StoreUnavailableError extends Error {
+  override readonly name = 'StoreUnavailableError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}

@@ -1,0 +1,27 @@
+/** Shared by the Redis-backed idempotency tests: where Redis is, a per-run key prefix, cleanup. */
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** A prefix no other run (or other engineer's tests) shares. */
+export function uniquePrefix(label: string): string {
+  return `test:${label}:${randomBytes(6).toString('hex')}:`;
+}
+
+/** A plain client for inspecting and tampering with raw records. The caller quits it. */
+export function adminClient(): Redis {
+  const client = new Redis(REDIS_URL, { lazyConnect: false, maxRetriesPerRequest: 1 });
+  client.on('error', () => {});
+  return client;
+}
+
+/** Deletes every key under `prefix` (SCAN, never KEYS). */
+export async function deleteByPrefix(client: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+    cursor = next;
+    if (keys.length > 0) await client.del(...keys);
+  } while (cursor !== '0');
+}

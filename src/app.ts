@@ -1,0 +1,76 @@
+/**
+ * The gateway, top to bottom. Each operation of the spec gets one route whose middleware chain is
+ * the request's whole path through the gateway (DESIGN §1): authenticate, read, validate, claim
+ * the transactionId, forward with credentials, record the outcome, answer.
+ */
+import express, { type Express } from 'express';
+import type { Logger } from 'pino';
+import type { ClientConfig } from './config.js';
+import type { Forwarder } from './galileo/forward.js';
+import { isConsumed } from './galileo/outcome.js';
+import { stripPci } from './galileo/pci.js';
+import { createAuthenticator } from './http/authenticate.js';
+import { errorHandler, methodNotAllowed, notFound } from './http/error-handler.js';
+import { forwardToGalileo } from './http/forward-to-galileo.js';
+import { claimTransaction, recordOutcome } from './http/idempotency.js';
+import { opsRoutes, type Readiness } from './http/ops.js';
+import { captureCallerFields } from './http/params.js';
+import { parseBody } from './http/parse-body.js';
+import { rejectCallerCredentials } from './http/reject-credentials.js';
+import { requestContext } from './http/request-context.js';
+import { sendReply } from './http/send-reply.js';
+import { validateRequest } from './http/validate.js';
+import type { IdempotencyStore } from './idempotency/store.js';
+import type { Metrics } from './metrics.js';
+import type { GatewaySpec } from './spec.js';
+
+export interface GatewayDeps {
+  spec: GatewaySpec;
+  store: IdempotencyStore;
+  forwarder: Forwarder;
+  /** Galileo provider id: part of every idempotency key, as at Galileo. */
+  providerId: number;
+  clients: ClientConfig[] | undefined;
+  bodyLimit: string;
+  logger: Logger;
+  metrics: Metrics;
+  readiness: Readiness;
+}
+
+export function buildApp(deps: GatewayDeps): Express {
+  const { spec, store, forwarder, logger, metrics } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  app.use(requestContext(logger, metrics));
+  app.use(opsRoutes({ store, metrics, readiness: deps.readiness, specDocument: spec.document }));
+
+  const auth = createAuthenticator(deps.clients, spec.operations.map((op) => op.operationId));
+  const validate = validateRequest(spec.document);
+  const idempotency = { store, providerId: deps.providerId, metrics, logger };
+
+  for (const { operationId, path } of spec.operations) {
+    app.post(
+      path,
+      auth.forOperation(operationId), // 401 / 403, before the body is read
+      ...parseBody(deps.bodyLimit), // 413, 415, malformed JSON
+      rejectCallerCredentials(spec.credentialFields), // 400 credentials_not_accepted
+      captureCallerFields, // what the caller sent; JSON null is the same as absent
+      ...validate, // 400 invalid_request naming every field; coerces form values
+      claimTransaction(idempotency, operationId), // replay, 409, 422, 503 — or claim and go on
+      forwardToGalileo(forwarder, metrics, operationId), // inject credentials, call, retry where safe
+      recordOutcome(
+        idempotency,
+        (reply) => isConsumed(spec, operationId, reply),
+        (reply) => ({ status: reply.httpStatus, contentType: reply.contentType, body: stripPci(reply.contentType, reply.body, spec.pciFields) }),
+      ),
+      sendReply, // Galileo's status, content type and body, or a problem
+    );
+    app.all(path, methodNotAllowed('POST'));
+  }
+
+  app.use(notFound);
+  app.use(errorHandler(logger));
+  return app;
+}

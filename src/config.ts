@@ -1,0 +1,219 @@
+/**
+ * Configuration from the environment (DESIGN §7), validated once at start-up. Any problem stops
+ * start-up with one message naming the variable. Nothing else in src/ reads process.env.
+ */
+import { readFileSync } from 'node:fs';
+
+export interface ClientConfig {
+  name: string;
+  /** SHA-256 hex of the client's bearer key: the key itself is never configured. */
+  keySha256: string;
+  /** Operation names, or ['*'] for all. */
+  operations: string[];
+}
+
+export interface GalileoCredentials {
+  apiLogin: string;
+  apiTransKey: string;
+  providerId: number;
+}
+
+export interface Config {
+  production: boolean;
+  port: number;
+  host: string;
+  galileo: {
+    /** Unset: the embedded simulator is started and used. */
+    baseUrl: string | undefined;
+    /** Unset only when the simulator is used (its own credentials apply). */
+    credentials: GalileoCredentials | undefined;
+    timeoutMs: number;
+    maxRetries: number;
+  };
+  /** Unset: caller authentication is off (refused in production). */
+  clients: ClientConfig[] | undefined;
+  idempotency: {
+    store: 'memory' | 'redis';
+    redisUrl: string;
+    keyPrefix: string;
+    ttlSeconds: number;
+    maxEntries: number;
+    /** base64 of 32 bytes, validated by the codec at start-up. */
+    encryptionKey: string | undefined;
+  };
+  bodyLimit: string;
+  logLevel: string;
+  /** How long SIGTERM waits for in-flight requests. */
+  drainTimeoutMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly variable: string, message: string) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+export function loadConfig(env: Env = process.env): Config {
+  const production = env.NODE_ENV === 'production';
+  const baseUrl = optionalUrl(env, 'GALILEO_BASE_URL');
+  const apiLogin = secret(env, 'GALILEO_API_LOGIN');
+  const apiTransKey = secret(env, 'GALILEO_API_TRANS_KEY');
+  const providerIdText = secret(env, 'GALILEO_PROVIDER_ID');
+  const clientsText = secret(env, 'GATEWAY_CLIENTS');
+
+  if (production) {
+    for (const [name, value] of [
+      ['GALILEO_BASE_URL', baseUrl],
+      ['GALILEO_API_LOGIN', apiLogin],
+      ['GALILEO_API_TRANS_KEY', apiTransKey],
+      ['GALILEO_PROVIDER_ID', providerIdText],
+      ['GATEWAY_CLIENTS', clientsText],
+    ] as const) {
+      if (value === undefined) throw new ConfigError(name, 'is required when NODE_ENV=production');
+    }
+  }
+
+  const given = [apiLogin, apiTransKey, providerIdText].filter((v) => v !== undefined).length;
+  if (given !== 0 && given !== 3) {
+    const missing = [
+      ['GALILEO_API_LOGIN', apiLogin],
+      ['GALILEO_API_TRANS_KEY', apiTransKey],
+      ['GALILEO_PROVIDER_ID', providerIdText],
+    ].find(([, v]) => v === undefined)![0]!;
+    throw new ConfigError(missing, 'the three Galileo credentials must be set together');
+  }
+  if (baseUrl !== undefined && given === 0) {
+    throw new ConfigError('GALILEO_API_LOGIN', 'credentials are required when GALILEO_BASE_URL is set');
+  }
+  const credentials =
+    given === 3
+      ? { apiLogin: apiLogin!, apiTransKey: apiTransKey!, providerId: integer('GALILEO_PROVIDER_ID', providerIdText!, 1, 9_999_999_999) }
+      : undefined;
+
+  const store = env.IDEMPOTENCY_STORE ?? 'memory';
+  if (store !== 'memory' && store !== 'redis') {
+    throw new ConfigError('IDEMPOTENCY_STORE', `must be "memory" or "redis", got "${store}"`);
+  }
+  const encryptionKey = secret(env, 'IDEMPOTENCY_ENCRYPTION_KEY');
+  if (production && store === 'redis' && encryptionKey === undefined) {
+    throw new ConfigError('IDEMPOTENCY_ENCRYPTION_KEY', 'is required when NODE_ENV=production and IDEMPOTENCY_STORE=redis');
+  }
+
+  return {
+    production,
+    port: intVar(env, 'PORT', 8080, 0, 65535),
+    host: env.HOST ?? '0.0.0.0',
+    galileo: {
+      baseUrl,
+      credentials,
+      timeoutMs: intVar(env, 'GALILEO_TIMEOUT_MS', 15_000, 1, 600_000),
+      maxRetries: intVar(env, 'GALILEO_MAX_RETRIES', 2, 0, 10),
+    },
+    clients: clientsText === undefined ? undefined : parseClients(clientsText),
+    idempotency: {
+      store,
+      redisUrl: optionalUrl(env, 'REDIS_URL') ?? 'redis://127.0.0.1:6379',
+      keyPrefix: env.IDEMPOTENCY_KEY_PREFIX ?? 'galileo-gw:idem:',
+      ttlSeconds: intVar(env, 'IDEMPOTENCY_TTL_SECONDS', 86_400, 1, 90 * 86_400),
+      maxEntries: intVar(env, 'IDEMPOTENCY_MAX_ENTRIES', 100_000, 1, 100_000_000),
+      encryptionKey,
+    },
+    bodyLimit: bodyLimit(env.BODY_LIMIT ?? '64kb'),
+    logLevel: logLevel(env.LOG_LEVEL ?? 'info'),
+    drainTimeoutMs: intVar(env, 'SHUTDOWN_DRAIN_MS', 10_000, 0, 600_000),
+  };
+}
+
+/** A value given directly or as NAME_FILE (a path to a file holding it, as Docker/K8s secrets are mounted). */
+function secret(env: Env, name: string): string | undefined {
+  const direct = env[name];
+  const file = env[`${name}_FILE`];
+  if (direct !== undefined && file !== undefined) {
+    throw new ConfigError(name, `set either ${name} or ${name}_FILE, not both`);
+  }
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`${name}_FILE`, `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+    }
+    const value = text.replace(/\r?\n$/, '');
+    if (value === '') throw new ConfigError(`${name}_FILE`, `${file} is empty`);
+    return value;
+  }
+  if (direct === '') throw new ConfigError(name, 'is set but empty');
+  return direct;
+}
+
+function optionalUrl(env: Env, name: string): string | undefined {
+  const value = env[name];
+  if (value === undefined || value === '') return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(name, 'is not a valid URL');
+  }
+  const allowed = name === 'REDIS_URL' ? ['redis:', 'rediss:'] : ['http:', 'https:'];
+  if (!allowed.includes(url.protocol)) {
+    throw new ConfigError(name, `must use ${allowed.join(' or ')}`);
+  }
+  return value.replace(/\/+$/, '');
+}
+
+function intVar(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const value = env[name];
+  return value === undefined || value === '' ? fallback : integer(name, value, min, max);
+}
+
+function integer(name: string, value: string, min: number, max: number): number {
+  if (!/^\d+$/.test(value.trim())) throw new ConfigError(name, `must be an integer, got "${value}"`);
+  const n = Number(value.trim());
+  if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+function bodyLimit(value: string): string {
+  if (!/^\d+(?:b|kb|mb)?$/i.test(value)) throw new ConfigError('BODY_LIMIT', `must look like 64kb, 1mb or 65536, got "${value}"`);
+  return value;
+}
+
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+function logLevel(value: string): string {
+  if (!LEVELS.includes(value)) throw new ConfigError('LOG_LEVEL', `must be one of ${LEVELS.join(', ')}`);
+  return value;
+}
+
+function parseClients(text: string): ClientConfig[] {
+  const fail = (message: string): never => {
+    throw new ConfigError('GATEWAY_CLIENTS', message);
+  };
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return fail('is not valid JSON');
+  }
+  if (!Array.isArray(raw) || raw.length === 0) return fail('must be a non-empty JSON array');
+  const names = new Set<string>();
+  return raw.map((entry: unknown, i) => {
+    const c = entry as Partial<ClientConfig> | null;
+    if (typeof c !== 'object' || c === null) return fail(`entry ${i} is not an object`);
+    if (typeof c.name !== 'string' || !/^[A-Za-z0-9._-]{1,64}$/.test(c.name)) {
+      return fail(`entry ${i}: name must be 1-64 characters of letters, digits, ".", "_" or "-"`);
+    }
+    if (names.has(c.name)) return fail(`entry ${i}: duplicate name "${c.name}"`);
+    names.add(c.name);
+    if (typeof c.keySha256 !== 'string' || !/^[0-9a-f]{64}$/i.test(c.keySha256)) {
+      return fail(`entry ${i} (${c.name}): keySha256 must be 64 hex characters (the SHA-256 of the key, never the key)`);
+    }
+    if (!Array.isArray(c.operations) || c.operations.length === 0 || !c.operations.every((o) => typeof o === 'string' && o !== '')) {
+      return fail(`entry ${i} (${c.name}): operations must be a non-empty array of operation names or "*"`);
+    }
+    return { name: c.name, keySha256: c.keySha256.toLowerCase(), operations: c.operations };
+  });
+}

@@ -1,0 +1,44 @@
+/**
+ * Every error the gateway itself answers with: one stable code, one HTTP status, one title.
+ * Rendered as RFC 9457 application/problem+json by http/problem.ts. Galileo's own business
+ * errors are not here: those are passed through unchanged.
+ */
+export const PROBLEMS = {
+  invalid_request: { status: 400, title: 'The request does not match the API specification' },
+  credentials_not_accepted: { status: 400, title: 'Galileo credentials are added by the gateway; callers must not send them' },
+  unauthenticated: { status: 401, title: 'A valid bearer key is required' },
+  forbidden: { status: 403, title: 'This client may not call this operation' },
+  not_found: { status: 404, title: 'No such endpoint' },
+  method_not_allowed: { status: 405, title: 'Method not allowed on this endpoint' },
+  idempotency_in_progress: { status: 409, title: 'A request with this transactionId is still being processed' },
+  payload_too_large: { status: 413, title: 'The request body is too large' },
+  unsupported_media_type: { status: 415, title: 'The body must be application/json or application/x-www-form-urlencoded' },
+  idempotency_key_reused: { status: 422, title: 'This transactionId was already used for a different request' },
+  internal_error: { status: 500, title: 'Internal error' },
+  upstream_unavailable: { status: 502, title: 'Galileo is unavailable' },
+  upstream_bad_response: { status: 502, title: 'Galileo answered with something that is not a Galileo response' },
+  idempotency_store_unavailable: { status: 503, title: 'The idempotency store is unavailable; nothing was sent to Galileo' },
+  upstream_timeout: { status: 504, title: 'Galileo did not answer in time' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ProblemCode = keyof typeof PROBLEMS;
+
+/** One field-level problem, naming the field as the caller sent it. */
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+/** Thrown (or passed to next()) anywhere in the request path; the error handler renders it. */
+export class GatewayError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ProblemCode,
+    readonly detail: string,
+    readonly options: { errors?: FieldError[]; headers?: Record<string, string> } = {},
+  ) {
+    super(detail);
+    this.name = 'GatewayError';
+    this.status = PROBLEMS[code].status;
+  }
+}

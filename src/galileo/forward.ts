@@ -1,0 +1,122 @@
+/**
+ * Calls one Galileo operation through the generated SDK: injects the credentials, always asks for
+ * an explicit response format (Galileo's own default is XML), and retries only where the call
+ * cannot have executed (DESIGN §5). Never throws for an upstream failure: it answers a
+ * GalileoReply, so the caller decides what the outcome means for idempotency.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isAxiosError, type AxiosResponse } from 'axios';
+import * as sdk from '../../generated/galileo-client/sdk.gen.js';
+import type { GalileoCredentials } from '../config.js';
+import type { GalileoClient } from './client.js';
+import { readStatusCode, type GalileoStatusCode } from './envelope.js';
+
+export type ResponseFormat = 'json' | 'xml';
+
+export type UpstreamFailureCode = 'upstream_timeout' | 'upstream_unavailable' | 'upstream_bad_response';
+
+interface Timing {
+  attempts: number;
+  durationMs: number;
+}
+
+export type GalileoReply =
+  /** Galileo answered with its envelope (success or business error): passed through unchanged. */
+  | ({ kind: 'galileo'; httpStatus: number; contentType: string; body: string; statusCode: GalileoStatusCode } & Timing)
+  /** No Galileo answer: the gateway answers with a problem. */
+  | ({ kind: 'failure'; code: UpstreamFailureCode; detail: string; httpStatus: number | undefined } & Timing);
+
+export interface Forwarder {
+  forward(operationId: string, params: Record<string, unknown>, format: ResponseFormat): Promise<GalileoReply>;
+}
+
+type SdkCall = (options: Record<string, unknown>) => Promise<AxiosResponse<string>>;
+
+/** The edge answers these when Galileo was not reached (DESIGN §5); worth another attempt. */
+const EDGE_RETRYABLE = new Set([429, 502, 503, 504]);
+/** The connection failed before the request was sent: it cannot have executed. */
+const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+export function createForwarder(options: {
+  galileo: GalileoClient;
+  credentials: GalileoCredentials;
+  maxRetries: number;
+  /** First backoff in ms; doubles per retry, with full jitter on its upper half. */
+  backoffMs?: number;
+}): Forwarder {
+  const { galileo, credentials, maxRetries } = options;
+  const backoffMs = options.backoffMs ?? 100;
+  const calls = sdk as unknown as Record<string, SdkCall>;
+
+  const attempt = async (call: SdkCall, body: Record<string, unknown>, format: ResponseFormat) => {
+    try {
+      const response = await call({
+        client: galileo.client,
+        body,
+        headers: { 'response-content-type': format },
+        responseType: 'text',
+        throwOnError: true,
+      });
+      return classifyResponse(response);
+    } catch (err) {
+      return classifyError(err);
+    }
+  };
+
+  return {
+    async forward(operationId, params, format) {
+      const call = calls[operationId];
+      if (typeof call !== 'function') throw new Error(`no generated client function for ${operationId}`);
+      // Credentials last: nothing a caller sends can override them (and callers cannot send them).
+      const body = { ...params, ...credentials };
+      const started = performance.now();
+      for (let attempts = 1; ; attempts++) {
+        const result = await attempt(call, body, format);
+        if (result.retryable && attempts <= maxRetries) {
+          await sleep(backoffMs * 2 ** (attempts - 1) * (0.5 + Math.random() / 2));
+          continue;
+        }
+        return { ...result.reply, attempts, durationMs: performance.now() - started };
+      }
+    },
+  };
+}
+
+type Attempt = { retryable: boolean; reply: Omit<Extract<GalileoReply, { kind: 'galileo' }>, keyof Timing> | Omit<Extract<GalileoReply, { kind: 'failure' }>, keyof Timing> };
+
+function classifyResponse(response: AxiosResponse<string>): Attempt {
+  const httpStatus = response.status;
+  const contentType = String(response.headers['content-type'] ?? 'application/octet-stream');
+  const body = typeof response.data === 'string' ? response.data : String(response.data ?? '');
+  const statusCode = readStatusCode(contentType, body);
+  if (statusCode !== undefined) {
+    return { retryable: false, reply: { kind: 'galileo', httpStatus, contentType, body, statusCode } };
+  }
+  if (EDGE_RETRYABLE.has(httpStatus) || httpStatus >= 500) {
+    return {
+      retryable: EDGE_RETRYABLE.has(httpStatus),
+      reply: { kind: 'failure', code: 'upstream_unavailable', detail: `Galileo's edge answered HTTP ${httpStatus} without a Galileo response.`, httpStatus },
+    };
+  }
+  return {
+    retryable: false,
+    reply: { kind: 'failure', code: 'upstream_bad_response', detail: `Galileo answered HTTP ${httpStatus} with a body that is not a Galileo response.`, httpStatus },
+  };
+}
+
+function classifyError(err: unknown): Attempt {
+  if (!isAxiosError(err)) throw err;
+  const code = err.code ?? '';
+  if (code === 'ECONNABORTED' || code === 'ETIMEDOUT') {
+    // The call may have executed: never retried here (DESIGN §5).
+    return { retryable: false, reply: { kind: 'failure', code: 'upstream_timeout', detail: 'Galileo did not answer within the timeout.', httpStatus: undefined } };
+  }
+  if (NOT_SENT.has(code)) {
+    return { retryable: true, reply: { kind: 'failure', code: 'upstream_unavailable', detail: `Could not connect to Galileo (${code}).`, httpStatus: undefined } };
+  }
+  if (code === 'ERR_BAD_RESPONSE' || code === 'ERR_FR_MAX_CONTENT_LENGTH_EXCEEDED') {
+    return { retryable: false, reply: { kind: 'failure', code: 'upstream_bad_response', detail: `Galileo's response could not be read (${code}).`, httpStatus: err.response?.status } };
+  }
+  // Reset or dropped after the request was sent: it may have executed, so no retry.
+  return { retryable: false, reply: { kind: 'failure', code: 'upstream_unavailable', detail: `The connection to Galileo failed (${code || 'unknown error'}).`, httpStatus: undefined } };
+}

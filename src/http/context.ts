@@ -1,0 +1,31 @@
+/**
+ * Per-request facts the middleware chain accumulates for the one `request completed` log line
+ * (DESIGN §6). Lives in res.locals so every middleware reads and writes the same typed object.
+ */
+import type { Response } from 'express';
+
+export type IdempotencyOutcome = 'forwarded' | 'replayed' | 'in_progress' | 'key_reused' | 'store_unavailable' | 'none';
+
+export interface UpstreamSummary {
+  httpStatus: number | undefined;
+  statusCode: string | number | undefined;
+  attempts: number;
+  durationMs: number;
+  outcome: string;
+}
+
+export interface RequestContext {
+  requestId: string;
+  startedAt: bigint;
+  client: string | undefined;
+  operation: string | undefined;
+  transactionId: string | undefined;
+  idempotency: IdempotencyOutcome;
+  upstream: UpstreamSummary | undefined;
+  /** Code of the gateway problem answered, if any. */
+  problem: string | undefined;
+}
+
+export function context(res: Response): RequestContext {
+  return res.locals.ctx as RequestContext;
+}

@@ -1,0 +1,129 @@
+/**
+ * Idempotency on transactionId (DESIGN §4), the HTTP side. `claimTransaction` applies the table
+ * (claim / 409 / 422 / replay / 503) before anything is forwarded; `recordOutcome` consumes or
+ * releases the claim once Galileo has answered. The store behind it is memory or Redis: this
+ * module does not know which.
+ */
+import type { RequestHandler, Response } from 'express';
+import type { Logger } from 'pino';
+import { GatewayError } from '../errors.js';
+import { fingerprint } from '../idempotency/fingerprint.js';
+import { StoreUnavailableError, type IdempotencyStore } from '../idempotency/store.js';
+import type { GalileoReply } from '../galileo/forward.js';
+import { context } from './context.js';
+import type { Metrics } from '../metrics.js';
+import { requestFormat, validatedParams } from './params.js';
+
+interface Claim {
+  key: string;
+  token: string;
+}
+
+export interface IdempotencyDeps {
+  store: IdempotencyStore;
+  /** Galileo scopes transactionIds per provider: so does the key. */
+  providerId: number;
+  metrics: Metrics;
+  logger: Logger;
+}
+
+export function claimTransaction(deps: IdempotencyDeps, operationId: string): RequestHandler {
+  const { store, providerId, metrics } = deps;
+  return async (req, res, next) => {
+    const ctx = context(res);
+    const params = validatedParams(req, res);
+    const transactionId = String(params.transactionId);
+    ctx.transactionId = transactionId;
+    const key = `${providerId}:${operationId}:${transactionId}`;
+    const print = fingerprint({ params, format: requestFormat(req) });
+
+    const outcome = (value: typeof ctx.idempotency) => {
+      ctx.idempotency = value;
+      metrics.idempotencyOutcomes.inc({ operation: operationId, outcome: value });
+    };
+
+    let found;
+    try {
+      found = await store.claim(key, print);
+    } catch (err) {
+      if (!(err instanceof StoreUnavailableError)) throw err;
+      metrics.storeErrors.inc({ operation: 'claim' });
+      outcome('store_unavailable');
+      throw new GatewayError('idempotency_store_unavailable', 'The idempotency store cannot be reached; nothing was sent to Galileo. Retry with the same transactionId.', {
+        headers: { 'retry-after': '1' },
+      });
+    }
+
+    switch (found.state) {
+      case 'claimed':
+        outcome('forwarded');
+        res.locals.claim = { key, token: found.token } satisfies Claim;
+        return next();
+      case 'in_progress':
+        if (found.sameFingerprint) {
+          outcome('in_progress');
+          throw new GatewayError('idempotency_in_progress', `transactionId ${transactionId} is still being processed; retry later with the same request.`, {
+            headers: { 'retry-after': '1' },
+          });
+        }
+        break;
+      case 'consumed':
+        if (found.sameFingerprint) {
+          outcome('replayed');
+          const { status, contentType, body } = found.response;
+          const payload = Buffer.from(body);
+          res.status(status);
+          res.setHeader('content-type', contentType);
+          res.setHeader('content-length', payload.length);
+          res.setHeader('idempotent-replayed', 'true');
+          res.end(payload);
+          return;
+        }
+        break;
+    }
+    outcome('key_reused');
+    throw new GatewayError('idempotency_key_reused', `transactionId ${transactionId} was already used for a different ${operationId} request; use a new transactionId.`, {
+      errors: [{ field: 'transactionId', message: 'was already used for a different request' }],
+    });
+  };
+}
+
+/**
+ * After the call: consume (store the response for replay) or release (let the caller retry).
+ * A store failure here never loses Galileo's answer: the caller still gets it, and the claim
+ * expires after the lock TTL (a later retry then reaches Galileo, which answers 24).
+ */
+export function recordOutcome(
+  deps: IdempotencyDeps,
+  consumed: (reply: GalileoReply) => boolean,
+  toStored: (reply: Extract<GalileoReply, { kind: 'galileo' }>) => { status: number; contentType: string; body: string },
+): RequestHandler {
+  const { store, metrics, logger } = deps;
+  return async (_req, res, next) => {
+    const claim = res.locals.claim as Claim | undefined;
+    const reply = res.locals.reply as GalileoReply | undefined;
+    if (claim && reply) {
+      const transition = reply.kind === 'galileo' && consumed(reply) ? 'complete' : 'release';
+      try {
+        const owned =
+          transition === 'complete' && reply.kind === 'galileo'
+            ? await store.complete(claim.key, claim.token, toStored(reply))
+            : await store.release(claim.key, claim.token);
+        if (!owned) logClaimLost(logger, res, transition);
+      } catch (err) {
+        metrics.storeErrors.inc({ operation: transition });
+        logger.error({ requestId: context(res).requestId, err: errorSummary(err) }, `idempotency ${transition} failed; the claim will expire after the lock TTL`);
+      }
+      res.locals.claim = undefined;
+    }
+    next();
+  };
+}
+
+function logClaimLost(logger: Logger, res: Response, transition: string): void {
+  logger.warn({ requestId: context(res).requestId }, `idempotency ${transition} skipped: the claim expired and was taken by another request`);
+}
+
+function errorSummary(err: unknown) {
+  return { type: (err as Error)?.name, message: (err as Error)?.message };
+}

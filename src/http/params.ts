@@ -1,0 +1,31 @@
+/**
+ * The caller's parameters on their way through validation. Before validation the gateway notes
+ * which fields the caller sent (a JSON null counts as not sent: a form cannot carry null).
+ * After validation it reads back only those fields, with their coerced values: the validator
+ * also fills in the spec's defaults, which are Galileo's to apply, not the gateway's.
+ */
+import type { Request, RequestHandler, Response } from 'express';
+import type { ResponseFormat } from '../galileo/forward.js';
+
+export const captureCallerFields: RequestHandler = (req, res, next) => {
+  const body: unknown = req.body;
+  if (typeof body === 'object' && body !== null && !Array.isArray(body)) {
+    const record = body as Record<string, unknown>;
+    for (const key of Object.keys(record)) {
+      if (record[key] === null) delete record[key];
+    }
+    res.locals.callerFields = Object.keys(record);
+  }
+  next();
+};
+
+export function validatedParams(req: Request, res: Response): Record<string, unknown> {
+  const body = req.body as Record<string, unknown>;
+  const sent = (res.locals.callerFields as string[] | undefined) ?? [];
+  return Object.fromEntries(sent.map((field) => [field, body[field]]));
+}
+
+/** The spec allows only json|xml and defaults to json. */
+export function requestFormat(req: Request): ResponseFormat {
+  return req.headers['response-content-type'] === 'xml' ? 'xml' : 'json';
+}

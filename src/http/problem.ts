@@ -1,0 +1,24 @@
+/** Renders a GatewayError as RFC 9457 application/problem+json. */
+import type { Response } from 'express';
+import { PROBLEMS, type GatewayError } from '../errors.js';
+import { context } from './context.js';
+
+export function sendProblem(res: Response, error: GatewayError): void {
+  const ctx = context(res);
+  ctx.problem = error.code;
+  const body = {
+    type: `/problems/${error.code}`,
+    title: PROBLEMS[error.code].title,
+    status: error.status,
+    detail: error.detail,
+    code: error.code,
+    requestId: ctx.requestId,
+    ...(error.options.errors ? { errors: error.options.errors } : {}),
+  };
+  for (const [name, value] of Object.entries(error.options.headers ?? {})) res.setHeader(name, value);
+  const payload = Buffer.from(JSON.stringify(body));
+  res.status(error.status);
+  res.setHeader('content-type', 'application/problem+json');
+  res.setHeader('content-length', payload.length);
+  res.end(payload);
+}

@@ -1,0 +1,16 @@
+/** Last step: Galileo's answer byte for byte, or the problem for an upstream failure. */
+import type { RequestHandler } from 'express';
+import { GatewayError } from '../errors.js';
+import type { GalileoReply } from '../galileo/forward.js';
+
+export const sendReply: RequestHandler = (_req, res) => {
+  const reply = res.locals.reply as GalileoReply;
+  if (reply.kind === 'failure') {
+    throw new GatewayError(reply.code, reply.detail);
+  }
+  const payload = Buffer.from(reply.body);
+  res.status(reply.httpStatus);
+  res.setHeader('content-type', reply.contentType);
+  res.setHeader('content-length', payload.length);
+  res.end(payload);
+};

@@ -1,0 +1,110 @@
+/**
+ * Start-up and shutdown: wires configuration into the parts (store, Galileo client, simulator when
+ * no GALILEO_BASE_URL is set), listens, and drains on stop. The simulator is referenced only here.
+ */
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import type { Logger } from 'pino';
+import { buildApp } from './app.js';
+import { ConfigError, type Config, type GalileoCredentials } from './config.js';
+import { createGalileoClient } from './galileo/client.js';
+import { createForwarder } from './galileo/forward.js';
+import { createStore, lockTtlMs } from './idempotency/create-store.js';
+import type { IdempotencyStore } from './idempotency/store.js';
+import { createMetrics } from './metrics.js';
+import { loadGatewaySpec } from './spec.js';
+
+const BACKOFF_MS = 100;
+
+export interface RunningGateway {
+  url: string;
+  server: Server;
+  /** Stop accepting, finish in-flight requests (bounded by drainTimeoutMs), close everything. */
+  stop(): Promise<void>;
+}
+
+export async function startGateway(config: Config, logger: Logger): Promise<RunningGateway> {
+  let galileoUrl = config.galileo.baseUrl;
+  let credentials: GalileoCredentials | undefined = config.galileo.credentials;
+  let simulator: { url: string; close(): Promise<void> } | undefined;
+  if (galileoUrl === undefined) {
+    const { startSimulator, SIMULATOR_CREDENTIALS } = await import('./simulator/server.js');
+    credentials ??= SIMULATOR_CREDENTIALS;
+    simulator = await startSimulator({ port: 0, host: '127.0.0.1', credentials });
+    galileoUrl = simulator.url;
+    logger.warn({ galileo: galileoUrl }, 'GALILEO_BASE_URL is not set: using the embedded Galileo simulator (never in production)');
+  }
+  if (credentials === undefined) throw new ConfigError('GALILEO_API_LOGIN', 'credentials are required');
+  if (config.clients === undefined) {
+    logger.warn('GATEWAY_CLIENTS is not set: caller authentication is OFF (never in production)');
+  }
+
+  let store: IdempotencyStore;
+  try {
+    store = createStore({
+      kind: config.idempotency.store,
+      redisUrl: config.idempotency.redisUrl,
+      keyPrefix: config.idempotency.keyPrefix,
+      maxEntries: config.idempotency.maxEntries,
+      encryptionKey: config.idempotency.encryptionKey,
+      timings: {
+        lockTtlMs: lockTtlMs(config.galileo.timeoutMs, config.galileo.maxRetries, BACKOFF_MS),
+        consumedTtlMs: config.idempotency.ttlSeconds * 1000,
+      },
+    });
+  } catch (err) {
+    throw new ConfigError('IDEMPOTENCY_ENCRYPTION_KEY', (err as Error).message);
+  }
+
+  const galileo = createGalileoClient({ baseUrl: galileoUrl, timeoutMs: config.galileo.timeoutMs });
+  const metrics = createMetrics();
+  const readiness = { shuttingDown: false };
+  const app = buildApp({
+    spec: loadGatewaySpec(),
+    store,
+    forwarder: createForwarder({ galileo, credentials, maxRetries: config.galileo.maxRetries, backoffMs: BACKOFF_MS }),
+    providerId: credentials.providerId,
+    clients: config.clients,
+    bodyLimit: config.bodyLimit,
+    logger,
+    metrics,
+    readiness,
+  });
+
+  const server = app.listen(config.port, config.host);
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
+  logger.info(
+    { url, store: config.idempotency.store, encrypted: config.idempotency.encryptionKey !== undefined, galileo: new URL(galileoUrl).origin, auth: config.clients !== undefined },
+    'gateway started',
+  );
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      readiness.shuttingDown = true;
+      logger.info({ drainTimeoutMs: config.drainTimeoutMs }, 'gateway stopping: draining in-flight requests');
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const drained = await Promise.race([closed.then(() => true), sleep(config.drainTimeoutMs).then(() => false)]);
+      if (!drained) {
+        logger.warn('drain timeout reached: closing remaining connections');
+        server.closeAllConnections();
+        await closed;
+      }
+      await store.close().catch(() => undefined);
+      galileo.close();
+      await simulator?.close();
+      logger.info('gateway stopped');
+    })());
+
+  return { url, server, stop };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

@@ -1,0 +1,60 @@
+/**
+ * The inbound spec (generated/gateway.openapi.json, derived from openapi/galileo.yaml by
+ * `npm run generate`) and the facts code reads from it, so no rule of the spec is restated in src/.
+ */
+import { readFileSync } from 'node:fs';
+
+export interface GatewayOperation {
+  operationId: string;
+  path: string;
+}
+
+export interface StatusCodeInfo {
+  code: string | number;
+  description: string;
+  changesState: boolean;
+}
+
+export interface GatewaySpec {
+  document: Record<string, unknown>;
+  operations: GatewayOperation[];
+  /** Body fields callers must never send (the Credentials component). */
+  credentialFields: string[];
+  /** Response fields holding card data (x-pci), never stored for replay. */
+  pciFields: string[];
+  /** Galileo status codes after which the call changed state at Galileo, per operation. */
+  stateChangingCodes(operationId: string): ReadonlySet<string>;
+}
+
+interface GatewayExtensions {
+  credentialFields: string[];
+  pciFields: string[];
+  globalStatusCodes: StatusCodeInfo[];
+}
+
+const SPEC_URL = new URL('../generated/gateway.openapi.json', import.meta.url);
+
+export function loadGatewaySpec(): GatewaySpec {
+  const document = JSON.parse(readFileSync(SPEC_URL, 'utf8')) as Record<string, unknown>;
+  const ext = document['x-gateway'] as GatewayExtensions;
+  const paths = document.paths as Record<string, Record<string, { operationId?: string; 'x-galileo-status-codes'?: StatusCodeInfo[] }>>;
+
+  const operations: GatewayOperation[] = [];
+  const changing = new Map<string, Set<string>>();
+  const globalChanging = ext.globalStatusCodes.filter((c) => c.changesState).map((c) => String(c.code));
+  for (const [path, item] of Object.entries(paths)) {
+    const post = item.post;
+    if (!post?.operationId || !post['x-galileo-status-codes']) continue; // ops endpoints
+    operations.push({ operationId: post.operationId, path });
+    const own = post['x-galileo-status-codes'].filter((c) => c.changesState).map((c) => String(c.code));
+    changing.set(post.operationId, new Set([...globalChanging, ...own]));
+  }
+
+  return {
+    document,
+    operations,
+    credentialFields: ext.credentialFields,
+    pciFields: ext.pciFields,
+    stateChangingCodes: (operationId) => changing.get(operationId) ?? new Set(globalChanging),
+  };
+}

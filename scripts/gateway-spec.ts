@@ -60,21 +60,21 @@ export function deriveGatewaySpec(galileo: Json, version: string): Json {
             ...op.responses['200'],
             description: `${op.responses['200'].description} Galileo's status, content type and body are passed through; a replay carries Idempotent-Replayed: true.`,
           },
-          ...Object.fromEntries(Object.entries(PROBLEM_RESPONSES).map(([status, codes]) => [status, { $ref: `#/components/responses/Problem${status}` }])),
+          ...Object.fromEntries(Object.keys(PROBLEM_RESPONSES).map((status) => [status, { $ref: `#/components/responses/Problem${status}` }])),
         },
         'x-galileo-status-codes': op['x-galileo-status-codes'],
       },
     };
   }
 
-  const opsGet = (summary: string, content: Json) => ({ get: { summary, security: [], tags: ['ops'], responses: content } });
-  paths['/healthz'] = opsGet('Liveness: the process is up', { '200': { description: 'alive', content: { 'application/json': { schema: { type: 'object' } } } } });
-  paths['/readyz'] = opsGet('Readiness: the idempotency store and configuration are usable', {
+  const opsGet = (operationId: string, summary: string, content: Json) => ({ get: { operationId, summary, security: [], tags: ['ops'], responses: content } });
+  paths['/healthz'] = opsGet('healthz', 'Liveness: the process is up', { '200': { description: 'alive', content: { 'application/json': { schema: { type: 'object' } } } } });
+  paths['/readyz'] = opsGet('readyz', 'Readiness: the idempotency store and configuration are usable', {
     '200': { description: 'ready', content: { 'application/json': { schema: { $ref: '#/components/schemas/Readiness' } } } },
     '503': { description: 'not ready', content: { 'application/json': { schema: { $ref: '#/components/schemas/Readiness' } } } },
   });
-  paths['/metrics'] = opsGet('Prometheus metrics', { '200': { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } } });
-  paths['/openapi.json'] = opsGet('This document', { '200': { description: 'the inbound spec', content: { 'application/json': { schema: { type: 'object' } } } } });
+  paths['/metrics'] = opsGet('metrics', 'Prometheus metrics', { '200': { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } } });
+  paths['/openapi.json'] = opsGet('openapi', 'This document', { '200': { description: 'the inbound spec', content: { 'application/json': { schema: { type: 'object' } } } } });
 
   const responses = Object.fromEntries(
     Object.entries(PROBLEM_RESPONSES).map(([status, codes]) => [

@@ -1,0 +1,75 @@
+/**
+ * Test harness: a real simulator on a random port and a real gateway in this process, talking
+ * over real HTTP. Logs are captured so tests can read the lines the gateway wrote.
+ */
+import { createHash } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { startGateway, type RunningGateway } from '../../src/server.js';
+import { SIMULATOR_CREDENTIALS, startSimulator } from '../../src/simulator/server.js';
+
+export type Simulator = Awaited<ReturnType<typeof startSimulator>>;
+
+export const CREDENTIALS = SIMULATOR_CREDENTIALS;
+
+export async function startTestSimulator(): Promise<Simulator> {
+  return startSimulator({ port: 0, host: '127.0.0.1', credentials: CREDENTIALS });
+}
+
+export interface TestGateway extends RunningGateway {
+  logs: Array<Record<string, unknown>>;
+  rawLogs: string[];
+}
+
+/** The gateway against `galileoUrl` with the simulator's credentials; `env` overrides anything. */
+export async function startTestGateway(galileoUrl: string, env: Record<string, string> = {}): Promise<TestGateway> {
+  const config = loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    GALILEO_BASE_URL: galileoUrl,
+    GALILEO_API_LOGIN: CREDENTIALS.apiLogin,
+    GALILEO_API_TRANS_KEY: CREDENTIALS.apiTransKey,
+    GALILEO_PROVIDER_ID: String(CREDENTIALS.providerId),
+    GALILEO_TIMEOUT_MS: '1500',
+    LOG_LEVEL: 'debug',
+    ...env,
+  });
+  const rawLogs: string[] = [];
+  const logs: Array<Record<string, unknown>> = [];
+  const destination = new Writable({
+    write(chunk, _encoding, callback) {
+      const line = String(chunk);
+      rawLogs.push(line);
+      logs.push(JSON.parse(line) as Record<string, unknown>);
+      callback();
+    },
+  });
+  const logger = createLogger({ level: config.logLevel, destination });
+  const gateway = await startGateway(config, logger);
+  return { ...gateway, logs, rawLogs };
+}
+
+export function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** Parses a form body the way Galileo does. */
+export function formFields(body: string): Record<string, string> {
+  return Object.fromEntries(new URLSearchParams(body));
+}
+
+let counter = 0;
+/** A transactionId unique within the run. */
+export function txId(prefix = 'tx'): string {
+  counter += 1;
+  return `${prefix}-${process.pid}-${Date.now().toString(36)}-${counter}`;
+}
+
+let ssnCounter = 0;
+/** A valid, run-unique SSN-shaped id (area 123, group 10-98, serial never 0000). */
+export function uniqueSsn(): string {
+  ssnCounter += 1;
+  const n = (process.pid * 7919 + Date.now() + ssnCounter) % 89_990_000;
+  return `123${String(10 + (n % 89)).padStart(2, '0')}${String(1 + (Math.floor(n / 89) % 9999)).padStart(4, '0')}`;
+}

@@ -34,5 +34,6 @@ export function createStore(options: StoreOptions): IdempotencyStore {
 export function lockTtlMs(timeoutMs: number, maxRetries: number, backoffMs: number): number {
   const attempts = maxRetries + 1;
   const backoff = backoffMs * (2 ** maxRetries - 1);
-  return attempts * timeoutMs + backoff + 5_000;
+  // The margin covers the claim-to-call and answer-to-record steps (milliseconds normally).
+  return attempts * timeoutMs + backoff + 2_000;
 }

@@ -13,8 +13,8 @@ export type Simulator = Awaited<ReturnType<typeof startSimulator>>;
 
 export const CREDENTIALS = SIMULATOR_CREDENTIALS;
 
-export async function startTestSimulator(): Promise<Simulator> {
-  return startSimulator({ port: 0, host: '127.0.0.1', credentials: CREDENTIALS });
+export async function startTestSimulator(options: { pciEnabled?: boolean } = {}): Promise<Simulator> {
+  return startSimulator({ port: 0, host: '127.0.0.1', credentials: CREDENTIALS, ...options });
 }
 
 export interface TestGateway extends RunningGateway {

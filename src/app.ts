@@ -10,6 +10,7 @@ import type { Forwarder } from './galileo/forward.js';
 import { isConsumed } from './galileo/outcome.js';
 import { stripPci } from './galileo/pci.js';
 import { createAuthenticator } from './http/authenticate.js';
+import { coerceToSpecTypes } from './http/coerce-types.js';
 import { errorHandler, methodNotAllowed, notFound } from './http/error-handler.js';
 import { forwardToGalileo } from './http/forward-to-galileo.js';
 import { claimTransaction, recordOutcome } from './http/idempotency.js';
@@ -57,6 +58,7 @@ export function buildApp(deps: GatewayDeps): Express {
       ...parseBody(deps.bodyLimit), // 413, 415, malformed JSON
       rejectCallerCredentials(spec.credentialFields), // 400 credentials_not_accepted
       captureCallerFields, // what the caller sent; JSON null is the same as absent
+      coerceToSpecTypes(spec.fieldTypes(operationId)), // "1" -> 1 where the spec says integer, before any rule runs
       ...validate, // 400 invalid_request naming every field; coerces form values
       claimTransaction(idempotency, operationId), // replay, 409, 422, 503 — or claim and go on
       forwardToGalileo(forwarder, metrics, operationId), // inject credentials, call, retry where safe

@@ -24,6 +24,8 @@ export interface GatewaySpec {
   pciFields: string[];
   /** Galileo status codes after which the call changed state at Galileo, per operation. */
   stateChangingCodes(operationId: string): ReadonlySet<string>;
+  /** The JSON types each request field may take, per operation (from its request schema). */
+  fieldTypes(operationId: string): ReadonlyMap<string, readonly string[]>;
 }
 
 interface GatewayExtensions {
@@ -37,10 +39,12 @@ const SPEC_URL = new URL('../generated/gateway.openapi.json', import.meta.url);
 export function loadGatewaySpec(): GatewaySpec {
   const document = JSON.parse(readFileSync(SPEC_URL, 'utf8')) as Record<string, unknown>;
   const ext = document['x-gateway'] as GatewayExtensions;
-  const paths = document.paths as Record<string, Record<string, { operationId?: string; 'x-galileo-status-codes'?: StatusCodeInfo[] }>>;
+  const paths = document.paths as Record<string, Record<string, OperationObject>>;
+  const schemas = (document.components as { schemas: Record<string, RequestSchema> }).schemas;
 
   const operations: GatewayOperation[] = [];
   const changing = new Map<string, Set<string>>();
+  const types = new Map<string, Map<string, string[]>>();
   const globalChanging = ext.globalStatusCodes.filter((c) => c.changesState).map((c) => String(c.code));
   for (const [path, item] of Object.entries(paths)) {
     const post = item.post;
@@ -48,6 +52,12 @@ export function loadGatewaySpec(): GatewaySpec {
     operations.push({ operationId: post.operationId, path });
     const own = post['x-galileo-status-codes'].filter((c) => c.changesState).map((c) => String(c.code));
     changing.set(post.operationId, new Set([...globalChanging, ...own]));
+    const ref = post.requestBody?.content['application/json']?.schema.$ref ?? '';
+    const properties = schemas[ref.split('/').pop() ?? '']?.properties ?? {};
+    types.set(
+      post.operationId,
+      new Map(Object.entries(properties).map(([field, schema]) => [field, typesOf(schema, schemas)])),
+    );
   }
 
   return {
@@ -56,5 +66,28 @@ export function loadGatewaySpec(): GatewaySpec {
     credentialFields: ext.credentialFields,
     pciFields: ext.pciFields,
     stateChangingCodes: (operationId) => changing.get(operationId) ?? new Set(globalChanging),
+    fieldTypes: (operationId) => types.get(operationId) ?? new Map(),
   };
+}
+
+interface PropertySchema {
+  type?: string | string[];
+  $ref?: string;
+}
+
+interface RequestSchema {
+  properties?: Record<string, PropertySchema>;
+  type?: string | string[];
+}
+
+interface OperationObject {
+  operationId?: string;
+  'x-galileo-status-codes'?: StatusCodeInfo[];
+  requestBody?: { content: Record<string, { schema: { $ref?: string } }> };
+}
+
+function typesOf(schema: PropertySchema, schemas: Record<string, RequestSchema>): string[] {
+  const resolved = schema.$ref ? (schemas[schema.$ref.split('/').pop() ?? ''] ?? {}) : schema;
+  const type = resolved.type;
+  return type === undefined ? [] : Array.isArray(type) ? type : [type];
 }

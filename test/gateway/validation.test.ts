@@ -89,6 +89,22 @@ describe('validation', () => {
     await expectRejected('createIvrCall', { ...exampleBody('createIvrCall'), transactionId: txId(), phone: '12' }, ['phone'], true);
   });
 
+  // Form values arrive as strings: cross-field rules on integer fields must still apply.
+  for (const [name, body, field] of [
+    ['sharedBalance=1 without primaryAccount', { transactionId: 'f1', prodId: 501, sharedBalance: 1 }, 'primaryAccount'],
+    ['idType=2 with an impossible SSN', { transactionId: 'f2', prodId: 501, idType: 2, id: '000123456' }, 'id'],
+    ['idType=0 with a 5-digit id', { transactionId: 'f3', prodId: 501, idType: 0, id: '12345' }, 'id'],
+  ] as const) {
+    it(`a form body with ${name} is rejected like the JSON one`, async () => {
+      await expectRejected('createAccount', { ...body, transactionId: txId() }, [field], true);
+      await expectRejected('createAccount', { ...body, transactionId: txId() }, [field]);
+    });
+  }
+
+  it('a JSON number sent as a string is coerced before the cross-field rules run', async () => {
+    await expectRejected('createAccount', { transactionId: txId(), prodId: 501, sharedBalance: '1' }, ['primaryAccount']);
+  });
+
   it('reports every problem, not the first', async () => {
     const problem = await expectRejected(
       'modifyOnDemandAlertStatus',

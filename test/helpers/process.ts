@@ -1,0 +1,132 @@
+/**
+ * The gateway as a real process (`node --import tsx src/main.ts`), for what only a process shows:
+ * signals, exit codes, start-up failures, and every byte written to stdout and stderr.
+ * The environment is exactly what the test gives (plus PATH): nothing leaks in from the shell.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface GatewayProcess {
+  child: ChildProcess;
+  /** Raw output, in the order written. */
+  stdout: () => string;
+  stderr: () => string;
+  /** stdout lines that are JSON (the pino lines). */
+  logs: () => Array<Record<string, unknown>>;
+  /** Resolves with the first log line (already written or yet to come) that matches. */
+  waitForLog(match: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  signal(signal: NodeJS.Signals): void;
+  exited: Promise<Exit>;
+  /** SIGKILL unless already exited; for `after` hooks, safe to call twice. */
+  kill(): Promise<Exit>;
+}
+
+const running = new Set<GatewayProcess>();
+
+export function spawnGateway(env: Record<string, string>): GatewayProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  const parsed: Array<Record<string, unknown>> = [];
+  let pending = '';
+  const waiters = new Set<() => void>();
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    out += chunk;
+    pending += chunk;
+    const lines = pending.split('\n');
+    pending = lines.pop()!;
+    for (const line of lines) {
+      try {
+        parsed.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        // not a pino line: still in stdout() for the leak scan
+      }
+    }
+    for (const wake of waiters) wake();
+  });
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    err += chunk;
+  });
+  const exited = new Promise<Exit>((resolve) => {
+    child.once('exit', (code, signal) => {
+      running.delete(proc);
+      // stdio may still hold the last lines: wait for both streams to end.
+      let open = 2;
+      const done = () => {
+        if (--open === 0) {
+          for (const wake of waiters) wake();
+          resolve({ code, signal });
+        }
+      };
+      if (child.stdout!.readableEnded) done();
+      else child.stdout!.once('end', done);
+      if (child.stderr!.readableEnded) done();
+      else child.stderr!.once('end', done);
+    });
+  });
+  let hasExited = false;
+  void exited.then(() => (hasExited = true));
+
+  const proc: GatewayProcess = {
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    logs: () => parsed,
+    waitForLog(match, timeoutMs = 10_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const found = parsed.find(match);
+          if (found) return finish(() => resolve(found));
+          if (hasExited) finish(() => reject(new Error(`gateway exited before the expected log line\nstdout:\n${out}\nstderr:\n${err}`)));
+        };
+        const timer = setTimeout(() => finish(() => reject(new Error(`no matching log line within ${timeoutMs} ms\nstdout:\n${out}\nstderr:\n${err}`))), timeoutMs);
+        const finish = (settle: () => void) => {
+          clearTimeout(timer);
+          waiters.delete(check);
+          settle();
+        };
+        waiters.add(check);
+        void exited.then(check);
+        check();
+      });
+    },
+    signal(signal) {
+      child.kill(signal);
+    },
+    exited,
+    async kill() {
+      if (!hasExited && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      return exited;
+    },
+  };
+  running.add(proc);
+  return proc;
+}
+
+/** Spawns and waits for `gateway started`; the url is the one the process logged. */
+export async function startGatewayProcess(env: Record<string, string>): Promise<GatewayProcess & { url: string }> {
+  const proc = spawnGateway({ PORT: '0', HOST: '127.0.0.1', ...env });
+  try {
+    const started = await proc.waitForLog((l) => l.msg === 'gateway started', 20_000);
+    return Object.assign(proc, { url: String(started.url) });
+  } catch (error) {
+    await proc.kill();
+    throw error;
+  }
+}
+
+/** Kills every gateway process still running: call from `after` hooks, whatever happened. */
+export async function killAllGatewayProcesses(): Promise<void> {
+  await Promise.all([...running].map((p) => p.kill()));
+}

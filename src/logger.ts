@@ -1,26 +1,41 @@
 /**
  * pino, JSON on stdout. Log lines are built from allow-listed fields only (bodies are never
- * logged); `redact` is the second line of defence for anything that could still carry a secret.
+ * logged); `redact` is the second line of defence for anything that could still carry a secret,
+ * and the mask helpers below clean the few caller-controlled texts a line does carry.
  */
 import pino, { type DestinationStream, type Logger } from 'pino';
 
-/** Paths censored wherever they appear (one or two levels deep, the shapes pino sees here). */
-export const REDACT_PATHS = [
+/**
+ * Keys that may hold a secret or card data (DESIGN §6): Galileo credentials, caller keys, whole
+ * bodies and parameter sets, the sensitive request fields, card data in responses, and the
+ * objects an HTTP error drags along (an axios error's config holds the request body).
+ */
+const SENSITIVE_KEYS = [
   'authorization',
-  '*.authorization',
-  'headers.authorization',
-  '*.headers.authorization',
+  'cookie',
   'apiTransKey',
-  '*.apiTransKey',
   'apiLogin',
-  '*.apiLogin',
   'body',
-  '*.body',
   'params',
-  '*.params',
+  'data',
   'config',
-  '*.config',
+  'request',
+  'response',
+  'callParams',
+  'verificationPin',
+  'webPwd',
+  'secretAnswer',
+  'dateOfBirth',
+  'id',
+  'id2',
+  'accountNo',
+  'card_number',
+  'expiry_date',
+  'card_security_code',
 ];
+
+/** Each key at the top of a line and up to three levels down (err.config.data, headers.authorization...). */
+export const REDACT_PATHS = SENSITIVE_KEYS.flatMap((key) => [key, `*.${key}`, `*.*.${key}`, `*.*.*.${key}`]);
 
 export function createLogger(options: { level: string; pretty?: boolean; destination?: DestinationStream }): Logger {
   const base = {
@@ -28,10 +43,42 @@ export function createLogger(options: { level: string; pretty?: boolean; destina
     base: { service: 'galileo-gateway' },
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    // pino's own err serializer copies every enumerable property (an axios error's config and
+    // response) and renames `type`: an Error is reduced to loggableError, anything else kept as is.
+    serializers: { err: (value: unknown) => (value instanceof Error ? loggableError(value) : value) },
   };
   if (options.destination) return pino(base, options.destination);
   if (options.pretty) {
     return pino({ ...base, transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l' } } });
   }
   return pino(base);
+}
+
+/**
+ * Six or more digits, possibly grouped by single spaces, dashes or dots (4111 1111 1111 1111):
+ * could be a PAN, PRN, SSN or date of birth. Six, not thirteen, so a partial number is caught too.
+ */
+const DIGIT_RUN = /\d(?:[ .-]?\d){5,}/g;
+
+/** Every long digit run becomes `******` plus its last four digits, whatever its length. */
+export function maskDigits(text: string): string {
+  return text.replace(DIGIT_RUN, (run) => `******${run.replace(/\D/g, '').slice(-4)}`);
+}
+
+const MAX_PATH = 120;
+
+/**
+ * A request path as it may be logged. Percent-encoded digits are decoded first (%34%31... would
+ * otherwise slip past the mask), then digit runs are masked and the result truncated.
+ */
+export function loggablePath(path: string): string {
+  const decoded = path.replace(/%3([0-9])/gi, '$1').replace(/%(?:20|2d|2e)/gi, (m) => decodeURIComponent(m));
+  const masked = maskDigits(decoded);
+  return masked.length > MAX_PATH ? `${masked.slice(0, MAX_PATH)}…` : masked;
+}
+
+/** An error as it may be logged: type, masked message and stack. Never the object itself. */
+export function loggableError(err: unknown): { type: string; message: string; stack: string | undefined } {
+  const error = err instanceof Error ? err : new Error(String(err));
+  return { type: error.name, message: maskDigits(error.message), stack: error.stack === undefined ? undefined : maskDigits(error.stack) };
 }

@@ -11,7 +11,8 @@ import { createGalileoClient } from './galileo/client.js';
 import { createForwarder } from './galileo/forward.js';
 import { createStore, lockTtlMs } from './idempotency/create-store.js';
 import type { IdempotencyStore } from './idempotency/store.js';
-import { createMetrics } from './metrics.js';
+import { loggableError } from './logger.js';
+import { createMetrics, type Metrics } from './metrics.js';
 import { loadGatewaySpec } from './spec.js';
 
 const BACKOFF_MS = 100;
@@ -86,23 +87,34 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
+      const startedAt = Date.now();
       readiness.shuttingDown = true;
-      logger.info({ drainTimeoutMs: config.drainTimeoutMs }, 'gateway stopping: draining in-flight requests');
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
+      // close() only drops the connections idle right now; a kept-alive one that finishes its
+      // request later would hold the drain until its keep-alive timeout.
+      const sweep = setInterval(() => server.closeIdleConnections(), 50);
+      logger.info({ drainTimeoutMs: config.drainTimeoutMs, inFlight: await inFlight(metrics) }, 'gateway stopping');
       const drained = await Promise.race([closed.then(() => true), sleep(config.drainTimeoutMs).then(() => false)]);
+      clearInterval(sweep);
       if (!drained) {
-        logger.warn('drain timeout reached: closing remaining connections');
+        logger.warn({ inFlight: await inFlight(metrics) }, 'drain timeout reached: closing remaining connections');
         server.closeAllConnections();
         await closed;
+        // Destroyed sockets report 'close' a loop turn or two later: wait (briefly) so every cut
+        // request still gets its `request completed` line (status 499) before the exit.
+        for (let i = 0; i < 50 && (await inFlight(metrics)) > 0; i++) await sleep(10);
       }
-      await store.close().catch(() => undefined);
+      await store.close().catch((err: unknown) => logger.warn({ err: loggableError(err) }, 'idempotency store did not close cleanly'));
       galileo.close();
       await simulator?.close();
-      logger.info('gateway stopped');
+      logger.info({ durationMs: Date.now() - startedAt, drained }, 'gateway stopped');
     })());
 
   return { url, server, stop };
+}
+
+async function inFlight(metrics: Metrics): Promise<number> {
+  return (await metrics.inFlight.get()).values[0]?.value ?? 0;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -2,6 +2,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { GatewayError } from '../errors.js';
+import { loggableError } from '../logger.js';
 import { sendProblem } from './problem.js';
 import { context } from './context.js';
 
@@ -17,7 +18,12 @@ export function methodNotAllowed(allowed: string): RequestHandler {
 
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, _req, res, _next) => {
+    // A bug (anything but a GatewayError): logged once with the request id; the caller gets no
+    // stack trace. Only type, message and stack, digit runs masked: an error object can carry
+    // request data (an axios config holds the body), a message can quote the input.
+    const logBug = (msg: string) => logger.error({ requestId: context(res)?.requestId, err: loggableError(err) }, msg);
     if (res.headersSent) {
+      if (!(err instanceof GatewayError)) logBug('unhandled error after the response started: connection closed');
       res.destroy();
       return;
     }
@@ -25,10 +31,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       sendProblem(res, err);
       return;
     }
-    // A bug. Logged once with the request id; the caller gets no stack trace.
-    // Only name, message and stack: an error object can carry request data (an axios config holds the body).
-    const { name, message, stack } = err instanceof Error ? err : new Error(String(err));
-    logger.error({ requestId: context(res)?.requestId, err: { type: name, message, stack } }, 'unhandled error');
+    logBug('unhandled error');
     sendProblem(res, new GatewayError('internal_error', 'An internal error occurred. Quote the requestId when reporting it.'));
   };
 }

@@ -1,21 +1,33 @@
 /**
  * First middleware: gives the request its id (a sane incoming x-request-id, else a new UUID),
  * echoes it on the response, and writes exactly one `request completed` line when the response
- * is done or the connection dies.
+ * is done or the connection dies. The line is built field by field (never from the request);
+ * the only caller texts on it are the transactionId (validated, caller-chosen), the request id
+ * and the path, and the last two cannot carry a card number.
  */
 import { randomUUID } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import type { Logger } from 'pino';
+import { loggablePath } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { RequestContext } from './context.js';
 
 /** Anything else (too long, control characters, header-injection attempts) is replaced. */
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/**
+ * Nine digits in a row could be an SSN, a PRN or a PAN: such an id is replaced, not logged (the
+ * caller still gets the new id back). Not six as for paths: a quarter of UUIDs have six.
+ */
+const DIGITS_IN_ID = /\d{9}/;
+
+function requestIdFrom(incoming: string | string[] | undefined): string {
+  return typeof incoming === 'string' && SANE_REQUEST_ID.test(incoming) && !DIGITS_IN_ID.test(incoming) ? incoming : randomUUID();
+}
 
 export function requestContext(logger: Logger, metrics: Metrics): RequestHandler {
   return (req, res, next) => {
-    const incoming = req.headers['x-request-id'];
-    const requestId = typeof incoming === 'string' && SANE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    const requestId = requestIdFrom(req.headers['x-request-id']);
+    const path = loggablePath(req.path); // now: routers rewrite req.url on the way
     const ctx: RequestContext = {
       requestId,
       startedAt: process.hrtime.bigint(),
@@ -43,7 +55,7 @@ export function requestContext(logger: Logger, metrics: Metrics): RequestHandler
         {
           requestId,
           method: req.method,
-          path: req.path,
+          path,
           client: ctx.client,
           operation: ctx.operation,
           transactionId: ctx.transactionId,

@@ -5,22 +5,17 @@
  * Facts the gateway's code reads (credential fields, PCI fields, status codes) are carried in
  * `x-gateway` so that nothing in src/ restates them.
  */
+import { PROBLEMS } from '../src/errors.js';
+
 type Json = Record<string, any>;
 
-const PROBLEM_RESPONSES: Record<string, string> = {
-  '400': 'invalid_request or credentials_not_accepted',
-  '401': 'unauthenticated',
-  '403': 'forbidden',
-  '405': 'method_not_allowed',
-  '409': 'idempotency_in_progress',
-  '413': 'payload_too_large',
-  '415': 'unsupported_media_type',
-  '422': 'idempotency_key_reused',
-  '500': 'internal_error',
-  '502': 'upstream_unavailable or upstream_bad_response',
-  '503': 'idempotency_store_unavailable',
-  '504': 'upstream_timeout',
-};
+/** HTTP status -> the gateway's problem codes answered with it (from src/errors.ts, the one list). */
+const PROBLEM_RESPONSES: Record<string, string> = {};
+for (const [code, { status }] of Object.entries(PROBLEMS)) {
+  if (status === 404) continue; // not an operation's answer: no such operation
+  const key = String(status);
+  PROBLEM_RESPONSES[key] = PROBLEM_RESPONSES[key] ? `${PROBLEM_RESPONSES[key]} or ${code}` : code;
+}
 
 export function deriveGatewaySpec(galileo: Json, version: string): Json {
   const schemas: Json = structuredClone(galileo.components.schemas);

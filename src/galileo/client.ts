@@ -8,6 +8,8 @@ import { createClient, type Client } from '../../generated/galileo-client/client
 
 export interface GalileoClient {
   client: Client;
+  /** GALILEO_TIMEOUT_MS: the whole attempt, body included (see forward.ts). */
+  timeoutMs: number;
   close(): void;
 }
 
@@ -29,6 +31,7 @@ export function createGalileoClient(options: { baseUrl: string; timeoutMs: numbe
   });
   return {
     client,
+    timeoutMs: options.timeoutMs,
     close() {
       httpAgent.destroy();
       httpsAgent.destroy();

@@ -49,6 +49,12 @@ export function createForwarder(options: {
   const calls = sdk as unknown as Record<string, SdkCall>;
 
   const attempt = async (call: SdkCall, body: Record<string, unknown>, format: ResponseFormat) => {
+    // axios' `timeout` only bounds the wait for the response headers; after them it is a socket
+    // idle timeout, so a body trickled in small chunks kept the call (and the idempotency claim)
+    // open far beyond GALILEO_TIMEOUT_MS (found by the fault matrix, test/faults). This deadline
+    // covers the whole attempt, body included.
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(), galileo.timeoutMs);
     try {
       const response = await call({
         client: galileo.client,
@@ -56,10 +62,13 @@ export function createForwarder(options: {
         headers: { 'response-content-type': format },
         responseType: 'text',
         throwOnError: true,
+        signal: deadline.signal,
       });
       return classifyResponse(response);
     } catch (err) {
-      return classifyError(err);
+      return deadline.signal.aborted ? TIMED_OUT : classifyError(err);
+    } finally {
+      clearTimeout(timer);
     }
   };
 
@@ -104,13 +113,16 @@ function classifyResponse(response: AxiosResponse<string>): Attempt {
   };
 }
 
+/** The call may have executed: never retried here (DESIGN §5). */
+const TIMED_OUT: Attempt = {
+  retryable: false,
+  reply: { kind: 'failure', code: 'upstream_timeout', detail: 'Galileo did not answer within the timeout.', httpStatus: undefined },
+};
+
 function classifyError(err: unknown): Attempt {
   if (!isAxiosError(err)) throw err;
   const code = err.code ?? '';
-  if (code === 'ECONNABORTED' || code === 'ETIMEDOUT') {
-    // The call may have executed: never retried here (DESIGN §5).
-    return { retryable: false, reply: { kind: 'failure', code: 'upstream_timeout', detail: 'Galileo did not answer within the timeout.', httpStatus: undefined } };
-  }
+  if (code === 'ECONNABORTED' || code === 'ETIMEDOUT') return TIMED_OUT;
   if (NOT_SENT.has(code)) {
     return { retryable: true, reply: { kind: 'failure', code: 'upstream_unavailable', detail: `Could not connect to Galileo (${code}).`, httpStatus: undefined } };
   }

@@ -11,10 +11,16 @@ export const captureCallerFields: RequestHandler = (req, res, next) => {
   const body: unknown = req.body;
   if (typeof body === 'object' && body !== null && !Array.isArray(body)) {
     const record = body as Record<string, unknown>;
+    const nulls: string[] = [];
     for (const key of Object.keys(record)) {
-      if (record[key] === null) delete record[key];
+      if (record[key] === null) {
+        delete record[key];
+        nulls.push(key);
+      }
     }
     res.locals.callerFields = Object.keys(record);
+    // Validation still refuses an unknown field sent as null (validate.ts reads this).
+    res.locals.nullFields = nulls;
   }
   next();
 };
@@ -22,7 +28,10 @@ export const captureCallerFields: RequestHandler = (req, res, next) => {
 export function validatedParams(req: Request, res: Response): Record<string, unknown> {
   const body = req.body as Record<string, unknown>;
   const sent = (res.locals.callerFields as string[] | undefined) ?? [];
-  return Object.fromEntries(sent.map((field) => [field, body[field]]));
+  // An empty value of a nullable non-string field (form `loadAmount=`, JSON "") is coerced to null
+  // by the validator: it is not forwarded (the client skips nulls), so it must not be part of the
+  // fingerprint either, or it would be a different request from the one without it (found by fuzzing).
+  return Object.fromEntries(sent.filter((field) => body[field] !== null && body[field] !== undefined).map((field) => [field, body[field]]));
 }
 
 /** The spec allows only json|xml and defaults to json. */

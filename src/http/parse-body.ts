@@ -4,6 +4,8 @@
  * the validator coerces to the spec's types). Anything else is 415. Parser failures become
  * problems here, so the error handler only ever sees GatewayErrors or bugs.
  */
+import { isUtf8 } from 'node:buffer';
+import type { IncomingMessage } from 'node:http';
 import express, { type RequestHandler } from 'express';
 import secureJson from 'secure-json-parse';
 import { GatewayError } from '../errors.js';
@@ -12,8 +14,8 @@ const JSON_TYPE = 'application/json';
 const FORM_TYPE = 'application/x-www-form-urlencoded';
 
 export function parseBody(limit: string): RequestHandler[] {
-  const text = express.text({ type: JSON_TYPE, limit, inflate: false, defaultCharset: 'utf-8' });
-  const form = express.urlencoded({ type: FORM_TYPE, limit, inflate: false, extended: false, parameterLimit: 1000 });
+  const text = express.text({ type: JSON_TYPE, limit, inflate: false, defaultCharset: 'utf-8', verify: verifyJsonBytes });
+  const form = express.urlencoded({ type: FORM_TYPE, limit, inflate: false, extended: false, parameterLimit: 1000, verify: verifyFormBytes });
 
   const requireSupportedType: RequestHandler = (req, _res, next) => {
     if (!req.is([JSON_TYPE, FORM_TYPE])) {
@@ -44,8 +46,9 @@ export function parseBody(limit: string): RequestHandler[] {
 
 function parseJson(body: unknown): unknown {
   if (typeof body !== 'string' || body.trim() === '') return undefined;
+  let parsed: unknown;
   try {
-    return secureJson.parse(body, undefined, { protoAction: 'error', constructorAction: 'error' });
+    parsed = secureJson.parse(body, undefined, { protoAction: 'error', constructorAction: 'error' });
   } catch (err) {
     const forbidden = /prototype/i.test((err as Error).message);
     throw new GatewayError('invalid_request', forbidden ? 'The JSON body contains a forbidden key.' : 'The body is not valid JSON.', {
@@ -56,6 +59,113 @@ function parseJson(body: unknown): unknown {
       ],
     });
   }
+  if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) rejectAmbiguousMembers(body, parsed as Record<string, unknown>);
+  return parsed;
+}
+
+/**
+ * Found by fuzzing (test/fuzz): two JSON bodies that differ reached Galileo as the same request.
+ * - A duplicate member (`{"transactionId":"a","transactionId":"b"}`) was silently resolved to the
+ *   last one, while the form equivalent (`a=1&a=2`) is a 400; parsers disagree on which one wins.
+ * - A lone surrogate (`"\ud800"`) is valid JSON text but not Unicode: it reached Galileo (and the
+ *   Redis key) as U+FFFD, so "\ud800" and "\udbff" became one transactionId.
+ * - A number JSON.parse cannot hold: 1e400 became Infinity (forwarded as "Infinity" or "null"), and
+ *   the integer 12345678901234567891 became 12345678901234567000 (a different transactionId).
+ * Only the top level matters: a nested value is not a valid field value anyway.
+ */
+function rejectAmbiguousMembers(text: string, body: Record<string, unknown>): void {
+  const members = topLevelMembers(text);
+  const errors = [
+    ...members.duplicates.map((field) => ({ field, message: 'is sent more than once' })),
+    ...members.inexact.map((field) => ({ field, message: 'is an integer too large to be carried exactly' })),
+  ];
+  for (const [field, value] of Object.entries(body)) {
+    if (typeof value === 'string' && LONE_SURROGATE.test(value)) errors.push({ field, message: 'must be well-formed Unicode (no lone surrogates)' });
+    if (typeof value === 'number' && !Number.isFinite(value)) errors.push({ field, message: 'is a number out of range' });
+  }
+  if (errors.length > 0) {
+    throw new GatewayError('invalid_request', errors.map((e) => `${e.field} ${e.message}`).join('; '), { errors });
+  }
+}
+
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
+/**
+ * Members of the top-level object that occur twice, and those whose value is an integer literal
+ * that a double does not hold exactly. `text` is valid JSON (already parsed).
+ */
+function topLevelMembers(text: string): { duplicates: string[]; inexact: string[] } {
+  const seen = new Set<string>();
+  const duplicates = new Set<string>();
+  const inexact: string[] = [];
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let end = i + 1;
+      while (text[end] !== '"') end += text[end] === '\\' ? 2 : 1;
+      if (depth === 1) {
+        let next = end + 1;
+        while (next < text.length && ' \t\n\r'.includes(text[next]!)) next++;
+        if (text[next] === ':') {
+          const key = JSON.parse(text.slice(i, end + 1)) as string;
+          if (seen.has(key)) duplicates.add(key);
+          seen.add(key);
+          const literal = /^[\s]*(-?\d+)(?![\d.eE])/.exec(text.slice(next + 1, next + 400))?.[1];
+          if (literal !== undefined && !exactInteger(literal)) inexact.push(key);
+        }
+      }
+      i = end;
+    } else if (c === '{' || c === '[') {
+      depth++;
+    } else if (c === '}' || c === ']') {
+      depth--;
+    }
+  }
+  return { duplicates: [...duplicates], inexact };
+}
+
+function exactInteger(literal: string): boolean {
+  const n = Number(literal);
+  return Number.isSafeInteger(n) || (Number.isFinite(n) && BigInt(literal) === BigInt(n));
+}
+
+/**
+ * Found by fuzzing: bytes that are not UTF-8 (and JSON in another declared charset) were decoded
+ * leniently, so different bytes reached Galileo as the same U+FFFD text. The contract says UTF-8.
+ */
+function verifyJsonBytes(_req: IncomingMessage, _res: unknown, buf: Buffer, encoding: string): void {
+  if (!/^utf-?8$/i.test(encoding)) throw bodyError('charset.unsupported');
+  if (!isUtf8(buf)) throw bodyError('gateway.not_utf8');
+}
+
+/**
+ * Forms: besides UTF-8 (a percent-escape such as %FF was kept as the literal text "%FF", the same
+ * value as %25FF), a `__proto__` key is refused as in JSON: the form parser (qs) drops it silently,
+ * so `__proto__=x` was forwarded without a word instead of being a 400.
+ */
+function verifyFormBytes(_req: IncomingMessage, _res: unknown, buf: Buffer): void {
+  const text = buf.toString('utf8');
+  if (!isUtf8(buf) || !escapesAreUtf8(text)) throw bodyError('gateway.not_utf8');
+  for (const key of new URLSearchParams(text).keys()) {
+    if (key === '__proto__') throw bodyError('gateway.forbidden_key');
+  }
+}
+
+/** Every run of %XX escapes must decode to UTF-8 (a stray "%" that is no escape stays literal). */
+function escapesAreUtf8(text: string): boolean {
+  for (const [run] of text.matchAll(/(?:%[0-9A-Fa-f]{2})+/g)) {
+    try {
+      decodeURIComponent(run);
+    } catch {
+      return false;
+    }
+  }
+  return true;
+}
+
+function bodyError(type: string): Error {
+  return Object.assign(new Error(type), { type });
 }
 
 /** body-parser's error types (https://github.com/expressjs/body-parser#errors). */
@@ -74,6 +184,14 @@ function fromParserError(err: unknown): GatewayError | unknown {
     case 'charset.unsupported':
       return new GatewayError('unsupported_media_type', 'Compressed bodies and charsets other than UTF-8 are not accepted.', {
         errors: [{ field: type === 'charset.unsupported' ? 'content-type' : 'content-encoding', message: 'is not supported' }],
+      });
+    case 'gateway.not_utf8':
+      return new GatewayError('unsupported_media_type', 'The body must be UTF-8 (percent-escapes in a form too).', {
+        errors: [{ field: 'body', message: 'is not valid UTF-8' }],
+      });
+    case 'gateway.forbidden_key':
+      return new GatewayError('invalid_request', 'The form body contains a forbidden key.', {
+        errors: [{ field: '__proto__', message: 'key "__proto__" is not allowed' }],
       });
     case 'request.size.invalid':
     case 'request.aborted':

@@ -29,6 +29,10 @@ export interface GatewayProcess {
 }
 
 const running = new Set<GatewayProcess>();
+// Should the test run itself die, its gateways go with it.
+process.once('exit', () => {
+  for (const proc of running) proc.child.kill('SIGKILL');
+});
 
 export function spawnGateway(env: Record<string, string>): GatewayProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
@@ -58,25 +62,21 @@ export function spawnGateway(env: Record<string, string>): GatewayProcess {
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
     err += chunk;
   });
+  // 'close', not 'exit': it comes once stdout and stderr are drained, so no last line is missed.
   const exited = new Promise<Exit>((resolve) => {
-    child.once('exit', (code, signal) => {
+    child.once('close', (code, signal) => {
       running.delete(proc);
-      // stdio may still hold the last lines: wait for both streams to end.
-      let open = 2;
-      const done = () => {
-        if (--open === 0) {
-          for (const wake of waiters) wake();
-          resolve({ code, signal });
-        }
-      };
-      if (child.stdout!.readableEnded) done();
-      else child.stdout!.once('end', done);
-      if (child.stderr!.readableEnded) done();
-      else child.stderr!.once('end', done);
+      resolve({ code, signal });
     });
   });
+  child.once('error', (error) => {
+    err += `spawn failed: ${error.message}\n`;
+  });
   let hasExited = false;
-  void exited.then(() => (hasExited = true));
+  void exited.then(() => {
+    hasExited = true;
+    for (const wake of waiters) wake();
+  });
 
   const proc: GatewayProcess = {
     child,
@@ -97,7 +97,6 @@ export function spawnGateway(env: Record<string, string>): GatewayProcess {
           settle();
         };
         waiters.add(check);
-        void exited.then(check);
         check();
       });
     },

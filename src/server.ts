@@ -12,6 +12,7 @@ import { createForwarder } from './galileo/forward.js';
 import { createStore, lockTtlMs } from './idempotency/create-store.js';
 import type { IdempotencyStore } from './idempotency/store.js';
 import { loggableError } from './logger.js';
+import { onClientError } from './http/client-error.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { loadGatewaySpec } from './spec.js';
 
@@ -73,6 +74,11 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   });
 
   const server = app.listen(config.port, config.host);
+  // Longer than load balancers' idle timeouts (60 s on AWS ALB): the balancer, not the gateway,
+  // should close an idle connection, or it may send a request on a socket we are closing (a 502).
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  server.on('clientError', onClientError(logger, metrics));
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);

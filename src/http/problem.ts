@@ -3,20 +3,26 @@ import type { Response } from 'express';
 import { PROBLEMS, type GatewayError } from '../errors.js';
 import { context } from './context.js';
 
+/** The problem document itself, for Express responses and for raw sockets alike. */
+export function problemBody(error: GatewayError, requestId: string): Buffer {
+  return Buffer.from(
+    JSON.stringify({
+      type: `/problems/${error.code}`,
+      title: PROBLEMS[error.code].title,
+      status: error.status,
+      detail: error.detail,
+      code: error.code,
+      requestId,
+      ...(error.options.errors ? { errors: error.options.errors } : {}),
+    }),
+  );
+}
+
 export function sendProblem(res: Response, error: GatewayError): void {
   const ctx = context(res);
   ctx.problem = error.code;
-  const body = {
-    type: `/problems/${error.code}`,
-    title: PROBLEMS[error.code].title,
-    status: error.status,
-    detail: error.detail,
-    code: error.code,
-    requestId: ctx.requestId,
-    ...(error.options.errors ? { errors: error.options.errors } : {}),
-  };
+  const payload = problemBody(error, ctx.requestId);
   for (const [name, value] of Object.entries(error.options.headers ?? {})) res.setHeader(name, value);
-  const payload = Buffer.from(JSON.stringify(body));
   res.status(error.status);
   res.setHeader('content-type', 'application/problem+json');
   res.setHeader('content-length', payload.length);

@@ -1,5 +1,6 @@
 /** Caller authentication (before the body is read) and the HTTP-level errors. */
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import request from 'supertest';
 import { sha256, startTestGateway, startTestSimulator, txId, type Simulator, type TestGateway } from '../helpers/harness.js';
 import { exampleBody, pathOf } from '../helpers/examples.js';
@@ -150,6 +151,29 @@ describe('HTTP-level errors', () => {
     assert.equal(kept.headers['x-request-id'], 'abc-123');
     const replaced = await request(gw.url).get('/healthz').set('x-request-id', 'a b <script>');
     assert.match(replaced.headers['x-request-id']!, /^[0-9a-f-]{36}$/);
+  });
+
+  it("a request Node's HTTP parser refuses gets a problem+json 400 with an x-request-id, and one log line", async () => {
+    const { port } = new URL(gw.url);
+    const raw = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), '127.0.0.1', () => {
+        socket.end('POST /intserv/4.0/createAccount HTTP/1.1\r\nhost: x\r\nx-request-id: a\u0000b\r\ncontent-length: 0\r\n\r\n');
+      });
+      let text = '';
+      socket.on('data', (chunk) => (text += chunk));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    const [head, body] = raw.split('\r\n\r\n');
+    assert.match(head!, /^HTTP\/1\.1 400 /);
+    assert.match(head!, /content-type: application\/problem\+json/);
+    const requestId = /x-request-id: ([0-9a-f-]{36})/.exec(head!)?.[1];
+    assert.ok(requestId, head);
+    const problem = JSON.parse(body!);
+    assert.equal(problem.code, 'invalid_request');
+    assert.equal(problem.requestId, requestId);
+    assert.deepEqual(problem.errors.map((e: { field: string }) => e.field), ['headers']);
+    assert.equal(gw.logs.filter((l) => l.msg === 'request completed' && l.requestId === requestId).length, 1);
   });
 
   it('ops endpoints answer without auth', async () => {

@@ -82,6 +82,8 @@ export class SimulatorState {
   readonly applications: SimApplication[] = [];
   readonly ivrCalls: SimIvrCall[] = [];
   private readonly panToPrn = new Map<string, string>();
+  /** customerKey|productId of every account: 407-02 is looked up, not scanned (the benchmark creates thousands). */
+  private readonly customerProducts = new Set<string>();
   private readonly consumed = new Map<string, number>();
   private readonly loads = new Map<string, number>();
   private clockOffsetMs = 0;
@@ -101,6 +103,7 @@ export class SimulatorState {
   reset(): void {
     this.accounts.clear();
     this.panToPrn.clear();
+    this.customerProducts.clear();
     this.applications.length = 0;
     this.ivrCalls.length = 0;
     this.consumed.clear();
@@ -119,6 +122,12 @@ export class SimulatorState {
   addAccount(account: SimAccount): void {
     this.accounts.set(account.prn, account);
     this.panToPrn.set(account.pan, account.prn);
+    if (account.customerKey !== null) this.customerProducts.add(`${account.customerKey}|${account.productId}`);
+  }
+
+  /** Whether this customer already has an account of this product (Galileo's 407-02). */
+  hasAccountFor(customerKey: string, productId: number): boolean {
+    return this.customerProducts.has(`${customerKey}|${productId}`);
   }
 
   // Galileo's duplicate detection: transactionId + providerId + endpoint, successful calls, 90 days.

@@ -58,7 +58,7 @@ export function createAccount(ctx: OperationContext, params: CoercedParams): Out
 
   if (customerKey !== null) {
     const sameProduct = (a: { customerKey: string | null; productId: number }) => a.customerKey === customerKey && a.productId === productId;
-    if ([...state.accounts.values()].some(sameProduct)) return { code: '407-02' };
+    if (state.hasAccountFor(customerKey, productId)) return { code: '407-02' };
     if (state.applications.some(sameProduct)) return { code: '407-12' };
   }
 

@@ -29,6 +29,8 @@ export interface Config {
     credentials: GalileoCredentials | undefined;
     timeoutMs: number;
     maxRetries: number;
+    /** HTTP(S)_PROXY / ALL_PROXY is set: axios' adapter, which honours it, is used for Galileo. */
+    proxied: boolean;
   };
   /** Unset: caller authentication is off (refused in production). */
   clients: ClientConfig[] | undefined;
@@ -55,6 +57,9 @@ export class ConfigError extends Error {
 }
 
 type Env = Record<string, string | undefined>;
+
+/** The variables axios reads (through proxy-from-env) to pick an outbound proxy. */
+const PROXY_VARIABLES = ['http_proxy', 'https_proxy', 'all_proxy'].flatMap((name) => [name, name.toUpperCase(), `npm_config_${name}`]);
 
 export function loadConfig(env: Env = process.env): Config {
   const production = env.NODE_ENV === 'production';
@@ -111,6 +116,7 @@ export function loadConfig(env: Env = process.env): Config {
       credentials,
       timeoutMs: intVar(env, 'GALILEO_TIMEOUT_MS', 15_000, 1, 600_000),
       maxRetries: intVar(env, 'GALILEO_MAX_RETRIES', 2, 0, 10),
+      proxied: PROXY_VARIABLES.some((name) => (env[name] ?? '') !== ''),
     },
     clients: clientsText === undefined ? undefined : parseClients(clientsText),
     idempotency: {

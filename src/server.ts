@@ -58,7 +58,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     throw new ConfigError('IDEMPOTENCY_ENCRYPTION_KEY', (err as Error).message);
   }
 
-  const galileo = createGalileoClient({ baseUrl: galileoUrl, timeoutMs: config.galileo.timeoutMs });
+  const galileo = createGalileoClient({ baseUrl: galileoUrl, timeoutMs: config.galileo.timeoutMs, proxied: config.galileo.proxied });
   const metrics = createMetrics();
   const readiness = { shuttingDown: false };
   const app = buildApp({

@@ -21,6 +21,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
+import { deleteByPrefix } from '../test/idempotency/redis-helpers.js';
 import { runLoad, type LoadResult } from './bench/load.js';
 import { OPERATIONS, bodyFactory, exampleBody, nextTransactionId, type Credentials, type Operation } from './bench/payloads.js';
 import { ROOT, cpuMs, freePort, postJson, rssMb, startService, stopAllServices, waitForHttp, type Service } from './bench/procs.js';
@@ -244,14 +245,7 @@ async function cleanRedis(): Promise<number> {
   const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
   try {
     await redis.connect();
-    let deleted = 0;
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${REDIS_PREFIX}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) deleted += await redis.unlink(...keys);
-    } while (cursor !== '0');
-    return deleted;
+    return await deleteByPrefix(redis, REDIS_PREFIX);
   } finally {
     redis.disconnect();
   }

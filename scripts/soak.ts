@@ -12,6 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
+import { deleteByPrefix } from '../test/idempotency/redis-helpers.js';
 import { loadGatewaySpec } from '../src/spec.js';
 import { SIMULATOR_CREDENTIALS, startSimulator } from '../src/simulator/server.js';
 import { startGatewayProcess, type GatewayProcess } from '../test/helpers/process.js';
@@ -108,12 +109,7 @@ async function main(): Promise<number> {
     await Promise.all(gateways.map((g) => g.kill()));
     await sim.close();
     const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
+    await deleteByPrefix(redis, prefix);
     await redis.quit();
   }
 }

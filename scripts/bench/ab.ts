@@ -17,6 +17,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
+import { deleteByPrefix } from '../../test/idempotency/redis-helpers.js';
 import { runLoad } from './load.js';
 import { bodyFactory, exampleBody, nextTransactionId, OPERATIONS, type Operation } from './payloads.js';
 import { cpuMs, freePort, postJson, startService, stopAllServices, waitForHttp, type Service } from './procs.js';
@@ -113,12 +114,7 @@ try {
   if (args.store === 'redis') {
     const redis = new Redis({ lazyConnect: true, maxRetriesPerRequest: 1 });
     await redis.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.unlink(...keys);
-    } while (cursor !== '0');
+    await deleteByPrefix(redis, prefix);
     redis.disconnect();
   }
 }

@@ -19,7 +19,7 @@ export const captureCallerFields: RequestHandler = (req, res, next) => {
       }
     }
     res.locals.callerFields = Object.keys(record);
-    // Validation still refuses an unknown field sent as null (validate.ts reads this).
+    // An unknown field sent as null is still refused (coerce-types.ts reads this).
     res.locals.nullFields = nulls;
   }
   next();

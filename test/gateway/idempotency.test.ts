@@ -9,6 +9,7 @@ import { Redis } from 'ioredis';
 import request from 'supertest';
 import { startTestGateway, startTestSimulator, txId, uniqueSsn, type Simulator, type TestGateway } from '../helpers/harness.js';
 import { asForm, exampleBody, pathOf } from '../helpers/examples.js';
+import { deleteByPrefix } from '../idempotency/redis-helpers.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const ENCRYPTION_KEY = randomBytes(32).toString('base64');
@@ -37,8 +38,7 @@ for (const store of STORES) {
       await sim.close();
       if (env.IDEMPOTENCY_KEY_PREFIX) {
         const redis = new Redis(REDIS_URL);
-        const keys = await redis.keys(`${env.IDEMPOTENCY_KEY_PREFIX}*`);
-        if (keys.length) await redis.del(...keys);
+        await deleteByPrefix(redis, env.IDEMPOTENCY_KEY_PREFIX);
         await redis.quit();
       }
     });

@@ -16,12 +16,14 @@ export function adminClient(): Redis {
   return client;
 }
 
-/** Deletes every key under `prefix` (SCAN, never KEYS). */
-export async function deleteByPrefix(client: Redis, prefix: string): Promise<void> {
+/** Deletes every key under `prefix` (SCAN, never KEYS) and says how many. Used by scripts/ too. */
+export async function deleteByPrefix(client: Redis, prefix: string): Promise<number> {
+  let deleted = 0;
   let cursor = '0';
   do {
-    const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+    const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
     cursor = next;
-    if (keys.length > 0) await client.del(...keys);
+    if (keys.length > 0) deleted += await client.unlink(...keys);
   } while (cursor !== '0');
+  return deleted;
 }

@@ -29,7 +29,7 @@ const BASE_PATH = '/intserv/4.0/';
 export function createHandler(ctx: HandlerContext): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     route(ctx, req, res).catch((err: unknown) => {
-      console.error('simulator: unexpected error', err);
+      console.error(`simulator: unexpected error: ${describe(err)}`);
       if (!res.headersSent) sendPlain(res, 500, 'Simulator error', { connection: 'close' });
       else res.destroy();
     });
@@ -99,7 +99,7 @@ function galileo(core: GalileoCore, req: IncomingMessage, operation: OperationNa
   try {
     return runGalileo(core, operation, form);
   } catch (err) {
-    console.error('simulator: business logic failed', err);
+    console.error(`simulator: business logic failed: ${describe(err)}`);
     return { code: -1 };
   }
 }
@@ -107,4 +107,12 @@ function galileo(core: GalileoCore, req: IncomingMessage, operation: OperationNa
 function pathOf(url: string | undefined): string {
   const raw = (url ?? '/').split('?')[0] ?? '/';
   return raw.length > 1 ? raw.replace(/\/+$/, '') : raw;
+}
+
+/**
+ * Name and message only: embedded, the simulator writes to the gateway's stderr, and a whole error
+ * object could carry request data.
+ */
+function describe(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : typeof err;
 }

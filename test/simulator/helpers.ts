@@ -4,18 +4,11 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import YAML from 'yaml';
+import type { Envelope } from '../../src/simulator/envelope.js';
 import { SIMULATOR_CREDENTIALS, type RunningSimulator } from '../../src/simulator/server.js';
 
-export interface Env {
-  status_code: number | string;
-  status: string;
-  processing_time: number;
-  response_data: unknown;
-  echo: { provider_transaction_id: string; provider_timestamp: string | null; transaction_id: string };
-  errors?: string[];
-  rtoken: string;
-  system_timestamp: string;
-}
+/** The wire envelope, as the simulator builds it. */
+export type Env = Envelope;
 
 export type Fields = Record<string, string | number>;
 

@@ -58,7 +58,7 @@ export function buildApp(deps: GatewayDeps): Express {
       ...parseBody(deps.bodyLimit), // 413, 415, malformed JSON
       rejectCallerCredentials(spec.credentialFields), // 400 credentials_not_accepted
       captureCallerFields, // what the caller sent; JSON null is the same as absent
-      coerceToSpecTypes(spec.fieldTypes(operationId)), // "1" -> 1 where the spec says integer, before any rule runs
+      coerceToSpecTypes(spec.fields(operationId)), // a form's "1" -> 1 where the spec says integer, before any rule runs
       ...validate, // 400 invalid_request naming every field (the coercion step's too)
       claimTransaction(idempotency, operationId), // replay, 409, 422, 503 — or claim and go on
       forwardToGalileo(forwarder, metrics, operationId), // inject credentials, call, retry where safe

@@ -6,20 +6,31 @@
 export const PROBLEMS = {
   invalid_request: { status: 400, title: 'The request does not match the API specification' },
   credentials_not_accepted: { status: 400, title: 'Galileo credentials are added by the gateway; callers must not send them' },
-  unauthenticated: { status: 401, title: 'A valid bearer key is required' },
+  unauthenticated: { status: 401, title: 'A valid bearer key is required', headers: ['www-authenticate'] },
   forbidden: { status: 403, title: 'This client may not call this operation' },
-  not_found: { status: 404, title: 'No such endpoint' },
-  method_not_allowed: { status: 405, title: 'Method not allowed on this endpoint' },
-  idempotency_in_progress: { status: 409, title: 'A request with this transactionId is still being processed' },
+  // Answered outside the operations (an unknown path, another method): never on a documented route.
+  not_found: { status: 404, title: 'No such endpoint', routing: true },
+  method_not_allowed: { status: 405, title: 'Method not allowed on this endpoint', routing: true, headers: ['allow'] },
+  idempotency_in_progress: { status: 409, title: 'A request with this transactionId is still being processed', headers: ['retry-after'] },
   payload_too_large: { status: 413, title: 'The request body is too large' },
   unsupported_media_type: { status: 415, title: 'The body must be application/json or application/x-www-form-urlencoded' },
   idempotency_key_reused: { status: 422, title: 'This transactionId was already used for a different request' },
   internal_error: { status: 500, title: 'Internal error' },
   upstream_unavailable: { status: 502, title: 'Galileo is unavailable' },
   upstream_bad_response: { status: 502, title: 'Galileo answered with something that is not a Galileo response' },
-  idempotency_store_unavailable: { status: 503, title: 'The idempotency store is unavailable; nothing was sent to Galileo' },
+  idempotency_store_unavailable: { status: 503, title: 'The idempotency store is unavailable; nothing was sent to Galileo', headers: ['retry-after'] },
   upstream_timeout: { status: 504, title: 'Galileo did not answer in time' },
-} as const satisfies Record<string, { status: number; title: string }>;
+} as const satisfies Record<string, ProblemInfo>;
+
+/** What the served spec documents about each problem (scripts/gateway-spec.ts reads it). */
+interface ProblemInfo {
+  status: number;
+  title: string;
+  /** Only for requests that match no operation. */
+  routing?: true;
+  /** Response headers this problem always carries, besides x-request-id. */
+  headers?: readonly string[];
+}
 
 export type ProblemCode = keyof typeof PROBLEMS;
 

@@ -24,8 +24,13 @@ export interface GatewaySpec {
   pciFields: string[];
   /** Galileo status codes after which the call changed state at Galileo, per operation. */
   stateChangingCodes(operationId: string): ReadonlySet<string>;
-  /** The JSON types each request field may take, per operation (from its request schema). */
-  fieldTypes(operationId: string): ReadonlyMap<string, readonly string[]>;
+  /** Each request field's JSON types and whether it is required, per operation (from its request schema). */
+  fields(operationId: string): ReadonlyMap<string, FieldFacts>;
+}
+
+export interface FieldFacts {
+  types: readonly string[];
+  required: boolean;
 }
 
 interface GatewayExtensions {
@@ -44,7 +49,7 @@ export function loadGatewaySpec(): GatewaySpec {
 
   const operations: GatewayOperation[] = [];
   const changing = new Map<string, Set<string>>();
-  const types = new Map<string, Map<string, string[]>>();
+  const fields = new Map<string, Map<string, FieldFacts>>();
   const globalChanging = ext.globalStatusCodes.filter((c) => c.changesState).map((c) => String(c.code));
   for (const [path, item] of Object.entries(paths)) {
     const post = item.post;
@@ -53,10 +58,11 @@ export function loadGatewaySpec(): GatewaySpec {
     const own = post['x-galileo-status-codes'].filter((c) => c.changesState).map((c) => String(c.code));
     changing.set(post.operationId, new Set([...globalChanging, ...own]));
     const ref = post.requestBody?.content['application/json']?.schema.$ref ?? '';
-    const properties = schemas[ref.split('/').pop() ?? '']?.properties ?? {};
-    types.set(
+    const request = schemas[ref.split('/').pop() ?? ''];
+    const required = new Set(request?.required ?? []);
+    fields.set(
       post.operationId,
-      new Map(Object.entries(properties).map(([field, schema]) => [field, typesOf(schema, schemas)])),
+      new Map(Object.entries(request?.properties ?? {}).map(([field, schema]) => [field, { types: typesOf(schema, schemas), required: required.has(field) }])),
     );
   }
 
@@ -66,7 +72,7 @@ export function loadGatewaySpec(): GatewaySpec {
     credentialFields: ext.credentialFields,
     pciFields: ext.pciFields,
     stateChangingCodes: (operationId) => changing.get(operationId) ?? new Set(globalChanging),
-    fieldTypes: (operationId) => types.get(operationId) ?? new Map(),
+    fields: (operationId) => fields.get(operationId) ?? new Map(),
   };
 }
 
@@ -77,6 +83,7 @@ interface PropertySchema {
 
 interface RequestSchema {
   properties?: Record<string, PropertySchema>;
+  required?: string[];
   type?: string | string[];
 }
 

@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import { type Client, type Options as Options2, type TDataShape, urlSearchParamsBodySerializer } from './client/index.js';
-import type { CreateAccountData, CreateAccountErrors, CreateAccountResponses, CreateIvrCallData, CreateIvrCallErrors, CreateIvrCallResponses, ModifyOnDemandAlertStatusData, ModifyOnDemandAlertStatusErrors, ModifyOnDemandAlertStatusResponses } from './types.gen.js';
+import type { CreateAccountData, CreateAccountResponses, CreateIvrCallData, CreateIvrCallResponses, ModifyOnDemandAlertStatusData, ModifyOnDemandAlertStatusResponses } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -23,13 +23,13 @@ export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends 
  *
  * Creates the customer record and a new account for a personalized, instant-issue or secondary
  * product. Depending on product settings Galileo also issues a card, loads funds and runs its
- * integrated CIP (customer identification) check; the verdict comes back in `cip`.
+ * identity verification; the verdict comes back in `cip`.
  * Only `prodId` is required by the API itself; the PINED product parameter can make more
  * fields mandatory. Four endpoint codes (407-11, 407-13, 407-14, 407-15) mean that something
  * was created at Galileo even though the status is not `0`.
  *
  */
-export const createAccount = <ThrowOnError extends boolean = false>(options: Options<CreateAccountData, ThrowOnError>) => (options.client ?? client).post<CreateAccountResponses, CreateAccountErrors, ThrowOnError>({
+export const createAccount = <ThrowOnError extends boolean = false>(options: Options<CreateAccountData, ThrowOnError>) => (options.client ?? client).post<CreateAccountResponses, unknown, ThrowOnError>({
     ...urlSearchParamsBodySerializer,
     responseType: 'json',
     url: '/createAccount',
@@ -44,12 +44,12 @@ export const createAccount = <ThrowOnError extends boolean = false>(options: Opt
  * Queue an outbound IVR call for card PIN setting
  *
  * Creates an entry in Galileo's IVR system that calls the cardholder so they can set the card
- * PIN. The only supported call type is `CPIN`; its parameters travel as a JSON-encoded object
- * in `callParams`. The call goes to `phone` when given, otherwise to the phone numbers on the
+ * PIN. The only supported call type is `CPIN`; its parameters travel JSON-encoded in
+ * `callParams`. The call goes to `phone` when given, otherwise to the phone numbers on the
  * account.
  *
  */
-export const createIvrCall = <ThrowOnError extends boolean = false>(options: Options<CreateIvrCallData, ThrowOnError>) => (options.client ?? client).post<CreateIvrCallResponses, CreateIvrCallErrors, ThrowOnError>({
+export const createIvrCall = <ThrowOnError extends boolean = false>(options: Options<CreateIvrCallData, ThrowOnError>) => (options.client ?? client).post<CreateIvrCallResponses, unknown, ThrowOnError>({
     ...urlSearchParamsBodySerializer,
     responseType: 'json',
     url: '/createIvrCall',
@@ -69,7 +69,7 @@ export const createIvrCall = <ThrowOnError extends boolean = false>(options: Opt
  * registers without a PIN; `S` stops alerts and unregisters.
  *
  */
-export const modifyOnDemandAlertStatus = <ThrowOnError extends boolean = false>(options: Options<ModifyOnDemandAlertStatusData, ThrowOnError>) => (options.client ?? client).post<ModifyOnDemandAlertStatusResponses, ModifyOnDemandAlertStatusErrors, ThrowOnError>({
+export const modifyOnDemandAlertStatus = <ThrowOnError extends boolean = false>(options: Options<ModifyOnDemandAlertStatusData, ThrowOnError>) => (options.client ?? client).post<ModifyOnDemandAlertStatusResponses, unknown, ThrowOnError>({
     ...urlSearchParamsBodySerializer,
     responseType: 'json',
     url: '/modifyOnDemandAlertStatus',

@@ -13,7 +13,7 @@ export type Credentials = {
      */
     apiLogin: string;
     /**
-     * Provider identifier issued by Galileo (up to 10 digits).
+     * Provider identifier issued by Galileo (up to 10 digits, so beyond 32 bits).
      */
     providerId: number;
 };
@@ -24,12 +24,22 @@ export type Credentials = {
 export type TransactionId = string;
 
 /**
+ * A second identifier of the provider's own, stored by Galileo and echoed back in `echo.provider_transaction_id`.
+ */
+export type ProviderTransactionId = string | null;
+
+/**
+ * A timestamp of the provider's own, stored by Galileo for reporting and echoed back in `echo.provider_timestamp`.
+ */
+export type ProviderTimestamp = string | null;
+
+/**
  * Operation fields of createIvrCall (credentials excluded).
  */
 export type CreateIvrCallRequest = {
     transactionId: TransactionId;
     /**
-     * PRN (12 digits) or PAN (16 digits) of the card's account.
+     * PRN (12 digits) or PAN (16 digits) of the card's account. Galileo's own pattern is `^.+$`; an account it does not know is status 12.
      */
     accountNo: string;
     /**
@@ -37,19 +47,21 @@ export type CreateIvrCallRequest = {
      */
     callType: 'CPIN';
     /**
-     * Call parameters as a JSON-encoded object (card data such as panLastFour, passCode, expiryDate). The schema only checks that the text starts with `{` and ends with `}`; whether it is valid JSON is checked by Galileo (465-02).
+     * Call parameters, JSON-encoded (an object such as `{"panLastFour":"1234","passCode":"0123","expiryDate":"2011-01-01"}`, or an array). They carry card data. The schema checks that the text is shaped like a JSON object or array; whether it is well-formed JSON is checked by Galileo (465-02).
      */
     callParams: string;
     /**
      * Number to call instead of the phone numbers on the account; exactly 10 digits, no separators.
      */
     phone?: string | null;
+    providerTransactionId?: ProviderTransactionId;
+    providerTimestamp?: ProviderTimestamp;
 };
 
 /**
  * Operation fields of modifyOnDemandAlertStatus (credentials excluded). verificationPin is required when actionType is C.
  */
-export type ModifyOnDemandAlertStatusRequest = {
+export type ModifyOnDemandAlertStatusRequest = unknown & {
     transactionId: TransactionId;
     /**
      * PRN (12 digits) or PAN (16 digits) of the account.
@@ -64,7 +76,7 @@ export type ModifyOnDemandAlertStatusRequest = {
      */
     mobilePhone: string;
     /**
-     * Mobile carrier ID from the program's configurable carrier list.
+     * Mobile carrier ID from the program's configurable carrier list (a 32-bit integer).
      */
     mobileCarrierId: number;
     /**
@@ -75,78 +87,71 @@ export type ModifyOnDemandAlertStatusRequest = {
      * The 4-digit PIN the cardholder received by text message; required when actionType is C.
      */
     verificationPin?: string | null;
+    providerTransactionId?: ProviderTransactionId;
+    providerTimestamp?: ProviderTimestamp;
 };
 
 /**
  * Operation fields of createAccount (credentials excluded). Only prodId is required by the API;
- * cross-field rules are expressed with dependentRequired and the if/then list under allOf.
- * A null optional field means the field is absent.
+ * cross-field rules are the if/then list under allOf. A null optional field means the field is
+ * absent, in every rule.
  *
  */
-export type CreateAccountRequest = unknown & {
+export type CreateAccountRequest = unknown & IdLayouts & Id2Layouts & Id3Layouts & {
     transactionId: TransactionId;
     /**
      * PRN (12 digits) or PAN (16 digits) of an unsold instant-issue card; only for instant-issue products.
      */
     accountNo?: string | null;
+    idType?: CustomerIdType;
     /**
-     * Customer ID type of id (0 PRN/PAN, 1 US driver licence, 2 SSN, 3 green card, 4 passport, 5 visa, 6 matrícula consular, 7 RFDC, higher values exist); required when id is sent.
-     */
-    idType?: number | null;
-    /**
-     * Primary customer identifier laid out as its idType requires (e.g. 9 SSN digits); needed for Galileo's integrated CIP. Galileo stores letters in lower case.
+     * Primary customer identifier laid out as its idType requires (e.g. 9 SSN digits); needed for Galileo's identity verification. Galileo stores letters in lower case.
      */
     id?: string | null;
-    /**
-     * Customer ID type of id2; required when id2 is sent.
-     */
-    idType2?: number | null;
+    idType2?: CustomerIdType;
     /**
      * Secondary customer identifier laid out as idType2 requires (type 1 is number|state|mm-dd-yyyy).
      */
     id2?: string | null;
+    idType3?: CustomerIdType;
     /**
-     * Customer ID type of id3; required when id3 is sent.
-     */
-    idType3?: number | null;
-    /**
-     * Tertiary customer identifier laid out as idType3 requires (types 3-5 end with |mm-dd-yyyy).
+     * Tertiary customer identifier laid out as idType3 requires.
      */
     id3?: string | null;
     /**
-     * How to read location: 0 Galileo location ID (default), 1 partner location ID, 2 do not validate, 3 instant-issue location override.
+     * How to read location: 0 Galileo location ID (what Galileo assumes when absent), 1 partner location ID, 2 do not validate, 3 instant-issue location override.
      */
     locationType?: 0 | 1 | 2 | 3 | null;
     /**
-     * Location (store) identifier; digits only when locationType is 0, 2 or absent, up to 15 characters of any kind when it is 1 (partner ID) or 3.
+     * Location (store) identifier; an integer when locationType is 0, 2 or absent, up to 15 characters of any kind when it is 1 (partner ID) or 3.
      */
     location?: string | null;
     /**
-     * Cardholder language and region; a non-_US value turns off U.S. address validation.
+     * Cardholder language and region (Galileo assumes en_US when absent); a non-_US value turns off U.S. address validation.
      */
-    locale?: 'en_US' | 'es_US' | 'fr_CA' | 'en_CA' | 'es_MX' | 'en_MX' | null;
+    locale?: 'en_US' | 'es_US' | 'en_CA' | 'fr_CA' | 'es_MX' | 'en_MX' | null;
     /**
-     * Provider's own identifier for the account, stored by Galileo and reported in RDFs; lower-case letters and digits.
+     * Provider's own identifier for the account, stored by Galileo and reported in RDFs.
      */
     externalAccountId?: string | null;
     /**
-     * Cardholder's first name (ASCII letters, spaces, hyphens, apostrophes).
+     * Cardholder's first name. The character set depends on the program's special-character support (Galileo checks it).
      */
     firstName?: string | null;
     /**
-     * Cardholder's middle name (ASCII letters, spaces, hyphens, apostrophes).
+     * Cardholder's middle name (character set as for firstName).
      */
     middleName?: string | null;
     /**
-     * Cardholder's last name (ASCII letters, spaces, hyphens, apostrophes).
+     * Cardholder's last name (character set as for firstName).
      */
     lastName?: string | null;
     /**
-     * Cardholder's birth date (YYYY-MM-DD), checked against the product's minimum age.
+     * Cardholder's birth date, a real calendar date (YYYY-MM-DD), checked against the product's minimum age.
      */
     dateOfBirth?: string | null;
     /**
-     * First street-address line, 4-40 characters; must not be a P.O. box (common spellings are rejected here, Galileo checks the rest).
+     * First street-address line, 4-40 characters. Whether a P.O. box is accepted is a product parameter at Galileo (EAPOB).
      */
     address1?: string | null;
     /**
@@ -166,15 +171,15 @@ export type CreateAccountRequest = unknown & {
      */
     address5?: string | null;
     /**
-     * Cardholder's city (letters, spaces, hyphens, periods).
+     * Cardholder's city (up to 30 characters).
      */
     city?: string | null;
     /**
-     * State or province abbreviation (2-3 letters, e.g. UT, ON, YUC).
+     * State or province (e.g. UT, ON, YUC, or a longer subdivision name).
      */
     state?: string | null;
     /**
-     * Postal code in one of the forms 1234, 12345, 12345-1234 (or 123451234), K1A-1A1.
+     * Postal code, 4-10 letters, digits, spaces and hyphens (84121, 84121-1234, K1A 1A1, a 6-digit Colombian code).
      */
     postalCode?: string | null;
     /**
@@ -198,19 +203,19 @@ export type CreateAccountRequest = unknown & {
      */
     mobileCarrierId?: string | null;
     /**
-     * Cardholder's e-mail address (3-63 characters).
+     * Cardholder's e-mail address (3-63 characters; Galileo validates the address itself).
      */
     email?: string | null;
     /**
-     * User name for the Galileo-hosted website; letters and digits, starting with a letter, unique in the program.
+     * User name for the Galileo-hosted website; letters and digits, optionally joined by single _ or -, unique in the program.
      */
     webUid?: string | null;
     /**
-     * Security question for the hosted website (letters, spaces, question marks).
+     * Security question for the hosted website (letters, digits, spaces, ? and '; see x-unexpressible-rules).
      */
     secretQuestion?: string | null;
     /**
-     * Employer or source of income (letters, digits, space and _ - . @ & ,).
+     * Employer or source of income (letters, digits, space and | _ - . @ , ' &).
      */
     incomeSource?: string | null;
     /**
@@ -230,21 +235,21 @@ export type CreateAccountRequest = unknown & {
      */
     curp?: string | null;
     /**
-     * 1 if the cardholder is a politically exposed person, 0 if not.
+     * 1 if the cardholder is a politically exposed person (PEP), 0 if not.
      */
-    pep?: 0 | 1 | null;
+    politicalAffiliation?: number | null;
     /**
-     * Reference (exactly 36 characters) that tracks the cardholder's KYC process.
+     * Reference (up to 36 characters) that tracks the cardholder's KYC process.
      */
-    kycReference?: string | null;
+    kycRefNo?: string | null;
     /**
      * Cardholder's monthly income.
      */
     monthlyIncome?: number | null;
     /**
-     * Provider's own identifier for the user, up to 512 printable ASCII characters.
+     * Provider's own identifier for the customer, up to 512 printable ASCII characters.
      */
-    externalUserId?: string | null;
+    externalCustomerId?: string | null;
     /**
      * Galileo product ID of the account to create (a business product also needs businessName).
      */
@@ -254,7 +259,7 @@ export type CreateAccountRequest = unknown & {
      */
     loadAmount?: number | null;
     /**
-     * Load type code from the provider's Galileo-supplied list; RL (retail load) when absent.
+     * Load type code from the provider's Galileo-supplied list (Galileo uses RL, retail load, when absent).
      */
     loadType?: string | null;
     /**
@@ -286,7 +291,7 @@ export type CreateAccountRequest = unknown & {
      */
     verifyOnly?: 0 | 1 | null;
     /**
-     * CIP override for the integrated CIP: "0" no override, "1" create the customer and run CIP without an account, "2" create customer and account without CIP.
+     * Legacy CIP override: "0" no override, "1" create the customer and run CIP without an account, "2" create customer and account without CIP.
      */
     cipStatus?: '0' | '1' | '2' | null;
     /**
@@ -302,13 +307,13 @@ export type CreateAccountRequest = unknown & {
      */
     loadFromAccountNo?: string | null;
     /**
-     * Last date of the daily sweep (YYYY-MM-DD); only when sweeping is set up for the product.
+     * Last date of the daily sweep, a real calendar date (YYYY-MM-DD); only when sweeping is set up for the product.
      */
     sweepDate?: string | null;
     /**
-     * Card shipping method: 1 standard, 2 express, 4 bulk; legacy Y (=2) and N (=1); other values depend on the emboss vendor.
+     * Card shipping method: 1 standard, 2 express, 4 bulk; legacy Y (=2) and N (=1); the other digits depend on the emboss vendor.
      */
-    expressMail?: string | null;
+    expressMail?: '0' | '1' | '2' | '3' | '4' | '5' | '6' | '7' | '8' | '9' | 'Y' | 'N' | null;
     /**
      * "1" to always ship cards to the ship-to address, "0" to use it once.
      */
@@ -326,7 +331,7 @@ export type CreateAccountRequest = unknown & {
      */
     shipToCity?: string | null;
     /**
-     * Ship-to state or province abbreviation.
+     * Ship-to state or province.
      */
     shipToState?: string | null;
     /**
@@ -345,10 +350,39 @@ export type CreateAccountRequest = unknown & {
      * Country calling code of the phone numbers, a plus sign and 1-3 digits; required with any phone field.
      */
     mobilePhoneCountryCode?: string | null;
+    /**
+     * Session-correlation token from front-end risk signal collection, linking the new account to risk decisioning.
+     */
+    riskContextId?: string | null;
+    providerTransactionId?: ProviderTransactionId;
+    providerTimestamp?: ProviderTimestamp;
 };
 
 /**
- * The response envelope Galileo uses for every answer, success or error, in JSON and (under `<response>`) in XML.
+ * Customer ID type of its id field: 0 PRN or PAN, 1 U.S. driver licence, 2 SSN, 3 green card, 4 passport, 5 visa, 6 matrícula consular, 7 RFDC, 8-18 further types (Customer ID Types table); required when the id is sent.
+ */
+export type CustomerIdType = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 | 11 | 12 | 13 | 14 | 15 | 16 | 17 | 18 | null;
+
+/**
+ * The layout of `id` for the ID types whose layout Galileo publishes. Dates are mm-dd-yyyy
+ * (Galileo's own examples also write mm/dd/yyyy); a number part is anything but the `|`
+ * separator, within the documented length.
+ *
+ */
+export type IdLayouts = unknown;
+
+/**
+ * The layout of `id2` by `idType2` (as for id).
+ */
+export type Id2Layouts = unknown;
+
+/**
+ * The layout of `id3` by `idType3` (as for id).
+ */
+export type Id3Layouts = unknown;
+
+/**
+ * The response envelope Galileo uses for every answer, success or business error, in JSON and (under `<response>`) in XML.
  */
 export type Envelope = {
     /**
@@ -356,119 +390,177 @@ export type Envelope = {
      */
     status_code: number | string;
     /**
-     * Human-readable text of status_code.
+     * Galileo's text for status_code.
      */
-    status: string;
+    status: string | null;
     /**
      * Seconds Galileo spent on the call.
      */
-    processing_time?: number;
+    processing_time: number | null;
     /**
-     * Operation-specific data; an empty object on errors and for operations that return nothing.
+     * Operation-specific data; empty on a business error.
      */
-    response_data?: unknown;
+    response_data: unknown;
+    echo: Echo;
     /**
-     * Values echoed from the request.
-     */
-    echo?: {
-        /**
-         * The providerTransactionId sent, or empty.
-         */
-        provider_transaction_id?: string;
-        /**
-         * The providerTimestamp sent, or null.
-         */
-        provider_timestamp?: string | null;
-        /**
-         * The transactionId sent.
-         */
-        transaction_id?: string;
-    };
-    /**
-     * Present only on error; one human-readable string per problem.
+     * Present only on a business error; one human-readable string per problem.
      */
     errors?: Array<string>;
     /**
      * Galileo's UUID for this call, for troubleshooting with Galileo.
      */
-    rtoken?: string;
+    rtoken: string | null;
     /**
      * Galileo system time of the response (YYYY-MM-DD hh:mm:ss).
      */
-    system_timestamp?: string;
+    system_timestamp: string | null;
 };
+
+/**
+ * Values echoed from the request.
+ */
+export type Echo = {
+    /**
+     * The providerTransactionId sent, or empty.
+     */
+    provider_transaction_id: string | null;
+    /**
+     * The providerTimestamp sent, or null.
+     */
+    provider_timestamp: string | null;
+    /**
+     * The transactionId sent.
+     */
+    transaction_id: string | null;
+} | null;
+
+/**
+ * response_data of a business error, or of an operation that returns nothing ({}, [] or an empty element in XML).
+ */
+export type EmptyResponseData = Array<unknown> | null;
 
 /**
  * The account (and card) createAccount created. card_number, expiry_date and card_security_code are PCI data, unmasked only for PCI-enabled providers.
  */
 export type NewAccount = {
     /**
-     * PRN (payment reference number) of the new account.
+     * Galileo's internal identifier of the account (internal providers only).
      */
-    pmt_ref_no?: string;
+    xid?: string;
+    /**
+     * PRN (payment reference number) of the new account; empty when no account was created (407-13).
+     */
+    pmt_ref_no: string;
     /**
      * Product ID of the new account.
      */
-    product_id?: number | string;
+    product_id: string;
     /**
-     * Galileo's internal account (balance) number.
+     * Galileo's balance ID of the account.
      */
-    galileo_account_number?: string | number;
+    galileo_account_number: string;
     /**
-     * CIP verdict data when Galileo's integrated CIP ran, else null.
+     * Identity verification results (IVS or legacy CIP) when verification ran, else null.
      */
-    cip?: {
-        [key: string]: unknown;
-    } | null;
+    cip: Array<CipVerification> | null;
     /**
-     * Galileo ID of the new card.
+     * Galileo ID of the new card (use it instead of the PAN when not PCI-compliant).
      */
-    card_id?: number | string;
+    card_id?: string | null;
     /**
-     * ID of the emboss (card production) request.
+     * ID of the emboss (card production) request not yet sent to the embosser.
      */
     new_emboss_uuid?: string | null;
     /**
      * PAN of the new card, masked (e.g. 487093XXXXXX1264) unless the provider is PCI-enabled.
      */
-    card_number?: string | null;
+    card_number: string | null;
     /**
-     * Card expiry date (PCI data).
+     * Card expiry, YYYY-MM-DD; the card expires at the end of that month (ignore the day). PCI data.
      */
-    expiry_date?: string | null;
+    expiry_date: string | null;
     /**
-     * Card security code (PCI data).
+     * Card security code (CVV2). PCI data.
      */
-    card_security_code?: string | null;
+    card_security_code: string | null;
     /**
      * Second emboss line as it will appear on the card.
      */
-    emboss_line_2?: string | null;
+    emboss_line_2: string | null;
+    /**
+     * Day of the month the account's billing cycle starts.
+     */
+    billing_cycle_day: number | null;
+};
+
+/**
+ * One identity verification result. IVS results carry status, entity_id and customer_id; legacy CIP results carry model_results, date_time and the data checked.
+ */
+export type CipVerification = {
+    /**
+     * Pass, Fail, Refer or In Progress.
+     */
+    status: string;
+    /**
+     * IVS entity ID.
+     */
+    entity_id?: string;
+    /**
+     * IVS customer ID.
+     */
+    customer_id?: string;
+    /**
+     * Legacy CIP model results (a list, or a single result).
+     */
+    model_results?: Array<CipModelResult> | CipModelResult | null;
+    /**
+     * When legacy CIP ran.
+     */
+    date_time?: string | null;
+    first_name?: string | null;
+    middle_name?: string | null;
+    last_name?: string | null;
+    address_1?: string | null;
+    address_2?: string | null;
+    city?: string | null;
+    state?: string | null;
+    primary_phone?: string | null;
+    other_phone?: string | null;
+};
+
+/**
+ * One legacy CIP model run.
+ */
+export type CipModelResult = {
+    model_name?: string | null;
+    model_version?: number | string | null;
+    code?: string | null;
+    text?: string | null;
 };
 
 export type CreateAccountResponse = Envelope & {
     /**
-     * One entry, the new account.
+     * On success (and 407-11, 407-13, 407-14, 407-15) an array holding the new account; on any other status empty.
      */
-    response_data?: Array<NewAccount>;
+    response_data?: Array<NewAccount> | EmptyResponseData;
 };
 
 export type CreateIvrCallResponse = Envelope & {
-    response_data?: {
-        /**
-         * Galileo ID of the queued IVR call.
-         */
-        call_id?: string;
-    };
+    /**
+     * On success the queued call; on a business error empty.
+     */
+    response_data?: IvrCall | EmptyResponseData;
+};
+
+export type IvrCall = {
+    /**
+     * Galileo ID of the queued IVR call.
+     */
+    call_id: string;
 };
 
 export type ModifyOnDemandAlertStatusResponse = Envelope & {
-    /**
-     * Always empty.
-     */
-    response_data?: {
-        [key: string]: unknown;
-    };
+    response_data?: EmptyResponseData;
 };
 
 /**
@@ -484,81 +576,72 @@ export type CredentialsWritable = {
      */
     apiTransKey: string;
     /**
-     * Provider identifier issued by Galileo (up to 10 digits).
+     * Provider identifier issued by Galileo (up to 10 digits, so beyond 32 bits).
      */
     providerId: number;
 };
 
 /**
  * Operation fields of createAccount (credentials excluded). Only prodId is required by the API;
- * cross-field rules are expressed with dependentRequired and the if/then list under allOf.
- * A null optional field means the field is absent.
+ * cross-field rules are the if/then list under allOf. A null optional field means the field is
+ * absent, in every rule.
  *
  */
-export type CreateAccountRequestWritable = unknown & {
+export type CreateAccountRequestWritable = unknown & IdLayouts & Id2Layouts & Id3Layouts & {
     transactionId: TransactionId;
     /**
      * PRN (12 digits) or PAN (16 digits) of an unsold instant-issue card; only for instant-issue products.
      */
     accountNo?: string | null;
+    idType?: CustomerIdType;
     /**
-     * Customer ID type of id (0 PRN/PAN, 1 US driver licence, 2 SSN, 3 green card, 4 passport, 5 visa, 6 matrícula consular, 7 RFDC, higher values exist); required when id is sent.
-     */
-    idType?: number | null;
-    /**
-     * Primary customer identifier laid out as its idType requires (e.g. 9 SSN digits); needed for Galileo's integrated CIP. Galileo stores letters in lower case.
+     * Primary customer identifier laid out as its idType requires (e.g. 9 SSN digits); needed for Galileo's identity verification. Galileo stores letters in lower case.
      */
     id?: string | null;
-    /**
-     * Customer ID type of id2; required when id2 is sent.
-     */
-    idType2?: number | null;
+    idType2?: CustomerIdType;
     /**
      * Secondary customer identifier laid out as idType2 requires (type 1 is number|state|mm-dd-yyyy).
      */
     id2?: string | null;
+    idType3?: CustomerIdType;
     /**
-     * Customer ID type of id3; required when id3 is sent.
-     */
-    idType3?: number | null;
-    /**
-     * Tertiary customer identifier laid out as idType3 requires (types 3-5 end with |mm-dd-yyyy).
+     * Tertiary customer identifier laid out as idType3 requires.
      */
     id3?: string | null;
     /**
-     * How to read location: 0 Galileo location ID (default), 1 partner location ID, 2 do not validate, 3 instant-issue location override.
+     * How to read location: 0 Galileo location ID (what Galileo assumes when absent), 1 partner location ID, 2 do not validate, 3 instant-issue location override.
      */
     locationType?: 0 | 1 | 2 | 3 | null;
     /**
-     * Location (store) identifier; digits only when locationType is 0, 2 or absent, up to 15 characters of any kind when it is 1 (partner ID) or 3.
+     * Location (store) identifier; an integer when locationType is 0, 2 or absent, up to 15 characters of any kind when it is 1 (partner ID) or 3.
      */
     location?: string | null;
     /**
-     * Cardholder language and region; a non-_US value turns off U.S. address validation.
+     * Cardholder language and region (Galileo assumes en_US when absent); a non-_US value turns off U.S. address validation.
      */
-    locale?: 'en_US' | 'es_US' | 'fr_CA' | 'en_CA' | 'es_MX' | 'en_MX' | null;
+    locale?: 'en_US' | 'es_US' | 'en_CA' | 'fr_CA' | 'es_MX' | 'en_MX' | null;
     /**
-     * Provider's own identifier for the account, stored by Galileo and reported in RDFs; lower-case letters and digits.
+     * Provider's own identifier for the account, stored by Galileo and reported in RDFs.
      */
     externalAccountId?: string | null;
     /**
-     * Cardholder's first name (ASCII letters, spaces, hyphens, apostrophes).
+     * Cardholder's first name. The character set depends on the program's special-character support (Galileo checks it).
      */
     firstName?: string | null;
     /**
-     * Cardholder's middle name (ASCII letters, spaces, hyphens, apostrophes).
+     * Cardholder's middle name (character set as for firstName).
      */
     middleName?: string | null;
     /**
-     * Cardholder's last name (ASCII letters, spaces, hyphens, apostrophes).
+     * Cardholder's last name (character set as for firstName).
      */
     lastName?: string | null;
     /**
-     * Cardholder's birth date (YYYY-MM-DD), checked against the product's minimum age.
+     * Cardholder's birth date, a real calendar date (YYYY-MM-DD), checked against the product's minimum age.
      */
     dateOfBirth?: string | null;
     /**
-     * First street-address line, 4-40 characters; must not be a P.O. box (common spellings are rejected here, Galileo checks the rest).
+     * First street-address line, 4-40 characters. Whether a P.O. box is accepted is a product parameter at Galileo (EAPOB).
      */
     address1?: string | null;
     /**
@@ -578,15 +661,15 @@ export type CreateAccountRequestWritable = unknown & {
      */
     address5?: string | null;
     /**
-     * Cardholder's city (letters, spaces, hyphens, periods).
+     * Cardholder's city (up to 30 characters).
      */
     city?: string | null;
     /**
-     * State or province abbreviation (2-3 letters, e.g. UT, ON, YUC).
+     * State or province (e.g. UT, ON, YUC, or a longer subdivision name).
      */
     state?: string | null;
     /**
-     * Postal code in one of the forms 1234, 12345, 12345-1234 (or 123451234), K1A-1A1.
+     * Postal code, 4-10 letters, digits, spaces and hyphens (84121, 84121-1234, K1A 1A1, a 6-digit Colombian code).
      */
     postalCode?: string | null;
     /**
@@ -610,11 +693,11 @@ export type CreateAccountRequestWritable = unknown & {
      */
     mobileCarrierId?: string | null;
     /**
-     * Cardholder's e-mail address (3-63 characters).
+     * Cardholder's e-mail address (3-63 characters; Galileo validates the address itself).
      */
     email?: string | null;
     /**
-     * User name for the Galileo-hosted website; letters and digits, starting with a letter, unique in the program.
+     * User name for the Galileo-hosted website; letters and digits, optionally joined by single _ or -, unique in the program.
      */
     webUid?: string | null;
     /**
@@ -622,15 +705,15 @@ export type CreateAccountRequestWritable = unknown & {
      */
     webPwd?: string | null;
     /**
-     * Security question for the hosted website (letters, spaces, question marks).
+     * Security question for the hosted website (letters, digits, spaces, ? and '; see x-unexpressible-rules).
      */
     secretQuestion?: string | null;
     /**
-     * Answer to secretQuestion (letters, spaces, question marks).
+     * Answer to secretQuestion.
      */
     secretAnswer?: string | null;
     /**
-     * Employer or source of income (letters, digits, space and _ - . @ & ,).
+     * Employer or source of income (letters, digits, space and | _ - . @ , ' &).
      */
     incomeSource?: string | null;
     /**
@@ -650,21 +733,21 @@ export type CreateAccountRequestWritable = unknown & {
      */
     curp?: string | null;
     /**
-     * 1 if the cardholder is a politically exposed person, 0 if not.
+     * 1 if the cardholder is a politically exposed person (PEP), 0 if not.
      */
-    pep?: 0 | 1 | null;
+    politicalAffiliation?: number | null;
     /**
-     * Reference (exactly 36 characters) that tracks the cardholder's KYC process.
+     * Reference (up to 36 characters) that tracks the cardholder's KYC process.
      */
-    kycReference?: string | null;
+    kycRefNo?: string | null;
     /**
      * Cardholder's monthly income.
      */
     monthlyIncome?: number | null;
     /**
-     * Provider's own identifier for the user, up to 512 printable ASCII characters.
+     * Provider's own identifier for the customer, up to 512 printable ASCII characters.
      */
-    externalUserId?: string | null;
+    externalCustomerId?: string | null;
     /**
      * Galileo product ID of the account to create (a business product also needs businessName).
      */
@@ -674,7 +757,7 @@ export type CreateAccountRequestWritable = unknown & {
      */
     loadAmount?: number | null;
     /**
-     * Load type code from the provider's Galileo-supplied list; RL (retail load) when absent.
+     * Load type code from the provider's Galileo-supplied list (Galileo uses RL, retail load, when absent).
      */
     loadType?: string | null;
     /**
@@ -706,7 +789,7 @@ export type CreateAccountRequestWritable = unknown & {
      */
     verifyOnly?: 0 | 1 | null;
     /**
-     * CIP override for the integrated CIP: "0" no override, "1" create the customer and run CIP without an account, "2" create customer and account without CIP.
+     * Legacy CIP override: "0" no override, "1" create the customer and run CIP without an account, "2" create customer and account without CIP.
      */
     cipStatus?: '0' | '1' | '2' | null;
     /**
@@ -722,13 +805,13 @@ export type CreateAccountRequestWritable = unknown & {
      */
     loadFromAccountNo?: string | null;
     /**
-     * Last date of the daily sweep (YYYY-MM-DD); only when sweeping is set up for the product.
+     * Last date of the daily sweep, a real calendar date (YYYY-MM-DD); only when sweeping is set up for the product.
      */
     sweepDate?: string | null;
     /**
-     * Card shipping method: 1 standard, 2 express, 4 bulk; legacy Y (=2) and N (=1); other values depend on the emboss vendor.
+     * Card shipping method: 1 standard, 2 express, 4 bulk; legacy Y (=2) and N (=1); the other digits depend on the emboss vendor.
      */
-    expressMail?: string | null;
+    expressMail?: '0' | '1' | '2' | '3' | '4' | '5' | '6' | '7' | '8' | '9' | 'Y' | 'N' | null;
     /**
      * "1" to always ship cards to the ship-to address, "0" to use it once.
      */
@@ -746,7 +829,7 @@ export type CreateAccountRequestWritable = unknown & {
      */
     shipToCity?: string | null;
     /**
-     * Ship-to state or province abbreviation.
+     * Ship-to state or province.
      */
     shipToState?: string | null;
     /**
@@ -765,12 +848,23 @@ export type CreateAccountRequestWritable = unknown & {
      * Country calling code of the phone numbers, a plus sign and 1-3 digits; required with any phone field.
      */
     mobilePhoneCountryCode?: string | null;
+    /**
+     * Session-correlation token from front-end risk signal collection, linking the new account to risk decisioning.
+     */
+    riskContextId?: string | null;
+    providerTransactionId?: ProviderTransactionId;
+    providerTimestamp?: ProviderTimestamp;
 };
 
 /**
- * Response format, `json` or `xml`. Galileo's own default when the header is missing is XML,
- * so the caller should always send it explicitly (the gateway sends `json` unless asked
- * otherwise). Galileo reads this header instead of `Accept`.
+ * response_data of a business error, or of an operation that returns nothing ({}, [] or an empty element in XML).
+ */
+export type EmptyResponseDataWritable = Array<unknown> | null;
+
+/**
+ * Response format, `json` or `xml`. Galileo reads this header instead of `Accept`, and its own
+ * default when the header is missing is XML, so the gateway always sends it (`json` unless the
+ * caller asks for `xml`).
  *
  */
 export type ResponseContentType = 'json' | 'xml';
@@ -779,9 +873,9 @@ export type CreateAccountData = {
     body: CredentialsWritable & CreateAccountRequestWritable;
     headers?: {
         /**
-         * Response format, `json` or `xml`. Galileo's own default when the header is missing is XML,
-         * so the caller should always send it explicitly (the gateway sends `json` unless asked
-         * otherwise). Galileo reads this header instead of `Accept`.
+         * Response format, `json` or `xml`. Galileo reads this header instead of `Accept`, and its own
+         * default when the header is missing is XML, so the gateway always sends it (`json` unless the
+         * caller asks for `xml`).
          *
          */
         'response-content-type'?: 'json' | 'xml';
@@ -791,18 +885,12 @@ export type CreateAccountData = {
     url: '/createAccount';
 };
 
-export type CreateAccountErrors = {
-    /**
-     * Galileo answers errors with the same envelope (global or 407-xx code in `status_code`, details in `errors`).
-     */
-    default: Envelope;
-};
-
-export type CreateAccountError = CreateAccountErrors[keyof CreateAccountErrors];
-
 export type CreateAccountResponses = {
     /**
-     * Galileo envelope; `response_data` holds the new account (on success or on a state-changing 407 code).
+     * Galileo's envelope, for a success and for a business error alike. On success (and on
+     * 407-11, 407-13, 407-14, 407-15) `response_data` is an array with the new account; on any
+     * other status it is empty and `errors` lists the problems.
+     *
      */
     200: CreateAccountResponse;
 };
@@ -813,9 +901,9 @@ export type CreateIvrCallData = {
     body: CredentialsWritable & CreateIvrCallRequest;
     headers?: {
         /**
-         * Response format, `json` or `xml`. Galileo's own default when the header is missing is XML,
-         * so the caller should always send it explicitly (the gateway sends `json` unless asked
-         * otherwise). Galileo reads this header instead of `Accept`.
+         * Response format, `json` or `xml`. Galileo reads this header instead of `Accept`, and its own
+         * default when the header is missing is XML, so the gateway always sends it (`json` unless the
+         * caller asks for `xml`).
          *
          */
         'response-content-type'?: 'json' | 'xml';
@@ -825,18 +913,9 @@ export type CreateIvrCallData = {
     url: '/createIvrCall';
 };
 
-export type CreateIvrCallErrors = {
-    /**
-     * Galileo answers errors with the same envelope (global or 465-xx code in `status_code`, details in `errors`).
-     */
-    default: Envelope;
-};
-
-export type CreateIvrCallError = CreateIvrCallErrors[keyof CreateIvrCallErrors];
-
 export type CreateIvrCallResponses = {
     /**
-     * Galileo envelope; `response_data.call_id` identifies the queued call.
+     * Galileo's envelope, for a success (`response_data.call_id` identifies the queued call) and for a business error (`response_data` empty, `errors` set).
      */
     200: CreateIvrCallResponse;
 };
@@ -847,9 +926,9 @@ export type ModifyOnDemandAlertStatusData = {
     body: CredentialsWritable & ModifyOnDemandAlertStatusRequest;
     headers?: {
         /**
-         * Response format, `json` or `xml`. Galileo's own default when the header is missing is XML,
-         * so the caller should always send it explicitly (the gateway sends `json` unless asked
-         * otherwise). Galileo reads this header instead of `Accept`.
+         * Response format, `json` or `xml`. Galileo reads this header instead of `Accept`, and its own
+         * default when the header is missing is XML, so the gateway always sends it (`json` unless the
+         * caller asks for `xml`).
          *
          */
         'response-content-type'?: 'json' | 'xml';
@@ -859,18 +938,9 @@ export type ModifyOnDemandAlertStatusData = {
     url: '/modifyOnDemandAlertStatus';
 };
 
-export type ModifyOnDemandAlertStatusErrors = {
-    /**
-     * Galileo answers errors with the same envelope (global or 476-xx code in `status_code`, details in `errors`).
-     */
-    default: Envelope;
-};
-
-export type ModifyOnDemandAlertStatusError = ModifyOnDemandAlertStatusErrors[keyof ModifyOnDemandAlertStatusErrors];
-
 export type ModifyOnDemandAlertStatusResponses = {
     /**
-     * Galileo envelope; `response_data` is empty.
+     * Galileo's envelope; `response_data` is always empty, `errors` is set on a business error.
      */
     200: ModifyOnDemandAlertStatusResponse;
 };

@@ -1,8 +1,9 @@
 /**
  * The caller's parameters on their way through validation. Before validation the gateway notes
- * which fields the caller sent (a JSON null counts as not sent: a form cannot carry null).
- * After validation it reads back only those fields, with their coerced values: the validator
- * also fills in the spec's defaults, which are Galileo's to apply, not the gateway's.
+ * which fields the caller sent (a JSON null counts as not sent, as the served spec says; a form's
+ * empty value is its null, see coerce-types.ts). After validation it reads back only those
+ * fields, with their form values read as the spec's types: nothing the validator might add
+ * (a default) is ever forwarded, since defaults are Galileo's to apply.
  */
 import type { Request, RequestHandler, Response } from 'express';
 import type { ResponseFormat } from '../galileo/forward.js';
@@ -28,9 +29,8 @@ export const captureCallerFields: RequestHandler = (req, res, next) => {
 export function validatedParams(req: Request, res: Response): Record<string, unknown> {
   const body = req.body as Record<string, unknown>;
   const sent = (res.locals.callerFields as string[] | undefined) ?? [];
-  // An empty value of a nullable non-string field (form `loadAmount=`, JSON "") is coerced to null
-  // by the validator: it is not forwarded (the client skips nulls), so it must not be part of the
-  // fingerprint either, or it would be a different request from the one without it (found by fuzzing).
+  // A field removed on the way (a form's empty optional value) is absent: neither forwarded nor
+  // part of the fingerprint, or it would be a different request from the one without it.
   return Object.fromEntries(sent.filter((field) => body[field] !== null && body[field] !== undefined).map((field) => [field, body[field]]));
 }
 

@@ -12,7 +12,11 @@ import { coercionProblems } from './coerce-types.js';
 export function validateRequest(document: object): RequestHandler[] {
   const middlewares = OpenApiValidator.middleware({
     apiSpec: structuredClone(document) as OpenAPIV3.DocumentV3_1,
-    validateRequests: { allErrors: true, coerceTypes: true },
+    // No coercion: JSON must have the served spec's types, and forms were read as them already.
+    validateRequests: { allErrors: true, coerceTypes: false },
+    // Full formats: a date must exist in the calendar (2021-02-30 is refused).
+    validateFormats: true,
+    ajvFormats: { mode: 'full' },
     validateResponses: false,
     validateSecurity: false,
     ignoreUndocumented: true,

@@ -67,8 +67,8 @@ export function responseFormat(header: string | string[] | undefined): ResponseF
   return value === 'json' ? 'json' : 'xml';
 }
 
-export function serializeEnvelope(envelope: Envelope, format: ResponseFormat): { contentType: string; body: string } {
+export function serializeEnvelope(envelope: Envelope, format: ResponseFormat, xmlItemNames: ReadonlyMap<string, string>): { contentType: string; body: string } {
   return format === 'json'
     ? { contentType: 'application/json', body: JSON.stringify(envelope) }
-    : { contentType: 'application/xml', body: envelopeToXml(envelope) };
+    : { contentType: 'application/xml', body: envelopeToXml(envelope, xmlItemNames) };
 }

@@ -87,7 +87,9 @@ async function handleGalileo(ctx: HandlerContext, req: IncomingMessage, res: Ser
 
   const envelope = buildEnvelope({ spec: ctx.core.spec, operation, outcome, form, startedAt, now: ctx.core.state.now() });
   entry.statusCode = envelope.status_code;
-  const { contentType, body } = serializeEnvelope(envelope, responseFormat(req.headers['response-content-type']));
+  const { spec } = ctx.core;
+  const itemNames = operation === null ? spec.envelopeXmlItemNames : spec.xmlItemNames[operation];
+  const { contentType, body } = serializeEnvelope(envelope, responseFormat(req.headers['response-content-type']), itemNames);
   if (fault?.type === 'partial') return sendPartial(res, contentType, body);
   if (fault?.type === 'trickle') return sendTrickle(res, contentType, body, fault.ms, ctx.lifetime);
   sendBody(res, 200, contentType, body);

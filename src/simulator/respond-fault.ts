@@ -4,7 +4,7 @@
  * gets 24) and carries plausible response_data; those accounts are not kept in state.
  */
 import { normalizeStatusCode } from './envelope.js';
-import { applicationData, cipData, plausibleAccountData } from './operations/account-data.js';
+import { applicationData, plausibleAccountData } from './operations/account-data.js';
 import type { GalileoCore } from './pipeline.js';
 import { isConsumingCode } from './spec.js';
 import type { FormParams, OperationName, Outcome } from './types.js';
@@ -17,10 +17,9 @@ export function respondOutcome(core: GalileoCore, operation: OperationName | nul
   switch (operation) {
     case 'createAccount': {
       const productId = Number(form['prodId'] ?? 0) || 0;
-      if (code === '407-13') return { code, responseData: [applicationData(productId, 'P')] };
-      const data = plausibleAccountData(core.state.newIdentity(), productId, core.pciEnabled);
-      if (code === '407-11') data['cip'] = cipData('F');
-      return { code, responseData: [data] };
+      const identity = core.state.newIdentity();
+      if (code === '407-13') return { code, responseData: [applicationData(productId, 'P', identity.customerId)] };
+      return { code, responseData: [plausibleAccountData(identity, productId, core.pciEnabled, code === '407-11' ? 'F' : null)] };
     }
     case 'createIvrCall':
       return { code, responseData: { call_id: core.state.nextCallId() } };

@@ -20,6 +20,10 @@ export interface GalileoSpec {
   document: Record<string, unknown>;
   globalCodes: Map<string, StatusInfo>;
   operationCodes: Record<OperationName, Map<string, StatusInfo>>;
+  /** Per operation: wrapped array element -> its items' element name in XML (errors -> error, ...). */
+  xmlItemNames: Record<OperationName, ReadonlyMap<string, string>>;
+  /** The same for the bare envelope (an answer for no known operation). */
+  envelopeXmlItemNames: ReadonlyMap<string, string>;
 }
 
 const cache = new Map<string, GalileoSpec>();
@@ -48,6 +52,8 @@ export function loadSpec(specPath?: string): GalileoSpec {
     operationCodes: Object.fromEntries(
       OPERATIONS.map((op) => [op, readCodes(operationObject(document, op)['x-galileo-status-codes'], `${op} x-galileo-status-codes`)]),
     ) as Record<OperationName, Map<string, StatusInfo>>,
+    xmlItemNames: Object.fromEntries(OPERATIONS.map((op) => [op, xmlItemNames(document, answerSchema(document, op))])) as Record<OperationName, Map<string, string>>,
+    envelopeXmlItemNames: xmlItemNames(document, { $ref: '#/components/schemas/Envelope' }),
   };
   cache.set(path, spec);
   return spec;
@@ -80,9 +86,46 @@ function readCodes(list: unknown, where: string): Map<string, StatusInfo> {
   if (!Array.isArray(list)) throw new Error(`simulator: openapi/galileo.yaml: ${where} is not a list`);
   const codes = new Map<string, StatusInfo>();
   for (const entry of list as Array<Record<string, unknown>>) {
-    const description = String(entry['description'] ?? '').trim();
-    // Galileo's status texts have no final period ("Success"); the spec's descriptions are sentences.
-    codes.set(String(entry['code']), { text: description.replace(/\.$/, ''), changesState: entry['changesState'] === true });
+    if (typeof entry['status'] !== 'string') throw new Error(`simulator: openapi/galileo.yaml: ${where}: code ${String(entry['code'])} has no status text`);
+    codes.set(String(entry['code']), { text: entry['status'], changesState: entry['changesState'] === true });
   }
   return codes;
+}
+
+type Schema = Record<string, unknown>;
+
+/**
+ * Reads the XML names of the operation's answer from its response schema: a wrapped array is an
+ * element whose children are named by `items.xml.name` (errors -> error, response_data ->
+ * new_account, cip -> aps). Other arrays repeat the element itself (OpenAPI's default).
+ */
+function xmlItemNames(document: Schema, root: unknown): Map<string, string> {
+  const names = new Map<string, string>();
+  const resolve = (node: unknown): Schema | undefined => {
+    if (typeof node !== 'object' || node === null) return undefined;
+    const ref = (node as Schema)['$ref'];
+    if (typeof ref !== 'string') return node as Schema;
+    return resolve(ref.replace(/^#\//, '').split('/').reduce<unknown>((at, part) => (at as Schema | undefined)?.[part], document));
+  };
+  const seen = new Set<Schema>();
+  const visit = (node: unknown, name: string): void => {
+    const schema = resolve(node);
+    if (!schema || seen.has(schema)) return;
+    seen.add(schema);
+    for (const key of ['allOf', 'anyOf', 'oneOf']) for (const part of (schema[key] as unknown[] | undefined) ?? []) visit(part, name);
+    for (const [child, childSchema] of Object.entries((schema['properties'] as Schema | undefined) ?? {})) visit(childSchema, child);
+    const items = resolve(schema['items']);
+    if (items) {
+      const itemName = (items['xml'] as { name?: string } | undefined)?.name;
+      if ((schema['xml'] as { wrapped?: boolean } | undefined)?.wrapped && itemName) names.set(name, itemName);
+      visit(items, itemName ?? name);
+    }
+  };
+  visit(root, 'response');
+  return names;
+}
+
+function answerSchema(document: Schema, op: OperationName): unknown {
+  const answer = (operationObject(document, op)['responses'] as Schema)['200'] as Schema;
+  return ((answer['content'] as Schema)['application/xml'] as Schema)['schema'];
 }

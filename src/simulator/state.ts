@@ -45,6 +45,7 @@ export interface SimAccount {
   cardSecurityCode: string;
   embossLine2: string | null;
   embossUuid: string;
+  billingCycleDay: number;
   createdAt: number;
   alerts: OnDemandAlerts;
 }
@@ -75,6 +76,8 @@ export interface NewIdentity {
   expiryDate: string;
   cardSecurityCode: string;
   embossUuid: string;
+  /** Day of the month the billing cycle starts. */
+  billingCycleDay: number;
 }
 
 export class SimulatorState {
@@ -167,15 +170,17 @@ export class SimulatorState {
       const candidate = payload + luhnCheckDigit(payload);
       if (!this.panToPrn.has(candidate)) pan = candidate;
     }
-    const expiry = new Date(this.now());
-    expiry.setUTCFullYear(expiry.getUTCFullYear() + 3);
+    // Three years out; Galileo writes YYYY-MM-DD and the card expires at the end of that month.
+    const now = new Date(this.now());
+    const expiry = new Date(Date.UTC(now.getUTCFullYear() + 3, now.getUTCMonth() + 1, 0));
     return {
       prn,
       pan,
       cardId: 10000 + n,
       galileoAccountNumber: String(1000000000 + n),
       customerId: 500000 + n,
-      expiryDate: `${String(expiry.getUTCMonth() + 1).padStart(2, '0')}/${String(expiry.getUTCFullYear() % 100).padStart(2, '0')}`,
+      expiryDate: expiry.toISOString().slice(0, 10),
+      billingCycleDay: 1 + (n % 28),
       cardSecurityCode: String(randomInt(0, 1000)).padStart(3, '0'),
       embossUuid: randomUUID(),
     };

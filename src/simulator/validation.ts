@@ -30,18 +30,39 @@ export function validatorsFor(spec: GalileoSpec): Record<OperationName, Operatio
   const existing = compiled.get(spec);
   if (existing) return existing;
   // coerceTypes: every form value is a string; strict false: the document carries OpenAPI keywords.
-  const ajv = new Ajv2020({ allErrors: true, coerceTypes: true, strict: false });
+  // verbose: each error carries the schema it came from, so a rule's `then` can name its `if`.
+  const ajv = new Ajv2020({ allErrors: true, coerceTypes: true, strict: false, verbose: true });
   addFormats(ajv);
   for (const name of ['int32', 'int64', 'float', 'double']) ajv.addFormat(name, true);
   ajv.addSchema(spec.document, 'galileo.yaml');
+  const triggers = ruleTriggers(spec.document);
   const validators = Object.fromEntries(
-    OPERATIONS.map((op) => [op, makeValidator(ajv.compile({ $ref: `galileo.yaml${requestSchemaPointer(op)}` }))]),
+    OPERATIONS.map((op) => [op, makeValidator(ajv.compile({ $ref: `galileo.yaml${requestSchemaPointer(op)}` }), triggers)]),
   ) as Record<OperationName, OperationValidator>;
   compiled.set(spec, validators);
   return validators;
 }
 
-function makeValidator(validate: ValidateFunction): OperationValidator {
+/** Each if/then rule's `then` -> the fields whose presence triggers it (from its `if`). */
+type Triggers = WeakMap<object, string[]>;
+
+function ruleTriggers(document: object): Triggers {
+  const triggers: Triggers = new WeakMap();
+  const requiredOf = (schema: unknown): string[] => {
+    const s = schema as { required?: string[]; anyOf?: unknown[] } | undefined;
+    return [...(s?.required ?? []), ...(s?.anyOf ?? []).flatMap(requiredOf)];
+  };
+  const visit = (node: unknown): void => {
+    if (typeof node !== 'object' || node === null) return;
+    const record = node as Record<string, unknown>;
+    if (typeof record['then'] === 'object' && record['then'] !== null) triggers.set(record['then'], requiredOf(record['if']));
+    Object.values(record).forEach(visit);
+  };
+  visit(document);
+  return triggers;
+}
+
+function makeValidator(validate: ValidateFunction, triggers: Triggers): OperationValidator {
   return (form) => {
     // An empty form value is no value: Galileo reports a required one as "cannot be empty" (status 1).
     const params: CoercedParams = {};
@@ -51,25 +72,21 @@ function makeValidator(validate: ValidateFunction): OperationValidator {
     // the coerced values and is the one that counts.
     validate(params);
     validate(params);
-    return describe(validate.errors ?? [], params);
+    return describe(validate.errors ?? [], params, triggers);
   };
 }
 
-function describe(errors: ErrorObject[], params: CoercedParams): ValidationResult {
+function describe(errors: ErrorObject[], params: CoercedParams, triggers: Triggers): ValidationResult {
   const missing = new Map<string, string>();
   const invalid = new Map<string, string>();
   for (const error of errors) {
     if (error.keyword === 'if') continue; // the generic "must match then schema" that accompanies the real error
     if (error.keyword === 'required') {
       const field = String(error.params['missingProperty']);
-      if (!missing.has(field)) missing.set(field, `${field}='${field}' is required and cannot be empty`);
-    } else if (error.keyword === 'dependentRequired') {
-      const trigger = String(error.params['property']);
-      for (const field of String(error.params['deps']).split(', ')) {
-        if (params[field] === undefined && !missing.has(field)) {
-          missing.set(field, `${field}='${field}' is required and cannot be empty when ${trigger} is sent`);
-        }
-      }
+      // A cross-field rule names what triggered it, as Galileo's messages do.
+      const sent = (triggers.get(error.parentSchema as object) ?? []).filter((name) => params[name] !== undefined);
+      const when = sent.length > 0 ? ` when ${sent.join(' or ')} is sent` : '';
+      if (!missing.has(field)) missing.set(field, `${field}='${field}' is required and cannot be empty${when}`);
     } else {
       const field = fieldOf(error);
       if (!invalid.has(field)) invalid.set(field, `${field}='${field}' is invalid: ${error.message ?? 'invalid value'}`);

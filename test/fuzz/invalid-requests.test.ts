@@ -70,14 +70,18 @@ function fieldBreakers(body: Record<string, Json>, f: FieldModel): Array<fc.Arbi
   const out: Array<fc.Arbitrary<Case>> = [];
   const numeric = f.types.includes('integer') || f.types.includes('number');
   const rejected = <T,>(arb: fc.Arbitrary<T>) => arb.filter((v) => !f.accepts(v));
+  // In a form an empty optional value is absent (the form's null), so it breaks nothing there.
+  const formBreaks = (v: unknown) => ({ jsonOnly: v === '' && !f.required });
 
   if (f.types.includes('string')) {
     if (typeof s.maxLength === 'number') out.push(f.valid.chain((v) => both(`${f.name} of maxLength+1`, f.name, withValue(cycle(String(v), s.maxLength + 1)))));
     if (typeof s.minLength === 'number' && s.minLength > 0) {
-      out.push(f.valid.chain((v) => both(`${f.name} of minLength-1`, f.name, withValue([...String(v)].slice(0, s.minLength - 1).join('')))));
+      out.push(
+        f.valid.map((v) => [...String(v)].slice(0, s.minLength - 1).join('')).chain((short) => both(`${f.name} of minLength-1`, f.name, withValue(short), formBreaks(short))),
+      );
     }
-    if (typeof s.pattern === 'string') out.push(rejected(fc.string({ unit: 'binary', maxLength: 30 })).chain((v) => both(`${f.name} off its pattern`, f.name, withValue(v))));
-    if (Array.isArray(s.enum)) out.push(rejected(fc.string({ maxLength: 8 })).chain((v) => both(`${f.name} outside its enum`, f.name, withValue(v))));
+    if (typeof s.pattern === 'string') out.push(rejected(fc.string({ unit: 'binary', maxLength: 30 })).chain((v) => both(`${f.name} off its pattern`, f.name, withValue(v), formBreaks(v))));
+    if (Array.isArray(s.enum)) out.push(rejected(fc.string({ maxLength: 8 })).chain((v) => both(`${f.name} outside its enum`, f.name, withValue(v), formBreaks(v))));
     // A lone surrogate is valid JSON text but not Unicode: refused by the gateway, not the schema.
     out.push(f.valid.chain((v) => both(`${f.name} with a lone surrogate`, f.name, withValue(`${String(v)}\ud800`), { judge: false, jsonOnly: true })));
   }

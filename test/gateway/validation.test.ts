@@ -18,7 +18,10 @@ const CASES: Record<string, Case[]> = {
   createAccount: [
     { name: 'prodId not an integer (type)', change: { prodId: 'abc' }, fields: ['prodId'] },
     { name: 'prodId above its maximum (range)', change: { prodId: 100_000_001 }, fields: ['prodId'] },
-    { name: 'firstName with digits (pattern)', change: { firstName: 'J0hn' }, fields: ['firstName'] },
+    { name: 'firstName over 40 characters (length)', change: { firstName: 'J'.repeat(41) }, fields: ['firstName'] },
+    { name: 'idType outside Galileo\'s enum 0-18', change: { idType: 19 }, fields: ['idType'] },
+    { name: 'dateOfBirth that is not a calendar date (format)', change: { dateOfBirth: '2021-02-30' }, fields: ['dateOfBirth'] },
+    { name: 'expressMail outside its documented values (enum)', change: { expressMail: 'X' }, fields: ['expressMail'] },
     { name: 'id without idType (cross-field)', change: { id: '123456789' }, remove: ['idType'], fields: ['idType'] },
     { name: 'mobilePhone without mobilePhoneCountryCode (cross-field)', change: {}, remove: ['mobilePhoneCountryCode'], fields: ['mobilePhoneCountryCode'] },
     { name: 'sharedBalance 1 without primaryAccount (cross-field)', change: { sharedBalance: 1 }, fields: ['primaryAccount'] },
@@ -31,7 +34,7 @@ const CASES: Record<string, Case[]> = {
   createIvrCall: [
     { name: 'callType other than CPIN (enum)', change: { callType: 'XPIN' }, fields: ['callType'] },
     { name: 'phone not 10 digits (pattern)', change: { phone: '80136560' }, fields: ['phone'] },
-    { name: 'accountNo neither PAN nor PRN (pattern)', change: { accountNo: '1234' }, fields: ['accountNo'] },
+    { name: 'accountNo empty (at least one character)', change: { accountNo: '' }, fields: ['accountNo'] },
     { name: 'callParams not a JSON object (pattern)', change: { callParams: 'panLastFour=1234' }, fields: ['callParams'] },
     { name: 'callParams missing (required)', change: {}, remove: ['callParams'], fields: ['callParams'] },
   ],
@@ -40,6 +43,7 @@ const CASES: Record<string, Case[]> = {
     { name: 'actionType C without verificationPin (cross-field)', change: { actionType: 'C' }, remove: ['verificationPin'], fields: ['verificationPin'] },
     { name: 'mobilePhone of 9 digits (pattern)', change: { mobilePhone: '801365605' }, fields: ['mobilePhone'] },
     { name: 'prodId 0 (minimum 1)', change: { prodId: 0 }, fields: ['prodId'] },
+    { name: 'mobileCarrierId beyond 32 bits (int32 maximum)', change: { mobileCarrierId: 2 ** 31 }, fields: ['mobileCarrierId'] },
     { name: 'verificationPin of 3 digits (length)', change: { verificationPin: '123' }, fields: ['verificationPin'] },
   ],
 };
@@ -101,8 +105,10 @@ describe('validation', () => {
     });
   }
 
-  it('a JSON number sent as a string is coerced before the cross-field rules run', async () => {
-    await expectRejected('createAccount', { transactionId: txId(), prodId: 501, sharedBalance: '1' }, ['primaryAccount']);
+  it('JSON is typed: a number sent as a string (or a string as a number) is refused, naming the field', async () => {
+    await expectRejected('createAccount', { transactionId: txId(), prodId: '501' }, ['prodId']);
+    await expectRejected('createAccount', { transactionId: txId(), prodId: 501, mobileCarrierId: 8 }, ['mobileCarrierId']);
+    await expectRejected('modifyOnDemandAlertStatus', { ...exampleBody('modifyOnDemandAlertStatus'), transactionId: txId(), mobileCarrierId: '8' }, ['mobileCarrierId']);
   });
 
   it('reports every problem, not the first', async () => {

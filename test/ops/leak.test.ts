@@ -208,7 +208,8 @@ describe('ops: nothing sensitive is logged (real process, realistic traffic)', f
     assert.ok(output().includes('******'), 'no masked number in the log: the paths were not logged?');
     assert.ok(completed.some((l) => /^\/intserv\/4\.0\/\*{6}\d{4}$/.test(String(l.path))));
     assert.ok(secrets.size >= 30, `only ${secrets.size} long values searched for`);
-    assert.ok(shortSecrets.size >= 8, `only ${shortSecrets.size} short values searched for`);
+    // Expiry dates are YYYY-MM-DD (Galileo's layout): searched for in full with the long values.
+    assert.ok(shortSecrets.size >= 6, `only ${shortSecrets.size} short values searched for`);
   });
 
   it('stderr is empty', () => {

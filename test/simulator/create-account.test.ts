@@ -16,17 +16,21 @@ describe('simulator: createAccount', () => {
   after(() => sim.close());
   beforeEach(() => sim.reset());
 
-  it('0: creates the account; response_data is one masked new-account object', async () => {
+  it('0: creates the account; response_data is one masked new-account object in Galileo\'s shape', async () => {
     const env = await call(sim, OP, { prodId: 501, loadAmount: '100.50', embossLine2: 'Scarlet Ibis', mobilePhone: '8015556060', mobilePhoneCountryCode: '+1' });
     expectStatus(env, 0, OP);
     assert.equal(env.errors, undefined);
     const data = accountData(env);
     assert.deepEqual(Object.keys(data), [
       'pmt_ref_no', 'product_id', 'galileo_account_number', 'cip', 'card_id', 'new_emboss_uuid',
-      'card_number', 'expiry_date', 'card_security_code', 'emboss_line_2',
+      'card_number', 'expiry_date', 'card_security_code', 'emboss_line_2', 'billing_cycle_day',
     ]);
     assert.match(String(data['pmt_ref_no']), /^\d{12}$/);
-    assert.equal(data['product_id'], 501);
+    // Identifiers are strings, as in Galileo's own response schema.
+    assert.equal(data['product_id'], '501');
+    assert.equal(typeof data['galileo_account_number'], 'string');
+    assert.equal(typeof data['card_id'], 'string');
+    assert.ok(Number.isInteger(data['billing_cycle_day']) && (data['billing_cycle_day'] as number) >= 1 && (data['billing_cycle_day'] as number) <= 28);
     assert.equal(data['cip'], null);
     assert.match(String(data['card_number']), /^487093XXXXXX\d{4}$/);
     assert.equal(data['expiry_date'], null);
@@ -41,13 +45,17 @@ describe('simulator: createAccount', () => {
     assert.equal(sim.state.findAccount(account.pan), account, 'found by PAN too');
   });
 
-  it('pciEnabled: full Luhn-valid PAN, MM/YY expiry and a security code', async () => {
+  it('pciEnabled: full Luhn-valid PAN, YYYY-MM-DD expiry (last day of its month) and a security code', async () => {
     const pci = await startSimulator({ port: 0, pciEnabled: true });
     try {
       const data = accountData(await call(pci, OP, { prodId: 501 }));
       assert.match(String(data['card_number']), /^487093\d{10}$/);
       assert.ok(isLuhnValid(String(data['card_number'])));
-      assert.match(String(data['expiry_date']), /^(0[1-9]|1[0-2])\/\d{2}$/);
+      const expiry = String(data['expiry_date']);
+      assert.match(expiry, /^\d{4}-(0[1-9]|1[0-2])-\d{2}$/);
+      const next = new Date(`${expiry}T00:00:00Z`);
+      next.setUTCDate(next.getUTCDate() + 1);
+      assert.equal(next.getUTCDate(), 1, 'the card expires at the end of that month');
       assert.match(String(data['card_security_code']), /^\d{3}$/);
     } finally {
       await pci.close();
@@ -160,7 +168,10 @@ describe('simulator: createAccount', () => {
     expectStatus(env, '407-11', OP);
     assert.equal(env.errors, undefined);
     const data = accountData(env);
-    assert.deepEqual(data['cip'], { verdict: 'F', description: 'Fail' });
+    const cip = data['cip'] as Array<Record<string, string>>;
+    assert.equal(cip.length, 1);
+    assert.equal(cip[0]!['status'], 'Fail');
+    assert.match(cip[0]!['customer_id'] ?? '', /^\d+$/);
     const account = sim.state.findAccount(String(data['pmt_ref_no']));
     assert.equal(account?.cip, 'F');
     assert.equal(account?.balance, 0, 'no load when CIP fails');
@@ -170,26 +181,26 @@ describe('simulator: createAccount', () => {
   it('CV name John R Smith: 407-11 with verdict R', async () => {
     const env = await call(sim, OP, { prodId: 501, ...JOHN('R'), idType: 2, id: '123456789' });
     expectStatus(env, '407-11', OP);
-    assert.deepEqual(accountData(env)['cip'], { verdict: 'R', description: 'Refer' });
+    assert.deepEqual((accountData(env)['cip'] as Array<{ status: string }>).map((c) => c.status), ['Refer']);
   });
 
   it('CV name John P Smith: 0 with verdict P; cipStatus 2 skips CIP', async () => {
     const env = await call(sim, OP, { prodId: 501, ...JOHN('P') });
     expectStatus(env, 0, OP);
-    assert.deepEqual(accountData(env)['cip'], { verdict: 'P', description: 'Pass' });
+    assert.deepEqual((accountData(env)['cip'] as Array<{ status: string }>).map((c) => c.status), ['Pass']);
     const skipped = await call(sim, OP, { prodId: 501, ...JOHN('F'), cipStatus: '2' });
     expectStatus(skipped, 0, OP);
     assert.equal(accountData(skipped)['cip'], null);
   });
 
   it('407-13: cipStatus 1 creates the customer and runs CIP, no account', async () => {
-    for (const [middle, verdict] of [['F', 'F'], ['R', 'R'], ['P', 'P'], ['W', 'P']] as const) {
+    for (const [middle, status] of [['F', 'Fail'], ['R', 'Refer'], ['P', 'Pass'], ['W', 'Pass']] as const) {
       const env = await call(sim, OP, { prodId: 501, ...JOHN(middle), cipStatus: '1' });
       expectStatus(env, '407-13', OP);
       const data = accountData(env);
-      assert.equal(data['pmt_ref_no'], null);
+      assert.equal(data['pmt_ref_no'], '', 'no account, so no PRN');
       assert.equal(data['card_number'], null);
-      assert.equal((data['cip'] as { verdict: string }).verdict, verdict);
+      assert.deepEqual((data['cip'] as Array<{ status: string }>).map((c) => c.status), [status]);
     }
     assert.equal(sim.state.accounts.size, 0);
     assert.equal(sim.state.applications.length, 4);

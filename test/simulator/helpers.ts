@@ -49,16 +49,16 @@ export async function call(sim: RunningSimulator, op: string, fields: Fields): P
 }
 
 const spec = YAML.parse(readFileSync(new URL('../../openapi/galileo.yaml', import.meta.url), 'utf8')) as {
-  'x-galileo-global-status-codes': Array<{ code: number | string; description: string }>;
-  paths: Record<string, { post: { 'x-galileo-status-codes': Array<{ code: number | string; description: string }> } }>;
+  'x-galileo-global-status-codes': Array<{ code: number | string; status: string }>;
+  paths: Record<string, { post: { 'x-galileo-status-codes': Array<{ code: number | string; status: string }> } }>;
 };
 
-/** The spec's description of a code (operation list first), without its final period. */
+/** Galileo's status text for a code, as the spec records it (operation list first). */
 export function statusText(code: number | string, op?: string): string {
   const lists = [...(op ? [spec.paths[`/${op}`]?.post['x-galileo-status-codes'] ?? []] : []), spec['x-galileo-global-status-codes']];
   for (const list of lists) {
     const hit = list.find((c) => String(c.code) === String(code));
-    if (hit) return hit.description.trim().replace(/\.$/, '');
+    if (hit) return hit.status;
   }
   throw new Error(`no status code ${code} in the spec`);
 }

@@ -59,21 +59,21 @@ describe('simulator: protocol', () => {
     ]);
   });
 
-  it('status 1 for the spec cross-field rules (dependentRequired and if/then)', async () => {
+  it('status 1 for the spec cross-field rules (if/then), naming what triggered them', async () => {
     const env = await call(sim, 'createAccount', { prodId: 501, id: '123456789', mobilePhone: '8015556060', sharedBalance: 1 });
     expectStatus(env, 1);
     assert.deepEqual(env.errors?.sort(), [
       "idType='idType' is required and cannot be empty when id is sent",
       "mobilePhoneCountryCode='mobilePhoneCountryCode' is required and cannot be empty when mobilePhone is sent",
-      "primaryAccount='primaryAccount' is required and cannot be empty",
+      "primaryAccount='primaryAccount' is required and cannot be empty when sharedBalance is sent",
     ]);
   });
 
   it('status 2 names each invalid field once; missing fields take precedence', async () => {
-    const env = await call(sim, 'createAccount', { prodId: 'abc', loadAmount: '-5', locale: 'xx_XX', email: 'not-an-email' });
+    const env = await call(sim, 'createAccount', { prodId: 'abc', loadAmount: '-5', locale: 'xx_XX', dateOfBirth: '2021-02-30' });
     expectStatus(env, 2);
     assert.equal(env.errors?.length, 4);
-    for (const field of ['prodId', 'loadAmount', 'locale', 'email']) {
+    for (const field of ['prodId', 'loadAmount', 'locale', 'dateOfBirth']) {
       assert.ok(env.errors?.some((e) => e.startsWith(`${field}='${field}' is invalid`)), field);
     }
     const both = await call(sim, 'createIvrCall', { accountNo: '12', callType: 'CPIN' });
@@ -163,8 +163,11 @@ describe('simulator: protocol', () => {
     );
   });
 
-  it('repeats createAccount response_data as <response_data> elements in XML', async () => {
-    const reply = await post(sim, 'createAccount', { prodId: 501, embossLine2: 'Ed & Ted' }, 'xml');
-    assert.match(reply.text, /<response_data><pmt_ref_no>\d{12}<\/pmt_ref_no><product_id>501<\/product_id>.*<cip\/>.*<card_number>487093XXXXXX\d{4}<\/card_number><expiry_date\/><card_security_code\/><emboss_line_2>Ed &amp; Ted<\/emboss_line_2><\/response_data><echo>/);
+  it('wraps each createAccount account in <new_account> and each cip result in <aps> in XML', async () => {
+    const reply = await post(sim, 'createAccount', { prodId: 501, embossLine2: "Ed's Shop", firstName: 'John', middleName: 'P', lastName: 'Smith' }, 'xml');
+    assert.match(
+      reply.text,
+      /<response_data><new_account><pmt_ref_no>\d{12}<\/pmt_ref_no><product_id>501<\/product_id>.*<cip><aps><status>Pass<\/status><entity_id>\d+<\/entity_id><customer_id>\d+<\/customer_id><\/aps><\/cip>.*<card_number>487093XXXXXX\d{4}<\/card_number><expiry_date\/><card_security_code\/><emboss_line_2>Ed&apos;s Shop<\/emboss_line_2><billing_cycle_day>\d+<\/billing_cycle_day><\/new_account><\/response_data><echo>/,
+    );
   });
 });

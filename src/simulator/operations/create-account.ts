@@ -77,7 +77,7 @@ export function createAccount(ctx: OperationContext, params: CoercedParams): Out
   const identity = state.newIdentity(accountNo);
   if (cipStatus === '1') {
     state.applications.push({ customerId: identity.customerId, customerKey, productId, cip: verdict ?? 'P', createdAt: state.now() });
-    return { code: '407-13', responseData: [applicationData(productId, verdict ?? 'P')] };
+    return { code: '407-13', responseData: [applicationData(productId, verdict ?? 'P', identity.customerId)] };
   }
 
   const account: SimAccount = {

@@ -1,6 +1,7 @@
 /**
  * createIvrCall's business logic (callType was already checked: only CPIN gets here).
- *  1. callParams must parse as a JSON object whose values are strings or numbers → else 465-02
+ *  1. callParams must parse as a JSON object or array (the reference calls it an array and
+ *     shows an object)                                                       → else 465-02
  *  2. accountNo must be an account of this simulator                           → else 12
  *  3. a number to call: `phone`, else the account's mobile, primary, other phone → else 465-03
  * Success queues the call (kept in state) and answers { call_id }.
@@ -9,8 +10,8 @@ import type { CoercedParams, Outcome } from '../types.js';
 import { text, type OperationContext } from './context.js';
 
 export function createIvrCall(ctx: OperationContext, params: CoercedParams): Outcome {
-  if (!isCallParamsObject(text(params, 'callParams') ?? '')) {
-    return { code: '465-02', errors: ["callParams must be a JSON-encoded object of string or number values"] };
+  if (!isJsonObjectOrArray(text(params, 'callParams') ?? '')) {
+    return { code: '465-02', errors: ['callParams must be a JSON-encoded object or array'] };
   }
   const account = ctx.state.findAccount(text(params, 'accountNo') ?? '');
   if (!account) return { code: 12 };
@@ -21,13 +22,12 @@ export function createIvrCall(ctx: OperationContext, params: CoercedParams): Out
   return { code: 0, responseData: { call_id: callId } };
 }
 
-function isCallParamsObject(raw: string): boolean {
+function isJsonObjectOrArray(raw: string): boolean {
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
   } catch {
     return false;
   }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return false;
-  return Object.values(parsed).every((v) => typeof v === 'string' || typeof v === 'number');
+  return parsed !== null && typeof parsed === 'object';
 }

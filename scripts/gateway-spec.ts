@@ -181,15 +181,16 @@ function problemSchema(codes: ProblemCode[]): Json {
 const HEADERS: Json = {
   XRequestId: {
     description: "The request's id: the caller's x-request-id when it is a plain token, else a new UUID. Quote it when reporting a problem.",
+    required: true,
     schema: { type: 'string' },
   },
   IdempotentReplayed: {
     description: 'true when the answer is a replay of the first call with this transactionId (Galileo was not called).',
     schema: { type: 'string', enum: ['true'] },
   },
-  RetryAfter: { description: 'Seconds to wait before sending the same request again.', schema: { type: 'string' } },
-  WWWAuthenticate: { description: 'The bearer challenge.', schema: { type: 'string' } },
-  Allow: { description: 'The methods the path accepts (POST), on a 405.', schema: { type: 'string' } },
+  RetryAfter: { description: 'Seconds to wait before sending the same request again.', required: true, schema: { type: 'string' } },
+  WWWAuthenticate: { description: 'The bearer challenge.', required: true, schema: { type: 'string' } },
+  Allow: { description: 'The methods the path accepts (POST), on a 405.', required: true, schema: { type: 'string' } },
 };
 
 const GATEWAY_SCHEMAS: Json = {

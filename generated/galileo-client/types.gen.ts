@@ -317,7 +317,7 @@ export type CreateAccountRequest = unknown & IdLayouts & Id2Layouts & Id3Layouts
     /**
      * "1" to always ship cards to the ship-to address, "0" to use it once.
      */
-    shipToAddressPermanent?: '0' | '1' | null;
+    shipToAddressPermanent?: string | null;
     /**
      * First ship-to address line.
      */
@@ -382,7 +382,7 @@ export type Id2Layouts = unknown;
 export type Id3Layouts = unknown;
 
 /**
- * The response envelope Galileo uses for every answer, success or business error, in JSON and (under `<response>`) in XML.
+ * The response envelope Galileo uses for every answer, success or business error, in JSON and (under `<response>`) in XML. `response_data`, always present, is described by each operation's answer.
  */
 export type Envelope = {
     /**
@@ -397,10 +397,6 @@ export type Envelope = {
      * Seconds Galileo spent on the call.
      */
     processing_time: number | null;
-    /**
-     * Operation-specific data; empty on a business error.
-     */
-    response_data: unknown;
     echo: Echo;
     /**
      * Present only on a business error; one human-readable string per problem.
@@ -540,16 +536,18 @@ export type CipModelResult = {
 
 export type CreateAccountResponse = Envelope & {
     /**
-     * On success (and 407-11, 407-13, 407-14, 407-15) an array holding the new account; on any other status empty.
+     * On success (and 407-11, 407-13, 407-14, 407-15) an array holding the new account; on any other status empty ({}, [] or null).
      */
-    response_data?: Array<NewAccount> | EmptyResponseData;
+    response_data: Array<NewAccount> | {
+        [key: string]: unknown;
+    } | null;
 };
 
 export type CreateIvrCallResponse = Envelope & {
     /**
      * On success the queued call; on a business error empty.
      */
-    response_data?: IvrCall | EmptyResponseData;
+    response_data: IvrCall | EmptyResponseData;
 };
 
 export type IvrCall = {
@@ -560,7 +558,7 @@ export type IvrCall = {
 };
 
 export type ModifyOnDemandAlertStatusResponse = Envelope & {
-    response_data?: EmptyResponseData;
+    response_data: EmptyResponseData;
 };
 
 /**
@@ -815,7 +813,7 @@ export type CreateAccountRequestWritable = unknown & IdLayouts & Id2Layouts & Id
     /**
      * "1" to always ship cards to the ship-to address, "0" to use it once.
      */
-    shipToAddressPermanent?: '0' | '1' | null;
+    shipToAddressPermanent?: string | null;
     /**
      * First ship-to address line.
      */

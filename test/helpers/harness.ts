@@ -8,6 +8,7 @@ import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { startGateway, type RunningGateway } from '../../src/server.js';
 import { SIMULATOR_CREDENTIALS, startSimulator } from '../../src/simulator/server.js';
+import { recordResponses } from '../contract/recorder.js';
 
 export type Simulator = Awaited<ReturnType<typeof startSimulator>>;
 
@@ -47,6 +48,8 @@ export async function startTestGateway(galileoUrl: string, env: Record<string, s
   });
   const logger = createLogger({ level: config.logLevel, destination });
   const gateway = await startGateway(config, logger);
+  // Every answer is judged against the served spec after the suite (test/contract/root-hooks.ts).
+  recordResponses(gateway.server);
   return { ...gateway, logs, rawLogs };
 }
 

@@ -48,6 +48,7 @@ const faultName = (f: { type: string; ms?: number; status?: number; execute?: bo
 async function main(): Promise<number> {
   const sim = await startSimulator({ port: 0, host: '127.0.0.1', credentials: SIMULATOR_CREDENTIALS, requestLogLimit: 10_000_000 });
   const env = {
+    GATEWAY_AUTH: 'off',
     GALILEO_BASE_URL: sim.url,
     GALILEO_API_LOGIN: SIMULATOR_CREDENTIALS.apiLogin,
     GALILEO_API_TRANS_KEY: SIMULATOR_CREDENTIALS.apiTransKey,

@@ -32,7 +32,8 @@ export interface GatewayDeps {
   /** Galileo provider id: part of every idempotency key, as at Galileo. */
   providerId: number;
   clients: ClientConfig[] | undefined;
-  bodyLimit: string;
+  /** Inbound body limit in bytes. */
+  bodyLimit: number;
   logger: Logger;
   metrics: Metrics;
   readiness: Readiness;

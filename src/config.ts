@@ -22,6 +22,15 @@ export interface Config {
   production: boolean;
   port: number;
   host: string;
+  /** Bounds on the inbound HTTP server, so a client cannot hold the gateway's resources. */
+  http: {
+    /** A whole request (headers and body) must arrive within this: else 408. */
+    requestTimeoutMs: number;
+    /** The headers must arrive within this: else 408. */
+    headersTimeoutMs: number;
+    /** Connections beyond this are dropped on accept (counted and logged). */
+    maxConnections: number;
+  };
   galileo: {
     /** Unset: the embedded simulator is started and used. */
     baseUrl: string | undefined;
@@ -32,7 +41,10 @@ export interface Config {
     /** HTTP(S)_PROXY / ALL_PROXY is set: axios' adapter, which honours it, is used for Galileo. */
     proxied: boolean;
   };
-  /** Unset: caller authentication is off (refused in production). */
+  /**
+   * Unset: caller authentication is off, which is allowed only in front of the embedded simulator
+   * or when switched off explicitly (GATEWAY_AUTH=off).
+   */
   clients: ClientConfig[] | undefined;
   idempotency: {
     store: 'memory' | 'redis';
@@ -43,7 +55,8 @@ export interface Config {
     /** base64 of 32 bytes, validated by the codec at start-up. */
     encryptionKey: string | undefined;
   };
-  bodyLimit: string;
+  /** Inbound body limit in bytes (BODY_LIMIT, e.g. 64kb). */
+  bodyLimit: number;
   logLevel: string;
   /** How long SIGTERM waits for in-flight requests. */
   drainTimeoutMs: number;
@@ -61,7 +74,13 @@ type Env = Record<string, string | undefined>;
 /** The variables axios reads (through proxy-from-env) to pick an outbound proxy. */
 const PROXY_VARIABLES = ['http_proxy', 'https_proxy', 'all_proxy'].flatMap((name) => [name, name.toUpperCase(), `npm_config_${name}`]);
 
+/** NODE_ENV values the gateway knows; any other (a typo such as "prod") is refused. */
+const NODE_ENVS = ['production', 'development', 'test'];
+
 export function loadConfig(env: Env = process.env): Config {
+  if (env.NODE_ENV !== undefined && env.NODE_ENV !== '' && !NODE_ENVS.includes(env.NODE_ENV)) {
+    throw new ConfigError('NODE_ENV', `must be one of ${NODE_ENVS.join(', ')} (or unset), got "${env.NODE_ENV}"`);
+  }
   const production = env.NODE_ENV === 'production';
   const baseUrl = optionalUrl(env, 'GALILEO_BASE_URL');
   const apiLogin = secret(env, 'GALILEO_API_LOGIN');
@@ -98,6 +117,18 @@ export function loadConfig(env: Env = process.env): Config {
       ? { apiLogin: apiLogin!, apiTransKey: apiTransKey!, providerId: integer('GALILEO_PROVIDER_ID', providerIdText!, 1, 9_999_999_999) }
       : undefined;
 
+  // In production the credentials travel over TLS; plain http only to this host (a sidecar).
+  if (production && baseUrl !== undefined && new URL(baseUrl).protocol === 'http:' && !isLoopback(new URL(baseUrl).hostname)) {
+    throw new ConfigError('GALILEO_BASE_URL', 'must use https:// when NODE_ENV=production (plain http only to a loopback address)');
+  }
+  const auth = env.GATEWAY_AUTH ?? 'on';
+  if (auth !== 'on' && auth !== 'off') throw new ConfigError('GATEWAY_AUTH', `must be "on" or "off", got "${auth}"`);
+  if (auth === 'off' && clientsText !== undefined) throw new ConfigError('GATEWAY_AUTH', 'is "off" but GATEWAY_CLIENTS is set: remove one');
+  // Auth is off silently only in front of the embedded simulator; a real Galileo needs clients
+  // or an explicit GATEWAY_AUTH=off.
+  if (baseUrl !== undefined && clientsText === undefined && auth !== 'off') {
+    throw new ConfigError('GATEWAY_CLIENTS', 'is required when GALILEO_BASE_URL is set (or set GATEWAY_AUTH=off to run without caller authentication)');
+  }
   const store = env.IDEMPOTENCY_STORE ?? 'memory';
   if (store !== 'memory' && store !== 'redis') {
     throw new ConfigError('IDEMPOTENCY_STORE', `must be "memory" or "redis", got "${store}"`);
@@ -107,10 +138,19 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('IDEMPOTENCY_ENCRYPTION_KEY', 'is required when NODE_ENV=production and IDEMPOTENCY_STORE=redis');
   }
 
+  const headersTimeoutMs = intVar(env, 'HTTP_HEADERS_TIMEOUT_MS', 20_000, 1_000, 600_000);
+  const requestTimeoutMs = intVar(env, 'HTTP_REQUEST_TIMEOUT_MS', 30_000, 1_000, 600_000);
+  if (headersTimeoutMs > requestTimeoutMs) throw new ConfigError('HTTP_HEADERS_TIMEOUT_MS', `must not exceed HTTP_REQUEST_TIMEOUT_MS (${requestTimeoutMs})`);
+
   return {
     production,
     port: intVar(env, 'PORT', 8080, 0, 65535),
     host: env.HOST ?? '0.0.0.0',
+    http: {
+      requestTimeoutMs,
+      headersTimeoutMs,
+      maxConnections: intVar(env, 'MAX_CONNECTIONS', 2048, 1, 1_000_000),
+    },
     galileo: {
       baseUrl,
       credentials,
@@ -127,7 +167,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxEntries: intVar(env, 'IDEMPOTENCY_MAX_ENTRIES', 100_000, 1, 100_000_000),
       encryptionKey,
     },
-    bodyLimit: bodyLimit(env.BODY_LIMIT ?? '64kb'),
+    bodyLimit: bodyLimitBytes(env.BODY_LIMIT ?? '64kb'),
     logLevel: logLevel(env.LOG_LEVEL ?? 'info'),
     drainTimeoutMs: intVar(env, 'SHUTDOWN_DRAIN_MS', 10_000, 0, 600_000),
   };
@@ -183,9 +223,18 @@ function integer(name: string, value: string, min: number, max: number): number 
   return n;
 }
 
-function bodyLimit(value: string): string {
-  if (!/^\d+(?:b|kb|mb)?$/i.test(value)) throw new ConfigError('BODY_LIMIT', `must look like 64kb, 1mb or 65536, got "${value}"`);
-  return value;
+const UNITS: Record<string, number> = { '': 1, b: 1, kb: 1024, mb: 1024 * 1024 };
+
+function bodyLimitBytes(value: string): number {
+  const match = /^(\d+)(b|kb|mb)?$/i.exec(value);
+  if (!match) throw new ConfigError('BODY_LIMIT', `must look like 64kb, 1mb or 65536, got "${value}"`);
+  const bytes = Number(match[1]) * UNITS[(match[2] ?? '').toLowerCase()]!;
+  if (bytes < 1 || bytes > 64 * 1024 * 1024) throw new ConfigError('BODY_LIMIT', `must be between 1 byte and 64mb, got "${value}"`);
+  return bytes;
+}
+
+function isLoopback(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || hostname === '::1' || /^127\.\d+\.\d+\.\d+$/.test(hostname);
 }
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -193,6 +242,9 @@ function logLevel(value: string): string {
   if (!LEVELS.includes(value)) throw new ConfigError('LOG_LEVEL', `must be one of ${LEVELS.join(', ')}`);
   return value;
 }
+
+/** SHA-256 of the empty string: a client configured with no key at all. */
+const EMPTY_KEY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
 function parseClients(text: string): ClientConfig[] {
   const fail = (message: string): never => {
@@ -206,6 +258,7 @@ function parseClients(text: string): ClientConfig[] {
   }
   if (!Array.isArray(raw) || raw.length === 0) return fail('must be a non-empty JSON array');
   const names = new Set<string>();
+  const hashes = new Map<string, string>();
   return raw.map((entry: unknown, i) => {
     const c = entry as Partial<ClientConfig> | null;
     if (typeof c !== 'object' || c === null) return fail(`entry ${i} is not an object`);
@@ -217,6 +270,10 @@ function parseClients(text: string): ClientConfig[] {
     if (typeof c.keySha256 !== 'string' || !/^[0-9a-f]{64}$/i.test(c.keySha256)) {
       return fail(`entry ${i} (${c.name}): keySha256 must be 64 hex characters (the SHA-256 of the key, never the key)`);
     }
+    const hash = c.keySha256.toLowerCase();
+    if (hashes.has(hash)) return fail(`entry ${i} (${c.name}): the same key as client "${hashes.get(hash)}" (each client needs its own key)`);
+    if (hash === EMPTY_KEY_SHA256) return fail(`entry ${i} (${c.name}): keySha256 is the hash of an empty key`);
+    hashes.set(hash, c.name);
     if (!Array.isArray(c.operations) || c.operations.length === 0 || !c.operations.every((o) => typeof o === 'string' && o !== '')) {
       return fail(`entry ${i} (${c.name}): operations must be a non-empty array of operation names or "*"`);
     }

@@ -8,13 +8,16 @@ export const PROBLEMS = {
   credentials_not_accepted: { status: 400, title: 'Galileo credentials are added by the gateway; callers must not send them' },
   unauthenticated: { status: 401, title: 'A valid bearer key is required', headers: ['www-authenticate'] },
   forbidden: { status: 403, title: 'This client may not call this operation' },
-  // Answered outside the operations (an unknown path, another method): never on a documented route.
+  // `routing`: answered before any operation is matched (an unknown path, another method, a
+  // request that is not valid HTTP or too slow): the served spec lists these apart.
   not_found: { status: 404, title: 'No such endpoint', routing: true },
   method_not_allowed: { status: 405, title: 'Method not allowed on this endpoint', routing: true, headers: ['allow'] },
+  request_timeout: { status: 408, title: 'The request did not arrive in time', routing: true },
   idempotency_in_progress: { status: 409, title: 'A request with this transactionId is still being processed', headers: ['retry-after'] },
   payload_too_large: { status: 413, title: 'The request body is too large' },
   unsupported_media_type: { status: 415, title: 'The body must be application/json or application/x-www-form-urlencoded' },
   idempotency_key_reused: { status: 422, title: 'This transactionId was already used for a different request' },
+  headers_too_large: { status: 431, title: 'The request headers are too large', routing: true },
   internal_error: { status: 500, title: 'Internal error' },
   upstream_unavailable: { status: 502, title: 'Galileo is unavailable' },
   upstream_bad_response: { status: 502, title: 'Galileo answered with something that is not a Galileo response' },

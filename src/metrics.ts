@@ -11,6 +11,7 @@ export interface Metrics {
   upstreamDuration: Histogram<'operation' | 'outcome'>;
   idempotencyOutcomes: Counter<'operation' | 'outcome'>;
   storeErrors: Counter<'operation'>;
+  connectionsDropped: Counter;
 }
 
 export function createMetrics(): Metrics {
@@ -36,6 +37,11 @@ export function createMetrics(): Metrics {
       name: 'gateway_idempotency_outcomes_total',
       help: 'Idempotency decisions, by operation and outcome',
       labelNames: ['operation', 'outcome'],
+      registers: [registry],
+    }),
+    connectionsDropped: new Counter({
+      name: 'gateway_connections_dropped_total',
+      help: 'Connections refused on accept because MAX_CONNECTIONS were open',
       registers: [registry],
     }),
     storeErrors: new Counter({

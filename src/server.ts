@@ -13,6 +13,7 @@ import { createStore, lockTtlMs } from './idempotency/create-store.js';
 import type { IdempotencyStore } from './idempotency/store.js';
 import { loggableError } from './logger.js';
 import { onClientError } from './http/client-error.js';
+import { onConnectionDropped } from './http/connection-limit.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { loadGatewaySpec } from './spec.js';
 
@@ -38,7 +39,8 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   }
   if (credentials === undefined) throw new ConfigError('GALILEO_API_LOGIN', 'credentials are required');
   if (config.clients === undefined) {
-    logger.warn('GATEWAY_CLIENTS is not set: caller authentication is OFF (never in production)');
+    const why = simulator ? 'in front of the embedded simulator' : 'GATEWAY_AUTH=off';
+    logger.warn(`caller authentication is OFF (${why}): any caller may use the gateway`);
   }
 
   let store: IdempotencyStore;
@@ -77,8 +79,15 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   // Longer than load balancers' idle timeouts (60 s on AWS ALB): the balancer, not the gateway,
   // should close an idle connection, or it may send a request on a socket we are closing (a 502).
   server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
+  // A slow client may not hold a connection for Node's default five minutes (408 instead).
+  server.headersTimeout = config.http.headersTimeoutMs;
+  server.requestTimeout = config.http.requestTimeoutMs;
+  server.maxConnections = config.http.maxConnections;
   server.on('clientError', onClientError(logger, metrics));
+  // Without this listener Node answers `Expect: 100-continue` itself, before authentication;
+  // parse-body.ts sends the 100 once the caller and the headers have passed.
+  server.on('checkContinue', (req, res) => server.emit('request', req, res));
+  server.on('drop', onConnectionDropped(logger, metrics, config.http.maxConnections));
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);

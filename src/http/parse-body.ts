@@ -1,8 +1,11 @@
 /**
  * Reads the body: JSON (parsed with secure-json-parse, which refuses __proto__ and constructor
  * keys instead of letting them reach an object) or form-urlencoded (flat, every value a string;
- * the validator coerces to the spec's types). Anything else is 415. Parser failures become
- * problems here, so the error handler only ever sees GatewayErrors or bugs.
+ * coerce-types.ts reads them as the spec's types). Anything else is 415, and so is a charset other
+ * than UTF-8. Everything that can be refused from the headers is refused before a byte of the body
+ * is read: the type, the charset, a declared length over the limit; only then does a client that
+ * sent `Expect: 100-continue` get its `100 Continue`. Parser failures become problems here, so the
+ * error handler only ever sees GatewayErrors or bugs.
  */
 import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
@@ -13,16 +16,21 @@ import { GatewayError } from '../errors.js';
 const JSON_TYPE = 'application/json';
 const FORM_TYPE = 'application/x-www-form-urlencoded';
 
-export function parseBody(limit: string): RequestHandler[] {
+export function parseBody(limit: number): RequestHandler[] {
   const text = express.text({ type: JSON_TYPE, limit, inflate: false, defaultCharset: 'utf-8', verify: verifyJsonBytes });
   const form = express.urlencoded({ type: FORM_TYPE, limit, inflate: false, extended: false, parameterLimit: 1000, verify: verifyFormBytes });
 
-  const requireSupportedType: RequestHandler = (req, _res, next) => {
+  const checkHeaders: RequestHandler = (req, res, next) => {
     if (!req.is([JSON_TYPE, FORM_TYPE])) {
       throw new GatewayError('unsupported_media_type', `Content-Type must be ${JSON_TYPE} or ${FORM_TYPE}.`, {
         errors: [{ field: 'content-type', message: `must be ${JSON_TYPE} or ${FORM_TYPE}` }],
       });
     }
+    const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(req.headers['content-type'] ?? '')?.[1];
+    if (charset !== undefined && !/^utf-?8$/i.test(charset)) throw fromParserError(bodyError('charset.unsupported'));
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit) throw fromParserError(bodyError('entity.too.large'));
+    if (/^100-continue$/i.test(req.headers.expect ?? '')) res.writeContinue();
     next();
   };
 
@@ -41,7 +49,7 @@ export function parseBody(limit: string): RequestHandler[] {
     });
   };
 
-  return [requireSupportedType, parse];
+  return [checkHeaders, parse];
 }
 
 function parseJson(body: unknown): unknown {

@@ -23,6 +23,9 @@ export function sendProblem(res: Response, error: GatewayError): void {
   ctx.problem = error.code;
   const payload = problemBody(error, ctx.requestId);
   for (const [name, value] of Object.entries(error.options.headers ?? {})) res.setHeader(name, value);
+  // Answered before the body was read (401, 403, 404, 405, 413, 415, a timeout): the connection
+  // closes after the answer, so a refused caller cannot make the gateway read its body.
+  if (!res.req.complete) res.setHeader('connection', 'close');
   res.status(error.status);
   res.setHeader('content-type', 'application/problem+json');
   res.setHeader('content-length', payload.length);

@@ -6,7 +6,8 @@
  * and the path, and the last two cannot carry a card number.
  */
 import { randomUUID } from 'node:crypto';
-import type { RequestHandler } from 'express';
+import type { Duplex } from 'node:stream';
+import type { RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { loggablePath } from '../logger.js';
 import type { Metrics } from '../metrics.js';
@@ -22,6 +23,13 @@ const DIGITS_IN_ID = /\d{9}/;
 
 function requestIdFrom(incoming: string | string[] | undefined): string {
   return typeof incoming === 'string' && SANE_REQUEST_ID.test(incoming) && !DIGITS_IN_ID.test(incoming) ? incoming : randomUUID();
+}
+
+/** The response a connection is working on, for errors Node reports on the socket (client-error.ts). */
+const inFlight = new WeakMap<Duplex, Response>();
+
+export function responseInFlight(socket: Duplex): Response | undefined {
+  return inFlight.get(socket);
 }
 
 export function requestContext(logger: Logger, metrics: Metrics): RequestHandler {
@@ -70,6 +78,11 @@ export function requestContext(logger: Logger, metrics: Metrics): RequestHandler
     };
     res.once('finish', complete);
     res.once('close', complete);
+    const socket = req.socket;
+    inFlight.set(socket, res);
+    res.once('close', () => {
+      if (inFlight.get(socket) === res) inFlight.delete(socket);
+    });
     next();
   };
 }

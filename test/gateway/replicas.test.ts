@@ -19,6 +19,7 @@ describe('replicas sharing one Redis (real processes)', function () {
   let sim: Simulator;
   const prefix = `test:replicas:${randomBytes(6).toString('hex')}:`;
   const env = (timeoutMs: number) => ({
+    GATEWAY_AUTH: 'off',
     GALILEO_BASE_URL: sim.url,
     GALILEO_API_LOGIN: CREDENTIALS.apiLogin,
     GALILEO_API_TRANS_KEY: CREDENTIALS.apiTransKey,

@@ -23,7 +23,10 @@ export interface TestGateway extends RunningGateway {
   rawLogs: string[];
 }
 
-/** The gateway against `galileoUrl` with the simulator's credentials; `env` overrides anything. */
+/**
+ * The gateway against `galileoUrl` with the simulator's credentials; `env` overrides anything.
+ * Caller auth is explicitly off unless the test configures clients.
+ */
 export async function startTestGateway(galileoUrl: string, env: Record<string, string> = {}): Promise<TestGateway> {
   const config = loadConfig({
     PORT: '0',
@@ -34,6 +37,7 @@ export async function startTestGateway(galileoUrl: string, env: Record<string, s
     GALILEO_PROVIDER_ID: String(CREDENTIALS.providerId),
     GALILEO_TIMEOUT_MS: '1500',
     LOG_LEVEL: 'debug',
+    ...(env.GATEWAY_CLIENTS === undefined && { GATEWAY_AUTH: 'off' }),
     ...env,
   });
   const rawLogs: string[] = [];

@@ -40,7 +40,8 @@ describe('configuration', () => {
       { ...config.idempotency },
       { store: 'memory', redisUrl: 'redis://127.0.0.1:6379', keyPrefix: 'galileo-gw:idem:', ttlSeconds: 86400, maxEntries: 100000, encryptionKey: undefined },
     );
-    assert.equal(config.bodyLimit, '64kb');
+    assert.equal(config.bodyLimit, 64 * 1024);
+    assert.deepEqual(config.http, { requestTimeoutMs: 30_000, headersTimeoutMs: 20_000, maxConnections: 2048 });
     assert.equal(config.logLevel, 'info');
   });
 
@@ -94,12 +95,30 @@ describe('configuration', () => {
     rejects({ ...GALILEO, GALILEO_PROVIDER_ID: 'abc' }, 'GALILEO_PROVIDER_ID');
     rejects({ GALILEO_API_LOGIN: 'x' }, 'GALILEO_API_TRANS_KEY', /together/);
     rejects({ GALILEO_BASE_URL: GALILEO.GALILEO_BASE_URL }, 'GALILEO_API_LOGIN');
+    rejects({ HTTP_HEADERS_TIMEOUT_MS: '40000' }, 'HTTP_HEADERS_TIMEOUT_MS', /HTTP_REQUEST_TIMEOUT_MS/);
+    rejects({ MAX_CONNECTIONS: '0' }, 'MAX_CONNECTIONS');
     rejects({ IDEMPOTENCY_STORE: 'postgres' }, 'IDEMPOTENCY_STORE');
     rejects({ REDIS_URL: 'http://localhost' }, 'REDIS_URL');
     rejects({ IDEMPOTENCY_TTL_SECONDS: '0' }, 'IDEMPOTENCY_TTL_SECONDS');
     rejects({ BODY_LIMIT: 'lots' }, 'BODY_LIMIT');
     rejects({ LOG_LEVEL: 'loud' }, 'LOG_LEVEL');
     rejects({ GALILEO_API_LOGIN: '' }, 'GALILEO_API_LOGIN', /empty/);
+  });
+
+  it('refuses careless configurations: an unknown NODE_ENV, auth silently off, plain http to Galileo in production', () => {
+    for (const value of ['prod', 'Production', 'staging']) rejects({ NODE_ENV: value }, 'NODE_ENV', /production, development, test/);
+    for (const value of ['production', 'development', 'test']) assert.doesNotThrow(() => loadConfig({ NODE_ENV: value, ...(value === 'production' ? { ...GALILEO, GATEWAY_CLIENTS: CLIENTS } : {}) }));
+    // A real Galileo without clients: refused unless auth is switched off on purpose.
+    rejects({ ...GALILEO }, 'GATEWAY_CLIENTS', /GATEWAY_AUTH=off/);
+    assert.equal(loadConfig({ ...GALILEO, GATEWAY_AUTH: 'off' }).clients, undefined);
+    rejects({ ...GALILEO, GATEWAY_AUTH: 'off', GATEWAY_CLIENTS: CLIENTS }, 'GATEWAY_AUTH', /remove one/);
+    rejects({ GATEWAY_AUTH: 'no' }, 'GATEWAY_AUTH');
+    // In production the credentials travel over TLS, or to this host only.
+    const production = { NODE_ENV: 'production', ...GALILEO, GATEWAY_CLIENTS: CLIENTS };
+    rejects({ ...production, GALILEO_BASE_URL: 'http://galileo.internal/intserv/4.0' }, 'GALILEO_BASE_URL', /https/);
+    for (const host of ['127.0.0.1:8090', 'localhost:8090', '[::1]:8090']) {
+      assert.doesNotThrow(() => loadConfig({ ...production, GALILEO_BASE_URL: `http://${host}/intserv/4.0` }), host);
+    }
   });
 
   it('validates GATEWAY_CLIENTS entries', () => {
@@ -109,5 +128,9 @@ describe('configuration', () => {
     rejects({ GATEWAY_CLIENTS: JSON.stringify([{ name: 'a', keySha256: 'b'.repeat(64), operations: [] }]) }, 'GATEWAY_CLIENTS', /operations/);
     const twice = { name: 'a', keySha256: 'b'.repeat(64), operations: ['*'] };
     rejects({ GATEWAY_CLIENTS: JSON.stringify([twice, twice]) }, 'GATEWAY_CLIENTS', /duplicate/);
+    // Two clients with one key: whoever holds it is both, so the second is refused.
+    rejects({ GATEWAY_CLIENTS: JSON.stringify([twice, { ...twice, name: 'b', keySha256: twice.keySha256.toUpperCase() }]) }, 'GATEWAY_CLIENTS', /same key as client "a"/);
+    const empty = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+    rejects({ GATEWAY_CLIENTS: JSON.stringify([{ ...twice, keySha256: empty }]) }, 'GATEWAY_CLIENTS', /empty key/);
   });
 });

@@ -3,7 +3,7 @@
  * no GALILEO_BASE_URL is set), listens, and drains on stop. The simulator is referenced only here.
  */
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { Logger } from 'pino';
 import { buildApp } from './app.js';
 import { ConfigError, type Config, type GalileoCredentials } from './config.js';
@@ -75,14 +75,22 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     readiness,
   });
 
-  const server = app.listen(config.port, config.host);
-  // Longer than load balancers' idle timeouts (60 s on AWS ALB): the balancer, not the gateway,
-  // should close an idle connection, or it may send a request on a socket we are closing (a 502).
-  server.keepAliveTimeout = 65_000;
-  // A slow client may not hold a connection for Node's default five minutes (408 instead).
-  server.headersTimeout = config.http.headersTimeoutMs;
-  server.requestTimeout = config.http.requestTimeoutMs;
+  const server = createServer(
+    {
+      // Longer than load balancers' idle timeouts (60 s on AWS ALB): the balancer, not the
+      // gateway, should close an idle connection, or it may send a request on a socket we are
+      // closing (a 502).
+      keepAliveTimeout: 65_000,
+      // A slow client may not hold a connection for Node's default five minutes (408 instead),
+      // and the timeouts are checked every second, not every 30.
+      headersTimeout: config.http.headersTimeoutMs,
+      requestTimeout: config.http.requestTimeoutMs,
+      connectionsCheckingInterval: 1_000,
+    },
+    app,
+  );
   server.maxConnections = config.http.maxConnections;
+  server.listen(config.port, config.host);
   server.on('clientError', onClientError(logger, metrics));
   // Without this listener Node answers `Expect: 100-continue` itself, before authentication;
   // parse-body.ts sends the 100 once the caller and the headers have passed.

@@ -1,7 +1,8 @@
 /**
- * The gateway as a real process (`node --import tsx src/main.ts`), for what only a process shows:
- * signals, exit codes, start-up failures, and every byte written to stdout and stderr.
- * The environment is exactly what the test gives (plus PATH): nothing leaks in from the shell.
+ * The gateway as a real process (`node --import tsx src/main.ts`, or another command such as
+ * `npm start`), for what only a process shows: signals, exit codes, start-up failures, and every
+ * byte written to stdout and stderr. The environment is exactly what the test gives (plus PATH):
+ * nothing leaks in from the shell.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -31,14 +32,23 @@ export interface GatewayProcess {
 const running = new Set<GatewayProcess>();
 // Should the test run itself die, its gateways go with it.
 process.once('exit', () => {
-  for (const proc of running) proc.child.kill('SIGKILL');
+  for (const proc of running) proc.kill();
 });
 
-export function spawnGateway(env: Record<string, string>): GatewayProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+export interface SpawnOptions {
+  /** Default: this Node running src/main.ts through tsx. */
+  command?: [string, ...string[]];
+  /** Its own process group (kill(-pid) signals all of it, as a terminal's Ctrl-C does). */
+  detached?: boolean;
+}
+
+export function spawnGateway(env: Record<string, string>, options: SpawnOptions = {}): GatewayProcess {
+  const [command, ...args] = options.command ?? [process.execPath, '--import', 'tsx', 'src/main.ts'];
+  const child = spawn(command, args, {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.detached ?? false,
   });
   let out = '';
   let err = '';
@@ -104,8 +114,17 @@ export function spawnGateway(env: Record<string, string>): GatewayProcess {
       child.kill(signal);
     },
     exited,
-    async kill() {
-      if (!hasExited && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    kill() {
+      if (options.detached && child.pid !== undefined) {
+        // The whole group: whatever the command started (npm's node) must not outlive the test.
+        try {
+          process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          // ESRCH: the group is gone already
+        }
+      } else if (!hasExited && child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGKILL');
+      }
       return exited;
     },
   };
@@ -114,10 +133,13 @@ export function spawnGateway(env: Record<string, string>): GatewayProcess {
 }
 
 /** Spawns and waits for `gateway started`; the url is the one the process logged. */
-export async function startGatewayProcess(env: Record<string, string>): Promise<GatewayProcess & { url: string }> {
-  const proc = spawnGateway({ PORT: '0', HOST: '127.0.0.1', ...env });
+export async function startGatewayProcess(
+  env: Record<string, string>,
+  options: SpawnOptions & { startTimeoutMs?: number } = {},
+): Promise<GatewayProcess & { url: string }> {
+  const proc = spawnGateway({ PORT: '0', HOST: '127.0.0.1', ...env }, options);
   try {
-    const started = await proc.waitForLog((l) => l.msg === 'gateway started', 20_000);
+    const started = await proc.waitForLog((l) => l.msg === 'gateway started', options.startTimeoutMs ?? 20_000);
     return Object.assign(proc, { url: String(started.url) });
   } catch (error) {
     await proc.kill();

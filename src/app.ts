@@ -1,11 +1,12 @@
 /**
  * The gateway, top to bottom. Each operation of the spec gets one route whose middleware chain is
- * the request's whole path through the gateway (DESIGN §1): authenticate, read, validate, claim
- * the transactionId, forward with credentials, record the outcome, answer.
+ * the request's whole path through the gateway (docs/contract.md, Request flow): authenticate,
+ * read, validate, claim the transactionId, forward with credentials, record the outcome, answer.
  */
 import express, { type Express } from 'express';
 import type { Logger } from 'pino';
 import type { ClientConfig } from './config.js';
+import type { GalileoConfigWatch } from './diagnostics/galileo-config-watch.js';
 import type { Forwarder } from './galileo/forward.js';
 import { isConsumed } from './galileo/outcome.js';
 import { stripPci } from './galileo/pci.js';
@@ -36,6 +37,7 @@ export interface GatewayDeps {
   logger: Logger;
   metrics: Metrics;
   readiness: Readiness;
+  galileoConfigWatch: GalileoConfigWatch;
 }
 
 export function buildApp(deps: GatewayDeps): Express {
@@ -61,7 +63,7 @@ export function buildApp(deps: GatewayDeps): Express {
       coerceToSpecTypes(spec.fieldTypes(operationId)), // "1" -> 1 where the spec says integer, before any rule runs
       ...validate, // 400 invalid_request naming every field (the coercion step's too)
       claimTransaction(idempotency, operationId), // replay, 409, 422, 503 — or claim and go on
-      forwardToGalileo(forwarder, metrics, operationId), // inject credentials, call, retry where safe
+      forwardToGalileo(forwarder, metrics, deps.galileoConfigWatch, operationId), // inject credentials, call, retry where safe
       recordOutcome(
         idempotency,
         (reply) => isConsumed(spec, operationId, reply),

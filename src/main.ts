@@ -43,32 +43,40 @@ for (const event of ['unhandledRejection', 'uncaughtException'] as const) {
   });
 }
 
+// Signals are handled from the first moment: one that arrives during start-up stops the gateway
+// as soon as it has started (before, a SIGTERM right after `gateway started` could kill it undrained).
+const starting = startGateway(config, logger);
+let stopRequestedAt: number | undefined;
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(signal, () => {
+    if (stopRequestedAt === undefined) {
+      stopRequestedAt = Date.now();
+      logger.info({ signal }, 'signal received');
+      starting.then(
+        (gateway) =>
+          gateway.stop().then(
+            () => exit(0),
+            (err: unknown) => {
+              logger.error({ err: loggableError(err) }, 'shutdown failed');
+              exit(1);
+            },
+          ),
+        () => {}, // start-up failed: reported below
+      );
+      return;
+    }
+    // The same signal twice at once is one signal delivered twice: a terminal's Ctrl-C reaches
+    // the whole process group, and `npm start` relays it to us as well (systemd's SIGTERM to
+    // the control group too). A later one is an operator who does not want to wait.
+    if (Date.now() - stopRequestedAt < REPEAT_WINDOW_MS) return;
+    logger.warn({ signal }, 'second signal during the drain: exiting now');
+    // Explicit: as PID 1 in a container a signal's default action (terminate) does not apply.
+    process.exit(128 + os.constants.signals[signal]);
+  });
+}
+
 try {
-  const gateway = await startGateway(config, logger);
-  let stopRequestedAt: number | undefined;
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.on(signal, () => {
-      if (stopRequestedAt === undefined) {
-        stopRequestedAt = Date.now();
-        logger.info({ signal }, 'signal received');
-        gateway.stop().then(
-          () => exit(0),
-          (err: unknown) => {
-            logger.error({ err: loggableError(err) }, 'shutdown failed');
-            exit(1);
-          },
-        );
-        return;
-      }
-      // The same signal twice at once is one signal delivered twice: a terminal's Ctrl-C reaches
-      // the whole process group, and `npm start` relays it to us as well (systemd's SIGTERM to
-      // the control group too). A later one is an operator who does not want to wait.
-      if (Date.now() - stopRequestedAt < REPEAT_WINDOW_MS) return;
-      logger.warn({ signal }, 'second signal during the drain: exiting now');
-      // Explicit: as PID 1 in a container a signal's default action (terminate) does not apply.
-      process.exit(128 + os.constants.signals[signal]);
-    });
-  }
+  await starting;
 } catch (err) {
   if (err instanceof ConfigError) refuseConfig(err);
   logger.fatal({ err: loggableError(err) }, 'start-up failed');

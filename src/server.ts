@@ -1,13 +1,16 @@
 /**
  * Start-up and shutdown: wires configuration into the parts (store, Galileo client, simulator when
- * no GALILEO_BASE_URL is set), listens, and drains on stop. The simulator is referenced only here.
+ * no GALILEO_BASE_URL is set), listens, watches the store, and drains on stop. The simulator is referenced only here.
  */
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { buildApp } from './app.js';
 import { ConfigError, type Config, type GalileoCredentials } from './config.js';
+import { watchGalileoConfig } from './diagnostics/galileo-config-watch.js';
+import { monitorStore, storeAddress } from './diagnostics/store-monitor.js';
 import { createGalileoClient } from './galileo/client.js';
+import { baseUrlProblem } from './galileo/config-problems.js';
 import { createForwarder } from './galileo/forward.js';
 import { createStore, lockTtlMs } from './idempotency/create-store.js';
 import type { IdempotencyStore } from './idempotency/store.js';
@@ -35,6 +38,9 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     simulator = await startSimulator({ port: 0, host: '127.0.0.1', credentials });
     galileoUrl = simulator.url;
     logger.warn({ galileo: galileoUrl }, 'GALILEO_BASE_URL is not set: using the embedded Galileo simulator (never in production)');
+  } else {
+    const problem = baseUrlProblem(galileoUrl);
+    if (problem !== undefined) logger.warn({ galileo: loggableUrl(galileoUrl) }, problem);
   }
   if (credentials === undefined) throw new ConfigError('GALILEO_API_LOGIN', 'credentials are required');
   if (config.clients === undefined) {
@@ -58,11 +64,25 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     throw new ConfigError('IDEMPOTENCY_ENCRYPTION_KEY', (err as Error).message);
   }
 
-  const galileo = createGalileoClient({ baseUrl: galileoUrl, timeoutMs: config.galileo.timeoutMs, proxied: config.galileo.proxied });
   const metrics = createMetrics();
+  const storeMonitor = monitorStore({
+    store,
+    kind: config.idempotency.store,
+    address: storeAddress(config.idempotency.store, config.idempotency.redisUrl),
+    logger,
+    metrics,
+    checkIntervalMs: config.diagnostics.storeCheckIntervalMs,
+    repeatLogIntervalMs: config.diagnostics.repeatLogIntervalMs,
+    scrub: scrubber(config.idempotency.redisUrl),
+  });
+  // At start-up too: an unreachable store is said before `gateway started`, not discovered by callers.
+  await storeMonitor.check();
+
+  const spec = loadGatewaySpec();
+  const galileo = createGalileoClient({ baseUrl: galileoUrl, timeoutMs: config.galileo.timeoutMs, proxied: config.galileo.proxied });
   const readiness = { shuttingDown: false };
   const app = buildApp({
-    spec: loadGatewaySpec(),
+    spec,
     store,
     forwarder: createForwarder({ galileo, credentials, maxRetries: config.galileo.maxRetries, backoffMs: BACKOFF_MS }),
     providerId: credentials.providerId,
@@ -71,6 +91,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     logger,
     metrics,
     readiness,
+    galileoConfigWatch: watchGalileoConfig({ logger, metrics, repeatLogIntervalMs: config.diagnostics.repeatLogIntervalMs }),
   });
 
   const server = app.listen(config.port, config.host);
@@ -83,10 +104,17 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     server.once('listening', resolve);
     server.once('error', reject);
   });
-  const { port } = server.address() as AddressInfo;
-  const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
+  const bound = server.address() as AddressInfo;
+  const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${bound.port}`;
   logger.info(
-    { url, store: config.idempotency.store, encrypted: config.idempotency.encryptionKey !== undefined, galileo: new URL(galileoUrl).origin, auth: config.clients !== undefined },
+    {
+      address: bound.family === 'IPv6' ? `[${bound.address}]:${bound.port}` : `${bound.address}:${bound.port}`,
+      url,
+      store: config.idempotency.store,
+      encrypted: config.idempotency.encryptionKey !== undefined,
+      galileo: new URL(galileoUrl).origin,
+      auth: config.clients !== undefined,
+    },
     'gateway started',
   );
 
@@ -110,6 +138,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
         // request still gets its `request completed` line (status 499) before the exit.
         for (let i = 0; i < 50 && (await inFlight(metrics)) > 0; i++) await sleep(10);
       }
+      storeMonitor.stop();
       await store.close().catch((err: unknown) => logger.warn({ err: loggableError(err) }, 'idempotency store did not close cleanly'));
       galileo.close();
       await simulator?.close();
@@ -117,6 +146,19 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     })());
 
   return { url, server, stop };
+}
+
+/** A URL as it may be logged: origin and path, never a user or password. */
+function loggableUrl(url: string): string {
+  const parsed = new URL(url);
+  return parsed.origin + parsed.pathname;
+}
+
+/** Removes the Redis password from a text (an error message could quote the URL). */
+function scrubber(redisUrl: string): (text: string) => string {
+  const { password } = new URL(redisUrl);
+  const secrets = [password, decodeURIComponent(password)].filter((s) => s.length > 0);
+  return (text) => secrets.reduce((clean, secret) => clean.split(secret).join('***'), text);
 }
 
 async function inFlight(metrics: Metrics): Promise<number> {

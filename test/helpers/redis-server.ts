@@ -34,7 +34,8 @@ function answersPing(port: number): Promise<boolean> {
     socket.on('connect', () => socket.write('PING\r\n'));
     socket.on('data', (chunk) => {
       reply += chunk.toString();
-      if (reply.includes('\r\n')) finish(reply.startsWith('+PONG'));
+      // -NOAUTH: up, and asking for the password it was started with.
+      if (reply.includes('\r\n')) finish(reply.startsWith('+PONG') || reply.startsWith('-NOAUTH'));
     });
     socket.on('error', () => finish(false));
   });
@@ -56,6 +57,9 @@ export class SpareRedis {
   private child: ChildProcess | undefined;
   port = 0;
 
+  /** `password`: the server requires it (requirepass). */
+  constructor(private readonly options: { password?: string } = {}) {}
+
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
   }
@@ -65,7 +69,10 @@ export class SpareRedis {
     if (this.port === 0) this.port = await freePort();
     const child = spawn(
       'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--dir', this.dir],
+      [
+        ...['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--dir', this.dir],
+        ...(this.options.password === undefined ? [] : ['--requirepass', this.options.password]),
+      ],
       { stdio: 'ignore' },
     );
     this.child = child;

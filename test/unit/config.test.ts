@@ -1,4 +1,4 @@
-/** Configuration (DESIGN §7): defaults, *_FILE secrets, and one clear message per bad variable. */
+/** Configuration (docs/contract.md, Configuration): defaults, *_FILE secrets, and one clear message per bad variable. */
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -109,5 +109,12 @@ describe('configuration', () => {
     rejects({ GATEWAY_CLIENTS: JSON.stringify([{ name: 'a', keySha256: 'b'.repeat(64), operations: [] }]) }, 'GATEWAY_CLIENTS', /operations/);
     const twice = { name: 'a', keySha256: 'b'.repeat(64), operations: ['*'] };
     rejects({ GATEWAY_CLIENTS: JSON.stringify([twice, twice]) }, 'GATEWAY_CLIENTS', /duplicate/);
+  });
+
+  it('diagnostics: how often the store is checked and a lasting problem logged again', () => {
+    assert.deepEqual(loadConfig({}).diagnostics, { storeCheckIntervalMs: 5000, repeatLogIntervalMs: 30000 });
+    assert.deepEqual(loadConfig({ STORE_CHECK_INTERVAL_MS: '250', PROBLEM_LOG_INTERVAL_MS: '60000' }).diagnostics, { storeCheckIntervalMs: 250, repeatLogIntervalMs: 60000 });
+    rejects({ STORE_CHECK_INTERVAL_MS: '10' }, 'STORE_CHECK_INTERVAL_MS', /between/);
+    rejects({ PROBLEM_LOG_INTERVAL_MS: 'often' }, 'PROBLEM_LOG_INTERVAL_MS', /integer/);
   });
 });

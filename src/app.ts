@@ -3,7 +3,7 @@
  * the request's whole path through the gateway (docs/contract.md, Request flow): authenticate,
  * read, validate, claim the transactionId, forward with credentials, record the outcome, answer.
  */
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import type { ClientConfig } from './config.js';
 import type { GalileoConfigWatch } from './diagnostics/galileo-config-watch.js';
@@ -38,6 +38,11 @@ export interface GatewayDeps {
   metrics: Metrics;
   readiness: Readiness;
   galileoConfigWatch: GalileoConfigWatch;
+  /**
+   * The request validator (validateRequest), when it is shared: it compiles per route and content
+   * type on first use, and the warm-up copy of the app compiles it for this one (warm-up.ts).
+   */
+  validate?: RequestHandler[];
 }
 
 export function buildApp(deps: GatewayDeps): Express {
@@ -50,7 +55,7 @@ export function buildApp(deps: GatewayDeps): Express {
   app.use(opsRoutes({ store, metrics, readiness: deps.readiness, specDocument: spec.document }));
 
   const auth = createAuthenticator(deps.clients, spec.operations.map((op) => op.operationId));
-  const validate = validateRequest(spec.document);
+  const validate = deps.validate ?? validateRequest(spec.document);
   const idempotency = { store, providerId: deps.providerId, metrics, logger };
 
   for (const { operationId, path } of spec.operations) {

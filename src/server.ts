@@ -1,6 +1,7 @@
 /**
  * Start-up and shutdown: wires configuration into the parts (store, Galileo client, simulator when
- * no GALILEO_BASE_URL is set), listens, watches the store, and drains on stop. The simulator is referenced only here.
+ * no GALILEO_BASE_URL is set), warms the request path, listens, watches the store, and drains on
+ * stop. The simulator is referenced only here.
  */
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
@@ -16,8 +17,10 @@ import { createStore, lockTtlMs } from './idempotency/create-store.js';
 import type { IdempotencyStore } from './idempotency/store.js';
 import { loggableError } from './logger.js';
 import { onClientError } from './http/client-error.js';
+import { validateRequest } from './http/validate.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { loadGatewaySpec } from './spec.js';
+import { warmUp, type WarmUpResult } from './warm-up.js';
 
 const BACKOFF_MS = 100;
 
@@ -79,6 +82,14 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   await storeMonitor.check();
 
   const spec = loadGatewaySpec();
+  const validate = validateRequest(spec.document);
+  let warmedUp: WarmUpResult | undefined;
+  try {
+    warmedUp = await warmUp({ spec, validate, bodyLimit: config.bodyLimit });
+  } catch (err) {
+    logger.warn({ err: loggableError(err) }, 'warm-up failed: the first request of each operation will be slower');
+  }
+
   const galileo = createGalileoClient({ baseUrl: galileoUrl, timeoutMs: config.galileo.timeoutMs, proxied: config.galileo.proxied });
   const readiness = { shuttingDown: false };
   const app = buildApp({
@@ -92,6 +103,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     metrics,
     readiness,
     galileoConfigWatch: watchGalileoConfig({ logger, metrics, repeatLogIntervalMs: config.diagnostics.repeatLogIntervalMs }),
+    validate,
   });
 
   const server = app.listen(config.port, config.host);
@@ -114,6 +126,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
       encrypted: config.idempotency.encryptionKey !== undefined,
       galileo: new URL(galileoUrl).origin,
       auth: config.clients !== undefined,
+      warmUpMs: warmedUp?.durationMs,
     },
     'gateway started',
   );

@@ -48,12 +48,13 @@ describe('ops: diagnostics (real processes)', function () {
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
   describe('start-up', () => {
-    it('`gateway started` shows the address actually bound', async () => {
+    it('`gateway started` shows the address actually bound and how long the warm-up took', async () => {
       const proc = await startGatewayProcess({ ...galileoEnv(), HOST: '0.0.0.0' });
       const started = proc.logs().find((l) => l.msg === 'gateway started')!;
       const port = new URL(proc.url).port;
       assert.equal(started.address, `0.0.0.0:${port}`);
       assert.equal(proc.url, `http://127.0.0.1:${port}`);
+      assert.equal(typeof started.warmUpMs, 'number');
       assert.deepEqual(proc.logs().filter((l) => Number(l.level) >= 40), [], 'no warning for a correct configuration');
       await stop(proc);
     });

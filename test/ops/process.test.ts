@@ -1,7 +1,7 @@
 /**
- * The gateway as a real process (DESIGN §7): start-up lines, readiness and graceful shutdown on
- * SIGTERM/SIGINT with a request in flight, the drain bound, and bad configuration refused with
- * one message naming the variable.
+ * The gateway as a real process (docs/contract.md, Configuration and shutdown): start-up lines,
+ * readiness and graceful shutdown on SIGTERM/SIGINT with a request in flight, the drain bound, and
+ * bad configuration refused with one message naming the variable.
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';

@@ -34,13 +34,17 @@ export interface RunningGateway {
 export async function startGateway(config: Config, logger: Logger): Promise<RunningGateway> {
   let galileoUrl = config.galileo.baseUrl;
   let credentials: GalileoCredentials | undefined = config.galileo.credentials;
-  let simulator: { url: string; close(): Promise<void> } | undefined;
+  let simulator: { url: string; origin: string; close(): Promise<void> } | undefined;
   if (galileoUrl === undefined) {
     const { startSimulator, SIMULATOR_CREDENTIALS } = await import('./simulator/server.js');
     credentials ??= SIMULATOR_CREDENTIALS;
     simulator = await startSimulator({ port: 0, host: '127.0.0.1', credentials });
     galileoUrl = simulator.url;
-    logger.warn({ galileo: galileoUrl }, 'GALILEO_BASE_URL is not set: using the embedded Galileo simulator (never in production)');
+    // Its admin API (state, the PINs it "texts", faults) is what the README's examples read.
+    logger.warn(
+      { galileo: galileoUrl, simulatorAdmin: `${simulator.origin}/__sim/` },
+      'GALILEO_BASE_URL is not set: using the embedded Galileo simulator (never in production)',
+    );
   } else {
     const problem = baseUrlProblem(galileoUrl);
     if (problem !== undefined) logger.warn({ galileo: loggableUrl(galileoUrl) }, problem);

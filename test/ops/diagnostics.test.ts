@@ -137,7 +137,7 @@ describe('ops: diagnostics (real processes)', function () {
     afterEach(async () => redis?.dispose());
 
     it('at start: an error line naming the store and its address (no password) before `gateway started`; a line when it answers', async () => {
-      redis = new SpareRedis({ password });
+      redis = new SpareRedis({ args: ['--requirepass', password] });
       redis.port = await freePort(); // not started yet: nothing listens there
       const proc = await startGatewayProcess({
         ...galileoEnv(),
@@ -172,7 +172,7 @@ describe('ops: diagnostics (real processes)', function () {
     });
 
     it('at run time: noticed between requests, repeated at most once per PROBLEM_LOG_INTERVAL_MS while it lasts, one line on recovery', async () => {
-      redis = new SpareRedis({ password });
+      redis = new SpareRedis({ args: ['--requirepass', password] });
       await redis.start();
       const proc = await startGatewayProcess({
         ...galileoEnv(),

@@ -8,8 +8,8 @@
 import assert from 'node:assert/strict';
 import request from 'supertest';
 import { exampleBody, pathOf } from '../helpers/examples.js';
-import { CREDENTIALS, sha256, startTestSimulator, txId, uniqueSsn, type Simulator } from '../helpers/harness.js';
-import { killAllGatewayProcesses, startGatewayProcess, type GatewayProcess } from '../helpers/process.js';
+import { CREDENTIALS, sha256, txId, uniqueSsn, type Simulator } from '../helpers/harness.js';
+import { gatewayProcessSuite, startGatewayProcess, type GatewayProcess } from '../helpers/process.js';
 import { freePort, SpareRedis, until } from '../helpers/redis-server.js';
 import { metricValue } from './metrics-text.js';
 
@@ -17,26 +17,13 @@ const KEY = 'diagnostics-test-key-0123456789abcdef';
 
 describe('ops: diagnostics (real processes)', function () {
   this.timeout(30_000);
+  const suite = gatewayProcessSuite();
   let sim: Simulator;
+  before(() => (sim = suite.sim));
 
-  before(async () => {
-    sim = await startTestSimulator();
-  });
-  afterEach(() => sim.clearFaults());
-  after(async () => {
-    await killAllGatewayProcesses();
-    await sim?.close();
-  });
-
-  const galileoEnv = (overrides: Record<string, string> = {}) => ({
-    // Auth on (as in production): no warning about it in these tests' output.
-    GATEWAY_CLIENTS: JSON.stringify([{ name: 'diag', keySha256: sha256(KEY), operations: ['*'] }]),
-    GALILEO_BASE_URL: sim.url,
-    GALILEO_API_LOGIN: CREDENTIALS.apiLogin,
-    GALILEO_API_TRANS_KEY: CREDENTIALS.apiTransKey,
-    GALILEO_PROVIDER_ID: String(CREDENTIALS.providerId),
-    ...overrides,
-  });
+  // Auth on (as in production): no warning about it in these tests' output.
+  const galileoEnv = (overrides: Record<string, string> = {}) =>
+    suite.galileoEnv({ GATEWAY_CLIENTS: JSON.stringify([{ name: 'diag', keySha256: sha256(KEY), operations: ['*'] }]), ...overrides });
   const post = (proc: { url: string }, operationId: string, body: object) =>
     request(proc.url).post(pathOf(operationId)).set('authorization', `Bearer ${KEY}`).send(body);
   const ivrBody = () => ({ ...exampleBody('createIvrCall'), transactionId: txId('diag') });
@@ -70,7 +57,7 @@ describe('ops: diagnostics (real processes)', function () {
   });
 
   describe('Galileo refusing the configuration', () => {
-    it('credentials (4): the caller gets Galileo answer; an error line names the variables, never their values; a counter; bounded repeats', async () => {
+    it('credentials (4): the caller gets Galileo\'s answer; an error line names the variables, never their values; a counter; bounded repeats', async () => {
       const wrongKey = 'wrongTransKey01';
       const proc = await startGatewayProcess(galileoEnv({ GALILEO_API_TRANS_KEY: wrongKey, PROBLEM_LOG_INTERVAL_MS: '1000' }));
       for (let i = 0; i < 5; i++) {

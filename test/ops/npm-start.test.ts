@@ -6,36 +6,21 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import http from 'node:http';
 import { exampleBody, pathOf } from '../helpers/examples.js';
-import { CREDENTIALS, startTestSimulator, txId, uniqueSsn, type Simulator } from '../helpers/harness.js';
-import { killAllGatewayProcesses, startGatewayProcess, type GatewayProcess } from '../helpers/process.js';
+import { txId, uniqueSsn } from '../helpers/harness.js';
+import { gatewayProcessSuite, probe, startGatewayProcess, type GatewayProcess } from '../helpers/process.js';
 import { rawConnection } from './raw-http.js';
 
 describe('ops: npm start', function () {
   // The first start may build dist/ (a few seconds on a fresh clone).
   this.timeout(90_000);
-  let sim: Simulator;
+  const suite = gatewayProcessSuite();
 
-  before(async () => {
-    sim = await startTestSimulator();
-  });
-  afterEach(() => sim.clearFaults());
-  after(async () => {
-    await killAllGatewayProcesses();
-    await sim?.close();
-  });
-
-  const env = () => ({
-    HOME: process.env.HOME ?? '/tmp',
-    npm_config_update_notifier: 'false',
-    GALILEO_BASE_URL: sim.url,
-    GALILEO_API_LOGIN: CREDENTIALS.apiLogin,
-    GALILEO_API_TRANS_KEY: CREDENTIALS.apiTransKey,
-    GALILEO_PROVIDER_ID: String(CREDENTIALS.providerId),
-    GALILEO_TIMEOUT_MS: '5000',
-  });
-  const npmStart = () => startGatewayProcess(env(), { command: ['npm', 'start'], detached: true, startTimeoutMs: 80_000 });
+  const npmStart = () =>
+    startGatewayProcess(
+      { HOME: process.env.HOME ?? '/tmp', npm_config_update_notifier: 'false', ...suite.galileoEnv({ GALILEO_TIMEOUT_MS: '5000' }) },
+      { command: ['npm', 'start'], detached: true, startTimeoutMs: 80_000 },
+    );
 
   /** The process npm started, and its command line. */
   const childOf = (pid: number) => {
@@ -52,26 +37,13 @@ describe('ops: npm start', function () {
       return false;
     }
   };
-  const probe = (url: string) =>
-    new Promise<number | string | undefined>((resolve) => {
-      http
-        .get(url, (res) => {
-          res.resume();
-          resolve(res.statusCode);
-        })
-        .on('error', (err: NodeJS.ErrnoException) => resolve(err.code));
-    });
-
   /** A createAccount that takes `ms` at the simulator, sent on its own connection. */
   const slowRequest = async (proc: GatewayProcess & { url: string }, ms: number) => {
     const body = { ...exampleBody('createAccount'), transactionId: txId('npm'), id: uniqueSsn(), id2: `${uniqueSsn()}|ut|12-25-2030` };
-    sim.addFault({ fault: { type: 'latency', ms }, match: { transactionId: body.transactionId } });
+    suite.sim.addFault({ fault: { type: 'latency', ms }, match: { transactionId: body.transactionId } });
     const conn = await rawConnection(proc.url);
     conn.send('POST', pathOf('createAccount'), { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
-    for (let i = 0; i < 300 && !sim.requests().some((r) => r.params.transactionId === body.transactionId); i++) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    assert.ok(sim.requests().some((r) => r.params.transactionId === body.transactionId), 'the request never reached Galileo');
+    await suite.reachedGalileo(body.transactionId);
     return { conn, transactionId: body.transactionId };
   };
 

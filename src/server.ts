@@ -174,7 +174,13 @@ function loggableUrl(url: string): string {
 /** Removes the Redis password from a text (an error message could quote the URL). */
 function scrubber(redisUrl: string): (text: string) => string {
   const { password } = new URL(redisUrl);
-  const secrets = [password, decodeURIComponent(password)].filter((s) => s.length > 0);
+  let decoded = password;
+  try {
+    decoded = decodeURIComponent(password);
+  } catch {
+    // not valid percent-encoding: only the raw form can appear
+  }
+  const secrets = [password, decoded].filter((s) => s.length > 0);
   return (text) => secrets.reduce((clean, secret) => clean.split(secret).join('***'), text);
 }
 

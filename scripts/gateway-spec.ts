@@ -50,7 +50,10 @@ progress); another request under a used \`transactionId\` is a 422.
 alike) are passed through unchanged. Everything the gateway answers itself is an RFC 9457
 \`application/problem+json\` document with a stable \`code\`. Every response carries
 \`x-request-id\`. A path that is not listed here answers 404 \`not_found\`; another method on a listed
-path answers 405 \`method_not_allowed\` with \`Allow: POST\`.`;
+path answers 405 \`method_not_allowed\` with \`Allow: POST\`; a request whose headers or body do not
+arrive in time answers 408 \`request_timeout\`, and headers over the server's limit 431
+\`headers_too_large\` (all four listed under \`x-gateway.routingResponses\`). An answer given before
+the body was read closes the connection.`;
 
 export function deriveGatewaySpec(galileo: Json, version: string): Json {
   const schemas: Json = withoutDefaults(structuredClone(galileo.components.schemas));
@@ -167,7 +170,8 @@ export function deriveGatewaySpec(galileo: Json, version: string): Json {
       sensitiveFields: collectMarked(galileo, 'x-sensitive'),
       accountNumberFields: collectMarked(galileo, 'x-account-number'),
       globalStatusCodes: galileo['x-galileo-global-status-codes'],
-      // What a request that matches no operation gets: an unknown path, or another method.
+      // Answered before any operation is matched, so to any request: an unknown path (404), another
+      // method (405), a request too slow (408) or with headers too large (431) to be read.
       routingResponses: Object.fromEntries([...routingProblems.keys()].map((status) => [String(status), { $ref: `#/components/responses/Problem${status}` }])),
     },
   };

@@ -1,11 +1,12 @@
 /**
  * The gateway, top to bottom. Each operation of the spec gets one route whose middleware chain is
- * the request's whole path through the gateway (DESIGN §1): authenticate, read, validate, claim
- * the transactionId, forward with credentials, record the outcome, answer.
+ * the request's whole path through the gateway (docs/contract.md, Request flow): authenticate,
+ * read, validate, claim the transactionId, forward with credentials, record the outcome, answer.
  */
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import type { ClientConfig } from './config.js';
+import type { GalileoConfigWatch } from './diagnostics/galileo-config-watch.js';
 import type { Forwarder } from './galileo/forward.js';
 import { isConsumed } from './galileo/outcome.js';
 import { stripPci } from './galileo/pci.js';
@@ -37,6 +38,12 @@ export interface GatewayDeps {
   logger: Logger;
   metrics: Metrics;
   readiness: Readiness;
+  galileoConfigWatch: GalileoConfigWatch;
+  /**
+   * The request validator (validateRequest), when it is shared: it compiles per route and content
+   * type on first use, and the warm-up copy of the app compiles it for this one (warm-up.ts).
+   */
+  validate?: RequestHandler[];
 }
 
 export function buildApp(deps: GatewayDeps): Express {
@@ -49,7 +56,7 @@ export function buildApp(deps: GatewayDeps): Express {
   app.use(opsRoutes({ store, metrics, readiness: deps.readiness, specDocument: spec.document }));
 
   const auth = createAuthenticator(deps.clients, spec.operations.map((op) => op.operationId));
-  const validate = validateRequest(spec.document);
+  const validate = deps.validate ?? validateRequest(spec.document);
   const idempotency = { store, providerId: deps.providerId, metrics, logger };
 
   for (const { operationId, path } of spec.operations) {
@@ -62,7 +69,7 @@ export function buildApp(deps: GatewayDeps): Express {
       coerceToSpecTypes(spec.fields(operationId)), // a form's "1" -> 1 where the spec says integer, before any rule runs
       ...validate, // 400 invalid_request naming every field (the coercion step's too)
       claimTransaction(idempotency, operationId), // replay, 409, 422, 503 — or claim and go on
-      forwardToGalileo(forwarder, metrics, operationId), // inject credentials, call, retry where safe
+      forwardToGalileo(forwarder, metrics, deps.galileoConfigWatch, operationId), // inject credentials, call, retry where safe
       recordOutcome(
         idempotency,
         (reply) => isConsumed(spec, operationId, reply),

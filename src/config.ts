@@ -1,5 +1,5 @@
 /**
- * Configuration from the environment (DESIGN §7), validated once at start-up. Any problem stops
+ * Configuration from the environment (docs/contract.md, Configuration), validated once at start-up. Any problem stops
  * start-up with one message naming the variable. Nothing else in src/ reads process.env.
  */
 import { readFileSync } from 'node:fs';
@@ -60,6 +60,12 @@ export interface Config {
   logLevel: string;
   /** How long SIGTERM waits for in-flight requests. */
   drainTimeoutMs: number;
+  diagnostics: {
+    /** How often the idempotency store is pinged to notice an outage (and its end) between requests. */
+    storeCheckIntervalMs: number;
+    /** A problem that lasts (store unreachable, Galileo refusing the configuration) is logged again at most this often. */
+    repeatLogIntervalMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -170,6 +176,10 @@ export function loadConfig(env: Env = process.env): Config {
     bodyLimit: bodyLimitBytes(env.BODY_LIMIT ?? '64kb'),
     logLevel: logLevel(env.LOG_LEVEL ?? 'info'),
     drainTimeoutMs: intVar(env, 'SHUTDOWN_DRAIN_MS', 10_000, 0, 600_000),
+    diagnostics: {
+      storeCheckIntervalMs: intVar(env, 'STORE_CHECK_INTERVAL_MS', 5_000, 100, 3_600_000),
+      repeatLogIntervalMs: intVar(env, 'PROBLEM_LOG_INTERVAL_MS', 30_000, 100, 86_400_000),
+    },
   };
 }
 

@@ -6,9 +6,10 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
 
 /**
- * Keys that may hold a secret or card data (DESIGN §6): Galileo credentials, caller keys, whole
- * bodies and parameter sets, the sensitive request fields, card data in responses, and the
- * objects an HTTP error drags along (an axios error's config holds the request body).
+ * Keys that may hold a secret or card data (docs/contract.md, Logs and metrics): Galileo
+ * credentials, caller keys, whole bodies and parameter sets, the sensitive request fields, card
+ * data in responses, and the objects an HTTP error drags along (an axios error's config holds the
+ * request body).
  */
 const SENSITIVE_KEYS = [
   'authorization',

@@ -1,22 +1,27 @@
 /**
- * Prometheus metrics (DESIGN §6). Labels are closed sets (operation ids, status codes, outcome
- * names): never a transactionId, an account number or anything a caller typed.
+ * Prometheus metrics (docs/contract.md, Logs and metrics). Labels are closed sets (operation ids,
+ * status codes, outcome names): never a transactionId, an account number or anything a caller typed.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export interface Metrics {
   registry: Registry;
   requests: Counter<'operation' | 'status'>;
+  requestDuration: Histogram<'operation' | 'status'>;
   inFlight: Gauge;
   upstreamDuration: Histogram<'operation' | 'outcome'>;
+  /** Galileo refused the gateway's own configuration (credentials, IP, API usage): see galileo/config-problems.ts. */
+  galileoConfigErrors: Counter<'operation' | 'status_code'>;
   idempotencyOutcomes: Counter<'operation' | 'outcome'>;
   storeErrors: Counter<'operation'>;
   connectionsDropped: Counter;
+  storeUp: Gauge;
 }
 
-export function createMetrics(): Metrics {
+/** `processMetrics: false` for a registry nobody scrapes (the warm-up copy of the app). */
+export function createMetrics(options: { processMetrics?: boolean } = {}): Metrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
   return {
     registry,
     requests: new Counter({
@@ -25,12 +30,25 @@ export function createMetrics(): Metrics {
       labelNames: ['operation', 'status'],
       registers: [registry],
     }),
+    requestDuration: new Histogram({
+      name: 'gateway_request_duration_seconds',
+      help: 'Time in the gateway, first byte in to last byte out, by operation ("none" outside the three operations) and HTTP status',
+      labelNames: ['operation', 'status'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    }),
     inFlight: new Gauge({ name: 'gateway_in_flight_requests', help: 'Requests being processed', registers: [registry] }),
     upstreamDuration: new Histogram({
       name: 'gateway_upstream_duration_seconds',
       help: 'Time spent calling Galileo (all attempts), by operation and outcome',
       labelNames: ['operation', 'outcome'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    }),
+    galileoConfigErrors: new Counter({
+      name: 'gateway_galileo_config_errors_total',
+      help: "Galileo answers refusing the gateway's own configuration (4 login, 17 API usage, 18 API version, 21 IP, 29 provider id), by operation and status code",
+      labelNames: ['operation', 'status_code'],
       registers: [registry],
     }),
     idempotencyOutcomes: new Counter({
@@ -48,6 +66,11 @@ export function createMetrics(): Metrics {
       name: 'gateway_idempotency_store_errors_total',
       help: 'Idempotency store failures, by store operation',
       labelNames: ['operation'],
+      registers: [registry],
+    }),
+    storeUp: new Gauge({
+      name: 'gateway_idempotency_store_up',
+      help: 'Whether the idempotency store answered its last health check (1) or not (0)',
       registers: [registry],
     }),
   };

@@ -1,21 +1,27 @@
 /**
  * Start-up and shutdown: wires configuration into the parts (store, Galileo client, simulator when
- * no GALILEO_BASE_URL is set), listens, and drains on stop. The simulator is referenced only here.
+ * no GALILEO_BASE_URL is set), warms the request path, listens, watches the store, and drains on
+ * stop. The simulator is referenced only here.
  */
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
 import type { Logger } from 'pino';
 import { buildApp } from './app.js';
 import { ConfigError, type Config, type GalileoCredentials } from './config.js';
+import { watchGalileoConfig } from './diagnostics/galileo-config-watch.js';
+import { monitorStore, storeAddress } from './diagnostics/store-monitor.js';
 import { createGalileoClient } from './galileo/client.js';
+import { baseUrlProblem } from './galileo/config-problems.js';
 import { createForwarder } from './galileo/forward.js';
 import { createStore, lockTtlMs } from './idempotency/create-store.js';
 import type { IdempotencyStore } from './idempotency/store.js';
 import { loggableError } from './logger.js';
 import { onClientError } from './http/client-error.js';
 import { onConnectionDropped } from './http/connection-limit.js';
+import { validateRequest } from './http/validate.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { loadGatewaySpec } from './spec.js';
+import { warmUp, type WarmUpResult } from './warm-up.js';
 
 const BACKOFF_MS = 100;
 
@@ -29,13 +35,20 @@ export interface RunningGateway {
 export async function startGateway(config: Config, logger: Logger): Promise<RunningGateway> {
   let galileoUrl = config.galileo.baseUrl;
   let credentials: GalileoCredentials | undefined = config.galileo.credentials;
-  let simulator: { url: string; close(): Promise<void> } | undefined;
+  let simulator: { url: string; origin: string; close(): Promise<void> } | undefined;
   if (galileoUrl === undefined) {
     const { startSimulator, SIMULATOR_CREDENTIALS } = await import('./simulator/server.js');
     credentials ??= SIMULATOR_CREDENTIALS;
     simulator = await startSimulator({ port: 0, host: '127.0.0.1', credentials });
     galileoUrl = simulator.url;
-    logger.warn({ galileo: galileoUrl }, 'GALILEO_BASE_URL is not set: using the embedded Galileo simulator (never in production)');
+    // Its admin API (state, the PINs it "texts", faults) is what the README's examples read.
+    logger.warn(
+      { galileo: galileoUrl, simulatorAdmin: `${simulator.origin}/__sim/` },
+      'GALILEO_BASE_URL is not set: using the embedded Galileo simulator (never in production)',
+    );
+  } else {
+    const problem = baseUrlProblem(galileoUrl);
+    if (problem !== undefined) logger.warn({ galileo: loggableUrl(galileoUrl) }, problem);
   }
   if (credentials === undefined) throw new ConfigError('GALILEO_API_LOGIN', 'credentials are required');
   if (config.clients === undefined) {
@@ -60,11 +73,33 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     throw new ConfigError('IDEMPOTENCY_ENCRYPTION_KEY', (err as Error).message);
   }
 
-  const galileo = createGalileoClient({ baseUrl: galileoUrl, timeoutMs: config.galileo.timeoutMs, proxied: config.galileo.proxied });
   const metrics = createMetrics();
+  const storeMonitor = monitorStore({
+    store,
+    kind: config.idempotency.store,
+    address: storeAddress(config.idempotency.store, config.idempotency.redisUrl),
+    logger,
+    metrics,
+    checkIntervalMs: config.diagnostics.storeCheckIntervalMs,
+    repeatLogIntervalMs: config.diagnostics.repeatLogIntervalMs,
+    scrub: scrubber(config.idempotency.redisUrl),
+  });
+  // At start-up too: an unreachable store is said before `gateway started`, not discovered by callers.
+  await storeMonitor.check();
+
+  const spec = loadGatewaySpec();
+  const validate = validateRequest(spec.document);
+  let warmedUp: WarmUpResult | undefined;
+  try {
+    warmedUp = await warmUp({ spec, validate, bodyLimit: config.bodyLimit });
+  } catch (err) {
+    logger.warn({ err: loggableError(err) }, 'warm-up failed: the first request of each operation will be slower');
+  }
+
+  const galileo = createGalileoClient({ baseUrl: galileoUrl, timeoutMs: config.galileo.timeoutMs, proxied: config.galileo.proxied });
   const readiness = { shuttingDown: false };
   const app = buildApp({
-    spec: loadGatewaySpec(),
+    spec,
     store,
     forwarder: createForwarder({ galileo, credentials, maxRetries: config.galileo.maxRetries, backoffMs: BACKOFF_MS }),
     providerId: credentials.providerId,
@@ -73,6 +108,8 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     logger,
     metrics,
     readiness,
+    galileoConfigWatch: watchGalileoConfig({ logger, metrics, repeatLogIntervalMs: config.diagnostics.repeatLogIntervalMs }),
+    validate,
   });
 
   const server = createServer(
@@ -100,10 +137,18 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     server.once('listening', resolve);
     server.once('error', reject);
   });
-  const { port } = server.address() as AddressInfo;
-  const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
+  const bound = server.address() as AddressInfo;
+  const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${bound.port}`;
   logger.info(
-    { url, store: config.idempotency.store, encrypted: config.idempotency.encryptionKey !== undefined, galileo: new URL(galileoUrl).origin, auth: config.clients !== undefined },
+    {
+      address: bound.family === 'IPv6' ? `[${bound.address}]:${bound.port}` : `${bound.address}:${bound.port}`,
+      url,
+      store: config.idempotency.store,
+      encrypted: config.idempotency.encryptionKey !== undefined,
+      galileo: new URL(galileoUrl).origin,
+      auth: config.clients !== undefined,
+      warmUpMs: warmedUp?.durationMs,
+    },
     'gateway started',
   );
 
@@ -127,6 +172,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
         // request still gets its `request completed` line (status 499) before the exit.
         for (let i = 0; i < 50 && (await inFlight(metrics)) > 0; i++) await sleep(10);
       }
+      storeMonitor.stop();
       await store.close().catch((err: unknown) => logger.warn({ err: loggableError(err) }, 'idempotency store did not close cleanly'));
       galileo.close();
       await simulator?.close();
@@ -134,6 +180,25 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     })());
 
   return { url, server, stop };
+}
+
+/** A URL as it may be logged: origin and path, never a user or password. */
+function loggableUrl(url: string): string {
+  const parsed = new URL(url);
+  return parsed.origin + parsed.pathname;
+}
+
+/** Removes the Redis password from a text (an error message could quote the URL). */
+function scrubber(redisUrl: string): (text: string) => string {
+  const { password } = new URL(redisUrl);
+  let decoded = password;
+  try {
+    decoded = decodeURIComponent(password);
+  } catch {
+    // not valid percent-encoding: only the raw form can appear
+  }
+  const secrets = [password, decoded].filter((s) => s.length > 0);
+  return (text) => secrets.reduce((clean, secret) => clean.split(secret).join('***'), text);
 }
 
 async function inFlight(metrics: Metrics): Promise<number> {

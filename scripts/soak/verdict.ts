@@ -1,6 +1,7 @@
 /**
  * The soak's judgement: what the simulator received and executed, against what callers were told.
- * Every rule here is a promise of DESIGN §3–§5, checked per transactionId.
+ * Every rule here is a promise of docs/contract.md (Errors, Idempotency, Calling Galileo), checked
+ * per transactionId.
  */
 import type { RecordedRequest } from '../../src/simulator/request-log.js';
 import { statusCodeOf, type Answer, type Sendable } from './traffic.js';

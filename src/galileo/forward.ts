@@ -1,7 +1,7 @@
 /**
  * Calls one Galileo operation through the generated SDK: injects the credentials, always asks for
  * an explicit response format (Galileo's own default is XML), and retries only where the call
- * cannot have executed (DESIGN §5). Never throws for an upstream failure: it answers a
+ * cannot have executed (docs/contract.md, Calling Galileo). Never throws for an upstream failure: it answers a
  * GalileoReply, so the caller decides what the outcome means for idempotency.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -9,7 +9,7 @@ import { isAxiosError, type AxiosResponse } from 'axios';
 import * as sdk from '../../generated/galileo-client/sdk.gen.js';
 import type { GalileoCredentials } from '../config.js';
 import type { GalileoClient } from './client.js';
-import { readStatusCode, type GalileoStatusCode } from './envelope.js';
+import { readEnvelope, type GalileoStatusCode } from './envelope.js';
 
 export type ResponseFormat = 'json' | 'xml';
 
@@ -22,7 +22,16 @@ interface Timing {
 
 export type GalileoReply =
   /** Galileo answered with its envelope (success or business error): passed through unchanged. */
-  | ({ kind: 'galileo'; httpStatus: number; contentType: string; body: string; statusCode: GalileoStatusCode } & Timing)
+  | ({
+      kind: 'galileo';
+      httpStatus: number;
+      contentType: string;
+      body: string;
+      statusCode: GalileoStatusCode;
+      /** Galileo's tracking id and its own processing time (s), for the log: see envelope.ts. */
+      rtoken: string | undefined;
+      processingTime: number | undefined;
+    } & Timing)
   /** No Galileo answer: the gateway answers with a problem. */
   | ({ kind: 'failure'; code: UpstreamFailureCode; detail: string; httpStatus: number | undefined } & Timing);
 
@@ -32,7 +41,7 @@ export interface Forwarder {
 
 type SdkCall = (options: Record<string, unknown>) => Promise<AxiosResponse<string>>;
 
-/** The edge answers these when Galileo was not reached (DESIGN §5); worth another attempt. */
+/** The edge answers these when Galileo was not reached (docs/galileo.md, Transport); worth another attempt. */
 const EDGE_RETRYABLE = new Set([429, 502, 503, 504]);
 /** The connection failed before the request was sent: it cannot have executed. */
 const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
@@ -97,9 +106,9 @@ function classifyResponse(response: AxiosResponse<string>): Attempt {
   const httpStatus = response.status;
   const contentType = String(response.headers['content-type'] ?? 'application/octet-stream');
   const body = typeof response.data === 'string' ? response.data : String(response.data ?? '');
-  const statusCode = readStatusCode(contentType, body);
-  if (statusCode !== undefined) {
-    return { retryable: false, reply: { kind: 'galileo', httpStatus, contentType, body, statusCode } };
+  const envelope = readEnvelope(contentType, body);
+  if (envelope !== undefined) {
+    return { retryable: false, reply: { kind: 'galileo', httpStatus, contentType, body, ...envelope } };
   }
   if (EDGE_RETRYABLE.has(httpStatus) || httpStatus >= 500) {
     return {
@@ -113,7 +122,7 @@ function classifyResponse(response: AxiosResponse<string>): Attempt {
   };
 }
 
-/** The call may have executed: never retried here (DESIGN §5). */
+/** The call may have executed: never retried here (docs/contract.md, Calling Galileo). */
 const TIMED_OUT: Attempt = {
   retryable: false,
   reply: { kind: 'failure', code: 'upstream_timeout', detail: 'Galileo did not answer within the timeout.', httpStatus: undefined },

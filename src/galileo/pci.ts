@@ -1,7 +1,7 @@
 /**
- * PCI data is never stored for replay (DESIGN §4): the spec's x-pci response fields come back as
- * null, except a card number that is already masked (anything but digits, as 487093XXXXXX1264).
- * Works on JSON and XML bodies alike.
+ * PCI data is never stored for replay (docs/contract.md, Idempotency): the spec's x-pci response
+ * fields come back as null, except a card number that is already masked (anything but digits, as
+ * 487093XXXXXX1264). Works on JSON and XML bodies alike.
  */
 export function stripPci(contentType: string, body: string, pciFields: readonly string[]): string {
   return /xml/i.test(contentType) ? stripXml(body, pciFields) : stripJson(body, pciFields);

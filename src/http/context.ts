@@ -1,6 +1,6 @@
 /**
  * Per-request facts the middleware chain accumulates for the one `request completed` log line
- * (DESIGN §6). Lives in res.locals so every middleware reads and writes the same typed object.
+ * (docs/contract.md, Logs and metrics). Lives in res.locals so every middleware reads and writes the same typed object.
  */
 import type { Response } from 'express';
 
@@ -9,6 +9,9 @@ export type IdempotencyOutcome = 'forwarded' | 'replayed' | 'in_progress' | 'key
 export interface UpstreamSummary {
   httpStatus: number | undefined;
   statusCode: string | number | undefined;
+  /** Galileo's tracking id and processing time (seconds): what Galileo support asks for. */
+  rtoken: string | undefined;
+  processingTime: number | undefined;
   attempts: number;
   durationMs: number;
   outcome: string;

@@ -1,8 +1,8 @@
 /**
- * Idempotency on transactionId (DESIGN §4), the HTTP side. `claimTransaction` applies the table
- * (claim / 409 / 422 / replay / 503) before anything is forwarded; `recordOutcome` consumes or
- * releases the claim once Galileo has answered. The store behind it is memory or Redis: this
- * module does not know which.
+ * Idempotency on transactionId (docs/contract.md, Idempotency), the HTTP side. `claimTransaction`
+ * applies the table (claim / 409 / 422 / replay / 503) before anything is forwarded;
+ * `recordOutcome` consumes or releases the claim once Galileo has answered. The store behind it is
+ * memory or Redis: this module does not know which.
  */
 import type { RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';

@@ -57,8 +57,10 @@ export function requestContext(logger: Logger, metrics: Metrics): RequestHandler
       const durationMs = Number(process.hrtime.bigint() - ctx.startedAt) / 1e6;
       // A connection closed before the response finished is reported as 499 (client closed).
       const status = res.writableFinished ? res.statusCode : 499;
+      const operation = ctx.operation ?? 'none';
       metrics.inFlight.dec();
-      metrics.requests.inc({ operation: ctx.operation ?? 'none', status });
+      metrics.requests.inc({ operation, status });
+      metrics.requestDuration.observe({ operation, status }, durationMs / 1000);
       logger.info(
         {
           requestId,

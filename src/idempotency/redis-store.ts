@@ -92,6 +92,8 @@ export class RedisStore implements IdempotencyStore {
   readonly #codec: ResponseCodec;
   #everReady: boolean;
   #firstReady: Promise<void> | undefined;
+  /** Why the client is not connected (e.g. "connect ECONNREFUSED 10.0.0.5:6379"), for ping's error. */
+  #connectionError: string | undefined;
 
   constructor(options: RedisStoreOptions) {
     const { redis, timings } = options;
@@ -105,6 +107,8 @@ export class RedisStore implements IdempotencyStore {
     this.#codec = options.codec;
     this.#everReady = redis.status === 'ready';
     if (!this.#everReady) redis.once('ready', () => (this.#everReady = true));
+    redis.on('error', (err: Error) => (this.#connectionError = err.message));
+    redis.on('ready', () => (this.#connectionError = undefined));
   }
 
   async claim(key: string, fingerprint: string): Promise<ClaimResult> {
@@ -137,7 +141,13 @@ export class RedisStore implements IdempotencyStore {
   }
 
   async ping(): Promise<void> {
-    await this.#call('ping', () => this.#redis.ping());
+    try {
+      await this.#call('ping', () => this.#redis.ping());
+    } catch (err) {
+      // "Connection is closed" says little: the last connection error says why.
+      if (this.#connectionError === undefined) throw err;
+      throw new StoreUnavailableError(`${(err as Error).message} (${this.#connectionError})`, { cause: err });
+    }
   }
 
   async close(): Promise<void> {

@@ -59,10 +59,14 @@ function documented(r: ReceivedResponse): { pointer: string } | { problem: strin
   // A HEAD is answered as its GET, without the body.
   const method = r.method === 'HEAD' ? 'get' : r.method.toLowerCase();
   const item = servedSpec.paths[path];
-  const answers = item?.[method] ? `/paths/${escape(path)}/${method}/responses` : '/x-gateway/routingResponses';
+  // An operation's own answers, then those given before any operation is matched (an unknown path,
+  // another method, a request too slow or too large to be read), which can answer any request.
+  const lists = [...(item?.[method] ? [`/paths/${escape(path)}/${method}/responses`] : []), '/x-gateway/routingResponses'];
   const status = String(r.status);
-  if (at(`${answers}/${status}`) !== undefined) return { pointer: deref(`${answers}/${status}`) };
-  if (at(`${answers}/default`) !== undefined) return { pointer: deref(`${answers}/default`) };
+  for (const answers of lists) {
+    if (at(`${answers}/${status}`) !== undefined) return { pointer: deref(`${answers}/${status}`) };
+    if (at(`${answers}/default`) !== undefined) return { pointer: deref(`${answers}/default`) };
+  }
   return { problem: `status ${status} is not documented for ${r.method} ${path}` };
 }
 

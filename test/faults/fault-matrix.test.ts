@@ -1,10 +1,10 @@
 /**
- * Every upstream fault × every idempotency store (DESIGN §3–§5): what the caller is told, whether
- * the transactionId is consumed (the same request again is a replay) or released (it reaches
- * Galileo again), and how many attempts reached Galileo: retries only where the request cannot
- * have executed (edge 429/502/503/504), never after a timeout or a reset. After the whole matrix
- * nothing is left behind: no sockets, timers or listeners beyond the harness's own, and the
- * gateway's keep-alive agents hold no socket with a request on it.
+ * Every upstream fault × every idempotency store (docs/contract.md: Errors, Idempotency, Calling
+ * Galileo): what the caller is told, whether the transactionId is consumed (the same request again
+ * is a replay) or released (it reaches Galileo again), and how many attempts reached Galileo:
+ * retries only where the request cannot have executed (edge 429/502/503/504), never after a timeout
+ * or a reset. After the whole matrix nothing is left behind: no sockets, timers or listeners beyond
+ * the harness's own, and the gateway's keep-alive agents hold no socket with a request on it.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -39,7 +39,8 @@ interface Cell {
 
 const released = (status: number, code: string, attempts = 1): Expected => ({ status, code, attempts, key: 'released' });
 
-// DESIGN §3 codes, §4 outcome, §5 attempts (1 + GALILEO_MAX_RETRIES only for edge 429/502/503/504).
+// docs/contract.md: Errors (codes), Idempotency (outcome), Calling Galileo (attempts:
+// 1 + GALILEO_MAX_RETRIES only for edge 429/502/503/504).
 const CELLS: Cell[] = [
   { name: 'latency under the timeout', fault: { type: 'latency', ms: 100 }, expected: { status: 200, code: 'galileo', attempts: 1, key: 'consumed' } },
   { name: 'latency over the timeout', fault: { type: 'latency', ms: 600 }, expected: released(504, 'upstream_timeout'), settleMs: 450 },

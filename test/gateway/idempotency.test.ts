@@ -1,7 +1,7 @@
 /**
- * Idempotency on transactionId through the gateway (DESIGN §4), against both stores: the §4 table,
- * consume vs release for each outcome class, PCI stripping in replays, encryption at rest, and a
- * storm of identical requests reaching Galileo once.
+ * Idempotency on transactionId through the gateway (docs/contract.md, Idempotency), against both
+ * stores: the table, consume vs release for each outcome class, PCI stripping in replays,
+ * encryption at rest, and a storm of identical requests reaching Galileo once.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';

@@ -1,6 +1,7 @@
 /**
- * What callers get when Galileo misbehaves (DESIGN §3, §5): timeouts are never retried, edge
- * 429/502/503/504 and refused connections are, garbage is a 502. Faults come from the simulator.
+ * What callers get when Galileo misbehaves (docs/contract.md, Errors and Calling Galileo): timeouts
+ * are never retried, edge 429/502/503/504 and refused connections are, garbage is a 502. Faults
+ * come from the simulator.
  */
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';

@@ -1,10 +1,13 @@
 /**
- * The gateway as a real process (`node --import tsx src/main.ts`), for what only a process shows:
- * signals, exit codes, start-up failures, and every byte written to stdout and stderr.
- * The environment is exactly what the test gives (plus PATH): nothing leaks in from the shell.
+ * The gateway as a real process (`node --import tsx src/main.ts`, or another command such as
+ * `npm start`), for what only a process shows: signals, exit codes, start-up failures, and every
+ * byte written to stdout and stderr. The environment is exactly what the test gives (plus PATH):
+ * nothing leaks in from the shell.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
 import { fileURLToPath } from 'node:url';
+import { CREDENTIALS, startTestSimulator, type Simulator } from './harness.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -31,14 +34,23 @@ export interface GatewayProcess {
 const running = new Set<GatewayProcess>();
 // Should the test run itself die, its gateways go with it.
 process.once('exit', () => {
-  for (const proc of running) proc.child.kill('SIGKILL');
+  for (const proc of running) proc.kill();
 });
 
-export function spawnGateway(env: Record<string, string>): GatewayProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+export interface SpawnOptions {
+  /** Default: this Node running src/main.ts through tsx. */
+  command?: [string, ...string[]];
+  /** Its own process group (kill(-pid) signals all of it, as a terminal's Ctrl-C does). */
+  detached?: boolean;
+}
+
+export function spawnGateway(env: Record<string, string>, options: SpawnOptions = {}): GatewayProcess {
+  const [command, ...args] = options.command ?? [process.execPath, '--import', 'tsx', 'src/main.ts'];
+  const child = spawn(command, args, {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.detached ?? false,
   });
   let out = '';
   let err = '';
@@ -104,8 +116,17 @@ export function spawnGateway(env: Record<string, string>): GatewayProcess {
       child.kill(signal);
     },
     exited,
-    async kill() {
-      if (!hasExited && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    kill() {
+      if (options.detached && child.pid !== undefined) {
+        // The whole group: whatever the command started (npm's node) must not outlive the test.
+        try {
+          process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          // ESRCH: the group is gone already
+        }
+      } else if (!hasExited && child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGKILL');
+      }
       return exited;
     },
   };
@@ -114,10 +135,13 @@ export function spawnGateway(env: Record<string, string>): GatewayProcess {
 }
 
 /** Spawns and waits for `gateway started`; the url is the one the process logged. */
-export async function startGatewayProcess(env: Record<string, string>): Promise<GatewayProcess & { url: string }> {
-  const proc = spawnGateway({ PORT: '0', HOST: '127.0.0.1', ...env });
+export async function startGatewayProcess(
+  env: Record<string, string>,
+  options: SpawnOptions & { startTimeoutMs?: number } = {},
+): Promise<GatewayProcess & { url: string }> {
+  const proc = spawnGateway({ PORT: '0', HOST: '127.0.0.1', ...env }, options);
   try {
-    const started = await proc.waitForLog((l) => l.msg === 'gateway started', 20_000);
+    const started = await proc.waitForLog((l) => l.msg === 'gateway started', options.startTimeoutMs ?? 20_000);
     return Object.assign(proc, { url: String(started.url) });
   } catch (error) {
     await proc.kill();
@@ -128,4 +152,67 @@ export async function startGatewayProcess(env: Record<string, string>): Promise<
 /** Kills every gateway process still running: call from `after` hooks, whatever happened. */
 export async function killAllGatewayProcesses(): Promise<void> {
   await Promise.all([...running].map((p) => p.kill()));
+}
+
+export interface GatewayProcessSuite {
+  /** Set once the suite's `before` hook has run. */
+  readonly sim: Simulator;
+  /**
+   * GALILEO_BASE_URL and the three credentials for the suite's simulator, then `overrides`;
+   * caller auth explicitly off unless the overrides configure clients.
+   */
+  galileoEnv(overrides?: Record<string, string>): Record<string, string>;
+  /** Waits (up to 2 s) until the simulator has received a request with this transactionId. */
+  reachedGalileo(transactionId: string): Promise<void>;
+}
+
+/**
+ * For a `describe` of gateway processes against one simulator: the simulator starts before the
+ * suite, its faults are cleared after each test, and every gateway process and the simulator stop
+ * after the suite, whatever happened.
+ */
+export function gatewayProcessSuite(): GatewayProcessSuite {
+  let sim: Simulator | undefined;
+  const started = () => {
+    if (sim === undefined) throw new Error('gatewayProcessSuite: the simulator is not started yet (use it inside a test or hook)');
+    return sim;
+  };
+  before(async () => {
+    sim = await startTestSimulator();
+  });
+  afterEach(() => sim?.clearFaults());
+  after(async () => {
+    await killAllGatewayProcesses();
+    await sim?.close();
+  });
+  return {
+    get sim() {
+      return started();
+    },
+    galileoEnv: (overrides = {}) => ({
+      GALILEO_BASE_URL: started().url,
+      GALILEO_API_LOGIN: CREDENTIALS.apiLogin,
+      GALILEO_API_TRANS_KEY: CREDENTIALS.apiTransKey,
+      GALILEO_PROVIDER_ID: String(CREDENTIALS.providerId),
+      ...(overrides.GATEWAY_CLIENTS === undefined && { GATEWAY_AUTH: 'off' }),
+      ...overrides,
+    }),
+    async reachedGalileo(transactionId) {
+      const arrived = () => started().requests().some((r) => r.params.transactionId === transactionId);
+      for (let i = 0; i < 200 && !arrived(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      if (!arrived()) throw new Error(`${transactionId} never reached Galileo`);
+    },
+  };
+}
+
+/** The status of a GET on a new connection, or the connection error's code (ECONNREFUSED). */
+export function probe(url: string): Promise<number | string | undefined> {
+  return new Promise((resolve) => {
+    http
+      .get(url, (res) => {
+        res.resume();
+        resolve(res.statusCode);
+      })
+      .on('error', (err: NodeJS.ErrnoException) => resolve(err.code));
+  });
 }

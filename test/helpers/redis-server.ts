@@ -20,7 +20,10 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
-/** One raw RESP PING, independent of ioredis and its reconnect logic. */
+/**
+ * One raw RESP PING, independent of ioredis and its reconnect logic. A server that wants a
+ * password answers NOAUTH: it is up all the same.
+ */
 function answersPing(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = createConnection({ port, host: '127.0.0.1' });
@@ -34,7 +37,7 @@ function answersPing(port: number): Promise<boolean> {
     socket.on('connect', () => socket.write('PING\r\n'));
     socket.on('data', (chunk) => {
       reply += chunk.toString();
-      if (reply.includes('\r\n')) finish(reply.startsWith('+PONG'));
+      if (reply.includes('\r\n')) finish(reply.startsWith('+PONG') || reply.startsWith('-NOAUTH'));
     });
     socket.on('error', () => finish(false));
   });
@@ -51,10 +54,17 @@ export async function until<T>(what: string, deadlineMs: number, attempt: () => 
   }
 }
 
+export interface SpareRedisOptions {
+  /** Arguments after the defaults, e.g. `--requirepass`. */
+  args?: string[];
+}
+
 export class SpareRedis {
   private readonly dir = mkdtempSync(join(tmpdir(), 'spare-redis-'));
   private child: ChildProcess | undefined;
   port = 0;
+
+  constructor(private readonly options: SpareRedisOptions = {}) {}
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
@@ -65,7 +75,7 @@ export class SpareRedis {
     if (this.port === 0) this.port = await freePort();
     const child = spawn(
       'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--dir', this.dir],
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--dir', this.dir, ...(this.options.args ?? [])],
       { stdio: 'ignore' },
     );
     this.child = child;

@@ -1,11 +1,11 @@
 /**
- * Nothing sensitive reaches the logs (DESIGN §6). One real gateway process, two clients, LOG_LEVEL
- * debug, a PCI-enabled simulator (full card_number, expiry_date and card_security_code in its
- * answers), and a realistic mix: every operation as JSON and form, replays, a reused
- * transactionId, a request still in progress, validation failures, caller-sent credentials,
- * unreadable bodies, Galileo failures, 401/403/404/405, card numbers in paths and request ids.
- * Then everything the process wrote (stdout and stderr) is searched for every secret and every
- * piece of personal or card data that was sent or returned.
+ * Nothing sensitive reaches the logs (docs/contract.md, Logs and metrics). One real gateway
+ * process, two clients, LOG_LEVEL debug, a PCI-enabled simulator (full card_number, expiry_date and
+ * card_security_code in its answers), and a realistic mix: every operation as JSON and form,
+ * replays, a reused transactionId, a request still in progress, validation failures, caller-sent
+ * credentials, unreadable bodies, Galileo failures, 401/403/404/405, card numbers in paths and
+ * request ids. Then everything the process wrote (stdout and stderr) is searched for every secret
+ * and every piece of personal or card data that was sent or returned.
  */
 import assert from 'node:assert/strict';
 import { randomBytes, randomInt } from 'node:crypto';

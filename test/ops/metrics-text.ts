@@ -46,10 +46,15 @@ export function gatewayLabelValues(text: string): Map<string, Set<string>> {
 const OPERATION_IDS = ['createAccount', 'createIvrCall', 'modifyOnDemandAlertStatus'];
 const oneOf = (allowed: string[]) => (value: string) => allowed.includes(value);
 
-/** The closed set of every label of the gateway's metrics (DESIGN §6): nothing a caller typed. */
+/** The closed set of every label of the gateway's metrics (docs/contract.md): nothing a caller typed. */
 const CLOSED_LABELS: Record<string, (value: string) => boolean> = {
   'gateway_requests_total.operation': oneOf([...OPERATION_IDS, 'none']),
   'gateway_requests_total.status': (v) => /^[1-5]\d\d$/.test(v),
+  'gateway_request_duration_seconds.operation': oneOf([...OPERATION_IDS, 'none']),
+  'gateway_request_duration_seconds.status': (v) => /^[1-5]\d\d$/.test(v),
+  'gateway_request_duration_seconds.le': (v) => v === '+Inf' || Number.isFinite(Number(v)),
+  'gateway_galileo_config_errors_total.operation': oneOf(OPERATION_IDS),
+  'gateway_galileo_config_errors_total.status_code': oneOf(['4', '17', '18', '21', '29']),
   'gateway_upstream_duration_seconds.operation': oneOf(OPERATION_IDS),
   'gateway_upstream_duration_seconds.outcome': oneOf(['galileo', 'upstream_timeout', 'upstream_unavailable', 'upstream_bad_response']),
   'gateway_upstream_duration_seconds.le': (v) => v === '+Inf' || Number.isFinite(Number(v)),

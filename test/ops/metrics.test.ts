@@ -1,6 +1,7 @@
 /**
- * /metrics (DESIGN §6): the counters move as requests are made, and every label value belongs to
- * a closed set (no transactionId, account number or caller text ever becomes a label).
+ * /metrics (docs/contract.md, Logs and metrics): the counters move as requests are made, and every
+ * label value belongs to a closed set (no transactionId, account number or caller text ever becomes
+ * a label).
  */
 import assert from 'node:assert/strict';
 import request from 'supertest';

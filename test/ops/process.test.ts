@@ -1,64 +1,31 @@
 /**
- * The gateway as a real process (DESIGN §7): start-up lines, readiness and graceful shutdown on
- * SIGTERM/SIGINT with a request in flight, the drain bound, and bad configuration refused with
- * one message naming the variable.
+ * The gateway as a real process (docs/contract.md, Configuration and shutdown): start-up lines,
+ * readiness and graceful shutdown on SIGTERM/SIGINT with a request in flight, the drain bound, and
+ * bad configuration refused with one message naming the variable.
  */
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import request from 'supertest';
 import { exampleBody, pathOf } from '../helpers/examples.js';
-import { CREDENTIALS, sha256, startTestSimulator, txId, uniqueSsn, type Simulator } from '../helpers/harness.js';
-import { killAllGatewayProcesses, spawnGateway, startGatewayProcess, type GatewayProcess } from '../helpers/process.js';
+import { CREDENTIALS, sha256, txId, uniqueSsn, type Simulator } from '../helpers/harness.js';
+import { gatewayProcessSuite, probe, spawnGateway, startGatewayProcess, type GatewayProcess } from '../helpers/process.js';
 import { metricValue } from './metrics-text.js';
 import { rawConnection } from './raw-http.js';
 
 describe('ops: the gateway process', function () {
   this.timeout(30_000);
+  const suite = gatewayProcessSuite();
   let sim: Simulator;
+  before(() => (sim = suite.sim));
 
-  before(async () => {
-    sim = await startTestSimulator();
-  });
-  afterEach(() => sim.clearFaults());
-  after(async () => {
-    await killAllGatewayProcesses();
-    await sim?.close();
-  });
-
-  const galileoEnv = () => ({
-    GATEWAY_AUTH: 'off',
-    GALILEO_BASE_URL: sim.url,
-    GALILEO_API_LOGIN: CREDENTIALS.apiLogin,
-    GALILEO_API_TRANS_KEY: CREDENTIALS.apiTransKey,
-    GALILEO_PROVIDER_ID: String(CREDENTIALS.providerId),
-  });
+  const galileoEnv = () => suite.galileoEnv();
   const accountBody = () => ({ ...exampleBody('createAccount'), transactionId: txId('proc'), id: uniqueSsn(), id2: `${uniqueSsn()}|ut|12-25-2030` });
-  const reachedGalileo = async (transactionId: string) => {
-    for (let i = 0; i < 200 && !sim.requests().some((r) => r.params.transactionId === transactionId); i++) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    assert.ok(sim.requests().some((r) => r.params.transactionId === transactionId), `${transactionId} never reached Galileo`);
-  };
-  /** The status of a GET on a new connection, or the connection error's code. */
-  const probe = (url: string) =>
-    new Promise<number | string | undefined>((resolve) => {
-      http
-        .get(url, (res) => {
-          res.resume();
-          resolve(res.statusCode);
-        })
-        .on('error', (err: NodeJS.ErrnoException) => resolve(err.code));
-    });
+  const reachedGalileo = suite.reachedGalileo;
   const messages = (proc: GatewayProcess) => proc.logs().map((l) => String(l.msg));
 
   describe('start-up', () => {
     it('logs `gateway started` with url, store, auth and the Galileo origin, and no credentials', async () => {
       const key = 'process-test-bearer-key-0123456789';
-      const { GATEWAY_AUTH: _off, ...withoutAuthSwitch } = galileoEnv();
-      const proc = await startGatewayProcess({
-        ...withoutAuthSwitch,
-        GATEWAY_CLIENTS: JSON.stringify([{ name: 'a', keySha256: sha256(key), operations: ['*'] }]),
-      });
+      const proc = await startGatewayProcess(suite.galileoEnv({ GATEWAY_CLIENTS: JSON.stringify([{ name: 'a', keySha256: sha256(key), operations: ['*'] }]) }));
       const started = proc.logs().find((l) => l.msg === 'gateway started')!;
       assert.match(proc.url, /^http:\/\/127\.0\.0\.1:\d+$/);
       assert.equal(started.level, 30);

@@ -1,7 +1,8 @@
 /**
- * The one `request completed` line per request (DESIGN §6), in-process: its fields for a forwarded
- * call, a replay, a validation failure, an upstream timeout and an unknown path; the masking of
- * caller-controlled texts; unhandled errors logged once; pino's redact as the second line.
+ * The one `request completed` line per request (docs/contract.md, Logs and metrics), in-process:
+ * its fields for a forwarded call, a replay, a validation failure, an upstream timeout and an
+ * unknown path; the masking of caller-controlled texts; unhandled errors logged once; pino's redact
+ * as the second line.
  */
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';

@@ -1,4 +1,4 @@
-/** Configuration (DESIGN §7): defaults, *_FILE secrets, and one clear message per bad variable. */
+/** Configuration (docs/contract.md, Configuration): defaults, *_FILE secrets, and one clear message per bad variable. */
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -132,5 +132,12 @@ describe('configuration', () => {
     rejects({ GATEWAY_CLIENTS: JSON.stringify([twice, { ...twice, name: 'b', keySha256: twice.keySha256.toUpperCase() }]) }, 'GATEWAY_CLIENTS', /same key as client "a"/);
     const empty = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
     rejects({ GATEWAY_CLIENTS: JSON.stringify([{ ...twice, keySha256: empty }]) }, 'GATEWAY_CLIENTS', /empty key/);
+  });
+
+  it('diagnostics: how often the store is checked and a lasting problem logged again', () => {
+    assert.deepEqual(loadConfig({}).diagnostics, { storeCheckIntervalMs: 5000, repeatLogIntervalMs: 30000 });
+    assert.deepEqual(loadConfig({ STORE_CHECK_INTERVAL_MS: '250', PROBLEM_LOG_INTERVAL_MS: '60000' }).diagnostics, { storeCheckIntervalMs: 250, repeatLogIntervalMs: 60000 });
+    rejects({ STORE_CHECK_INTERVAL_MS: '10' }, 'STORE_CHECK_INTERVAL_MS', /between/);
+    rejects({ PROBLEM_LOG_INTERVAL_MS: 'often' }, 'PROBLEM_LOG_INTERVAL_MS', /integer/);
   });
 });

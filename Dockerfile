@@ -1,0 +1,32 @@
+# The gateway as a container image. Two stages: build with the dev dependencies (TypeScript), then
+# run with the production ones only. `npm run artifact-check` (run by .ci/run) performs these
+# same steps in a temporary directory where no container engine is available.
+#
+# Pin the base image by digest for reproducible production builds (docker pull, then
+# node:20-bookworm-slim@sha256:...); engines in package.json asks for Node >= 20.19.
+
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/build.mjs scripts/
+COPY generated generated
+COPY openapi/galileo.yaml openapi/
+COPY src src
+RUN npm run build
+RUN npm prune --omit=dev --no-audit --no-fund
+
+FROM node:20-bookworm-slim AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=build /app/package.json /app/package-lock.json ./
+COPY --from=build /app/node_modules node_modules
+COPY --from=build /app/dist dist
+# Root owns the code; the service runs as the image's unprivileged user and cannot change it.
+USER node
+EXPOSE 8080
+# node itself is PID 1 (no npm, no shell): SIGTERM from `docker stop` or Kubernetes reaches the
+# gateway, which drains in-flight requests (SHUTDOWN_DRAIN_MS) and exits 0. Configuration comes
+# from the environment; mount secrets as files and pass NAME_FILE (see README, Configuration).
+CMD ["node", "dist/src/main.js"]

@@ -1,0 +1,70 @@
+/**
+ * Checks the idempotency store between requests: an unreachable store (every request then gets
+ * 503) is logged at error level naming the store and its address, when it starts and at a bounded
+ * rate while it lasts, and once when it answers again; gateway_idempotency_store_up follows it.
+ * The store only answers ping(): it knows nothing of logs (src/idempotency has no logger).
+ */
+import type { Logger } from 'pino';
+import type { IdempotencyStore } from '../idempotency/store.js';
+import type { Metrics } from '../metrics.js';
+import { LastingProblem } from './lasting-problem.js';
+
+export interface StoreMonitor {
+  /** One check now (concurrent calls share it): true when the store answered. */
+  check(): Promise<boolean>;
+  stop(): void;
+}
+
+export function monitorStore(options: {
+  store: IdempotencyStore;
+  /** `memory` or `redis`, and where it is: never a password (see storeAddress). */
+  kind: string;
+  address: string;
+  logger: Logger;
+  metrics: Metrics;
+  checkIntervalMs: number;
+  repeatLogIntervalMs: number;
+  /** Removes anything secret from an error text before it is logged. */
+  scrub: (text: string) => string;
+}): StoreMonitor {
+  const { store, logger, metrics } = options;
+  const where = { store: options.kind, address: options.address };
+  let reason = '';
+  const outage = new LastingProblem(options.repeatLogIntervalMs, {
+    report: ({ occurrences, sinceMs }) =>
+      logger.error({ ...where, reason, failedChecks: occurrences, sinceMs }, 'idempotency store unreachable: requests are refused with 503 until it answers'),
+    recovered: ({ durationMs }) => logger.info({ ...where, downMs: durationMs }, 'idempotency store reachable again'),
+  });
+
+  let running: Promise<boolean> | undefined;
+  const check = () =>
+    (running ??= store
+      .ping()
+      .then(
+        () => {
+          metrics.storeUp.set(1);
+          outage.resolved();
+          return true;
+        },
+        (err: unknown) => {
+          metrics.storeUp.set(0);
+          reason = options.scrub(err instanceof Error ? err.message : String(err));
+          outage.occurred();
+          return false;
+        },
+      )
+      .finally(() => (running = undefined)));
+
+  const timer = setInterval(() => void check(), options.checkIntervalMs);
+  timer.unref();
+  return { check, stop: () => clearInterval(timer) };
+}
+
+/** A store's address as it may be logged: a Redis URL without user or password. */
+export function storeAddress(kind: string, redisUrl: string): string {
+  if (kind !== 'redis') return 'in process';
+  const url = new URL(redisUrl);
+  url.username = '';
+  url.password = '';
+  return url.toString().replace(/\/$/, '');
+}

@@ -12,7 +12,11 @@ export type Outcome<T> =
   /** No usable answer (connection failure, timeout, a proxy's page). */
   | { kind: 'failure'; error: unknown; retry: boolean; httpStatus?: number; retryAfterMs?: number };
 
-/** How the loop ended: the last answer, or the last failure (`aborted` when the caller's signal stopped it). */
+/**
+ * How the loop ended: the last answer any attempt got (a later attempt that got none, say one cut
+ * short by the deadline, does not hide it), else the last failure (`aborted` when the caller's
+ * signal stopped the call).
+ */
 export type Ending<T> =
   | { kind: 'answer'; value: T; attempts: number }
   | { kind: 'failure'; error: unknown; httpStatus?: number; attempts: number; aborted: boolean };
@@ -23,18 +27,20 @@ export interface LoopOptions {
   signal?: AbortSignal;
 }
 
-export async function callWithRetries<T>(attempt: (signal: AbortSignal, attempts: number) => Promise<Outcome<T>>, options: LoopOptions): Promise<Ending<T>> {
+export async function callWithRetries<T>(attempt: (signal: AbortSignal) => Promise<Outcome<T>>, options: LoopOptions): Promise<Ending<T>> {
   const deadline = Date.now() + options.retry.deadlineMs;
   const abortedAfter = (attempts: number): Ending<T> => ({ kind: 'failure', error: options.signal?.reason, attempts, aborted: true });
+  let lastAnswer: { value: T } | undefined;
   for (let attempts = 1; ; attempts += 1) {
     if (options.signal?.aborted) return abortedAfter(attempts - 1);
-    const outcome = await withTimeout(Math.max(1, Math.min(options.timeoutMs, deadline - Date.now())), options.signal, (signal) => attempt(signal, attempts));
+    const outcome = await withTimeout(Math.max(1, Math.min(options.timeoutMs, deadline - Date.now())), options.signal, attempt);
     if (options.signal?.aborted) return abortedAfter(attempts);
+    if (outcome.kind === 'answer') lastAnswer = { value: outcome.value };
     const delay = Math.max(outcome.retryAfterMs ?? 0, backoffMs(attempts, options.retry));
     if (!outcome.retry || attempts >= options.retry.attempts || Date.now() + delay >= deadline) {
-      return outcome.kind === 'answer'
-        ? { kind: 'answer', value: outcome.value, attempts }
-        : { kind: 'failure', error: outcome.error, httpStatus: outcome.httpStatus, attempts, aborted: false };
+      if (lastAnswer) return { kind: 'answer', value: lastAnswer.value, attempts };
+      // No attempt got an answer, this one included.
+      if (outcome.kind === 'failure') return { kind: 'failure', error: outcome.error, httpStatus: outcome.httpStatus, attempts, aborted: false };
     }
     if (!(await sleep(delay, options.signal))) return abortedAfter(attempts);
   }

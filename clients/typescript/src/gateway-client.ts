@@ -8,7 +8,7 @@ import { createClient } from './generated/client/index.js';
 import * as sdk from './generated/sdk.gen.js';
 import { stateChangingCodes } from './generated/spec-facts.gen.js';
 import type * as api from './generated/types.gen.js';
-import { envelopeStatusCode, GatewayCallError, isProblem, type CallResult } from './results.js';
+import { envelopeStatusCode, GatewayCallError, isProblem, type CallResult, type GalileoAnswer, type GatewayProblem } from './results.js';
 import { DEFAULT_RETRY, isRetriedProblem, RETRIED_STATUSES, retryAfterMs, type RetryOptions } from './retry-policy.js';
 
 /** The Galileo operations of the served spec. */
@@ -62,6 +62,9 @@ export interface GatewayClientOptions {
 
 export const DEFAULT_TIMEOUT_MS = 20_000;
 
+/** One attempt's answer; the call's attempt count is added once the loop has ended. */
+type Reading = Omit<GalileoAnswer<unknown>, 'attempts'> | Omit<GatewayProblem, 'attempts'>;
+
 // The generated functions differ only in their types, which OperationRequest and OperationResult carry.
 type GeneratedRequest = (options: {
   client: ReturnType<typeof createClient>;
@@ -88,7 +91,7 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
     const format = call.responseContentType;
     const request = REQUESTS[operationId] as GeneratedRequest;
     const ending = await callWithRetries(
-      async (signal, attempts): Promise<Outcome<CallResult<unknown>>> => {
+      async (signal): Promise<Outcome<Reading>> => {
         try {
           const { data, error, response } = await request({
             client,
@@ -101,7 +104,7 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
           if (response === undefined) return { kind: 'failure', error, retry: true };
           // A problem is JSON (the generated client parsed it); Galileo's answer is JSON unless XML was asked for.
           const answer = !response.ok ? error : format === 'xml' ? data : parseJson(data);
-          return readAnswer(operationId, response, answer, { transactionId, attempts });
+          return readAnswer(operationId, response, answer, transactionId);
         } catch (error) {
           // The connection failed while the body was read: the same as no answer.
           return { kind: 'failure', error, retry: true };
@@ -109,7 +112,7 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
       },
       { retry, timeoutMs, signal: call.signal },
     );
-    if (ending.kind === 'answer') return ending.value;
+    if (ending.kind === 'answer') return { ...ending.value, attempts: ending.attempts } satisfies CallResult<unknown>;
     const why = ending.aborted
       ? 'the caller aborted the call'
       : ending.httpStatus !== undefined
@@ -129,9 +132,9 @@ function readAnswer(
   operationId: OperationId,
   response: Response,
   body: unknown,
-  call: { transactionId: string; attempts: number },
-): Outcome<CallResult<unknown>> {
-  const common = { ...call, requestId: response.headers.get('x-request-id') ?? undefined, httpStatus: response.status };
+  transactionId: string,
+): Outcome<Reading> {
+  const common = { transactionId, requestId: response.headers.get('x-request-id') ?? undefined, httpStatus: response.status };
   const wait = retryAfterMs(response.headers.get('retry-after'));
   if (isProblem(response.headers.get('content-type'), body)) {
     const value = { kind: 'problem', code: body.code, problem: body, ...common } as const;

@@ -7,9 +7,9 @@ import type { Envelope, Problem, ProblemCode } from './generated/types.gen.js';
 interface Common {
   /** The idempotency key the call was made with (generated when the caller passed none): store it. */
   transactionId: string;
-  /** The gateway's x-request-id of the last attempt: quote it when reporting a problem. */
+  /** The gateway's x-request-id of this answer: quote it when reporting a problem. */
   requestId: string | undefined;
-  /** HTTP status of the last attempt. */
+  /** HTTP status of this answer. */
   httpStatus: number;
   /** Attempts made, the first included. */
   attempts: number;

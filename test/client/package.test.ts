@@ -130,10 +130,7 @@ describe('client: the npm package', function () {
 
   it('holds compiled JavaScript and type declarations, no TypeScript sources', () => {
     assert.ok(files.includes('dist/index.js') && files.includes('dist/index.d.ts'), files.join('\n'));
-    assert.deepEqual(
-      files.filter((f) => f !== 'package.json' && !/^dist\/.+(\.js|\.d\.ts)$/.test(f)),
-      [],
-    );
+    assert.deepEqual(files.filter((f) => f !== 'package.json' && !/^dist\/.+(\.js|\.d\.ts)$/.test(f)), []);
   });
 
   it('runs from plain Node against the gateway', async () => {

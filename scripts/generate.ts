@@ -54,6 +54,7 @@ export const stateChangingCodes = ${JSON.stringify(stateChangingCodes, null, 2)}
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  await generate(process.argv[2] ? resolve(process.argv[2]) : undefined, process.argv[2] ? resolve(process.argv[2], 'client') : undefined);
+  const outDir = process.argv[2] ? resolve(process.argv[2]) : undefined;
+  await generate(outDir, outDir && join(outDir, 'client'));
   console.log(`generated ${process.argv[2] ?? 'generated/'} from openapi/galileo.yaml`);
 }

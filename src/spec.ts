@@ -45,7 +45,7 @@ export function loadGatewaySpec(): GatewaySpec {
   return gatewaySpecFrom(JSON.parse(readFileSync(SPEC_URL, 'utf8')) as Record<string, unknown>);
 }
 
-/** The facts of a gateway spec document (npm run generate reads them before the file is written). */
+/** The facts of a gateway spec document (npm run generate reads them from the document it derives). */
 export function gatewaySpecFrom(document: Record<string, unknown>): GatewaySpec {
   const ext = document['x-gateway'] as GatewayExtensions;
   const paths = document.paths as Record<string, Record<string, OperationObject>>;

@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['generated/**', 'node_modules/**', 'dist/**', 'scratch/**', 'bench/**'] },
+  { ignores: ['generated/**', 'clients/*/src/generated/**', '**/dist/**', '**/node_modules/**', 'scratch/**', 'bench/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,19 +1,22 @@
 /**
  * `npm run generate`: openapi/galileo.yaml -> generated/ (the outbound axios client and the
- * inbound spec). Also used by the staleness test with another output directory.
+ * inbound spec), and the inbound spec -> the callers' fetch client in clients/typescript/src/generated/.
+ * Also used by the staleness test with other output directories.
  */
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createClient, defaultPlugins } from '@hey-api/openapi-ts';
 import { parse } from 'yaml';
+import { gatewaySpecFrom } from '../src/spec.js';
 import { deriveGatewaySpec } from './gateway-spec.js';
 
 const root = resolve(fileURLToPath(import.meta.url), '../..');
 export const SPEC_PATH = join(root, 'openapi/galileo.yaml');
 export const GENERATED_DIR = join(root, 'generated');
+export const CLIENT_GENERATED_DIR = join(root, 'clients/typescript/src/generated');
 
-export async function generate(outDir = GENERATED_DIR): Promise<void> {
+export async function generate(outDir = GENERATED_DIR, clientOutDir = CLIENT_GENERATED_DIR): Promise<void> {
   await rm(join(outDir, 'galileo-client'), { recursive: true, force: true });
   await mkdir(outDir, { recursive: true });
   await createClient({
@@ -26,9 +29,32 @@ export async function generate(outDir = GENERATED_DIR): Promise<void> {
   const { version } = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { version: string };
   const gateway = deriveGatewaySpec(galileo, version);
   await writeFile(join(outDir, 'gateway.openapi.json'), `${JSON.stringify(gateway, null, 2)}\n`);
+  await generateCallerClient(join(outDir, 'gateway.openapi.json'), gateway, clientOutDir);
+}
+
+/** The callers' client, from the served spec: fetch-based (no axios for callers), plus the spec's facts it reads. */
+async function generateCallerClient(specPath: string, gateway: Record<string, unknown>, clientOutDir: string): Promise<void> {
+  await rm(clientOutDir, { recursive: true, force: true });
+  await createClient({
+    input: specPath,
+    output: { path: clientOutDir, importFileExtension: '.js' },
+    plugins: [...defaultPlugins, '@hey-api/client-fetch'],
+    logs: { level: 'silent' },
+  });
+  const spec = gatewaySpecFrom(gateway);
+  const stateChangingCodes = Object.fromEntries(spec.operations.map(({ operationId }) => [operationId, [...spec.stateChangingCodes(operationId)]]));
+  await writeFile(
+    join(clientOutDir, 'spec-facts.gen.ts'),
+    `// Generated from the served spec by npm run generate: do not edit.
+
+/** Per operation, the Galileo status codes after which the call changed state at Galileo (changesState). */
+export const stateChangingCodes = ${JSON.stringify(stateChangingCodes, null, 2)} as const;
+`,
+  );
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  await generate(process.argv[2] ? resolve(process.argv[2]) : undefined);
+  const outDir = process.argv[2] ? resolve(process.argv[2]) : undefined;
+  await generate(outDir, outDir && join(outDir, 'client'));
   console.log(`generated ${process.argv[2] ?? 'generated/'} from openapi/galileo.yaml`);
 }

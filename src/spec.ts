@@ -42,7 +42,11 @@ interface GatewayExtensions {
 const SPEC_URL = new URL('../generated/gateway.openapi.json', import.meta.url);
 
 export function loadGatewaySpec(): GatewaySpec {
-  const document = JSON.parse(readFileSync(SPEC_URL, 'utf8')) as Record<string, unknown>;
+  return gatewaySpecFrom(JSON.parse(readFileSync(SPEC_URL, 'utf8')) as Record<string, unknown>);
+}
+
+/** The facts of a gateway spec document (npm run generate reads them from the document it derives). */
+export function gatewaySpecFrom(document: Record<string, unknown>): GatewaySpec {
   const ext = document['x-gateway'] as GatewayExtensions;
   const paths = document.paths as Record<string, Record<string, OperationObject>>;
   const schemas = (document.components as { schemas: Record<string, RequestSchema> }).schemas;

@@ -167,8 +167,16 @@ export function deriveGatewaySpec(galileo: Json, version: string): Json {
     'x-gateway': {
       credentialFields,
       pciFields: collectMarked(galileo, 'x-pci'),
-      sensitiveFields: collectMarked(galileo, 'x-sensitive'),
-      accountNumberFields: collectMarked(galileo, 'x-account-number'),
+      // Never logged: every field the spec marks, the credentials, and the keys inside callParams.
+      sensitiveKeys: [
+        ...new Set([
+          ...credentialFields,
+          ...collectMarked(galileo, 'x-sensitive'),
+          ...collectMarked(galileo, 'x-account-number'),
+          ...collectMarked(galileo, 'x-pci'),
+          ...collectListed(galileo, 'x-sensitive-keys'),
+        ]),
+      ].sort(),
       globalStatusCodes: galileo['x-galileo-global-status-codes'],
       // Answered before any operation is matched, so to any request: an unknown path (404), another
       // method (405), a request too slow (408) or with headers too large (431) to be read.
@@ -236,6 +244,19 @@ function withoutDefaults<T>(node: T): T {
   if (Array.isArray(node)) return node.map(withoutDefaults) as T;
   if (typeof node !== 'object' || node === null) return node;
   return Object.fromEntries(Object.entries(node).filter(([k]) => k !== 'default').map(([k, v]) => [k, withoutDefaults(v)])) as T;
+}
+
+/** Every name listed under `key` (an array of names), anywhere in the document. */
+function collectListed(doc: Json, key: string): string[] {
+  const found = new Set<string>();
+  const visit = (node: unknown) => {
+    if (Array.isArray(node)) return node.forEach(visit);
+    if (typeof node !== 'object' || node === null) return;
+    for (const name of ((node as Json)[key] as string[] | undefined) ?? []) found.add(name);
+    Object.values(node).forEach(visit);
+  };
+  visit(doc);
+  return [...found];
 }
 
 /** Property names whose schema carries `marker: true`, anywhere in the document. */

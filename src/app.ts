@@ -9,7 +9,7 @@ import type { ClientConfig } from './config.js';
 import type { GalileoConfigWatch } from './diagnostics/galileo-config-watch.js';
 import type { Forwarder } from './galileo/forward.js';
 import { isConsumed } from './galileo/outcome.js';
-import { stripPci } from './galileo/pci.js';
+import { storableBody } from './galileo/pci.js';
 import { createAuthenticator } from './http/authenticate.js';
 import { coerceToSpecTypes } from './http/coerce-types.js';
 import { errorHandler, methodNotAllowed, notFound } from './http/error-handler.js';
@@ -73,7 +73,11 @@ export function buildApp(deps: GatewayDeps): Express {
       recordOutcome(
         idempotency,
         (reply) => isConsumed(spec, operationId, reply),
-        (reply) => ({ status: reply.httpStatus, contentType: reply.contentType, body: stripPci(reply.contentType, reply.body, spec.pciFields) }),
+        (reply) => {
+          const kept = storableBody(reply.contentType, reply.body, spec.pciFields); // never card data
+          const answer = { status: reply.httpStatus, contentType: reply.contentType };
+          return kept.kind === 'response' ? { ...answer, body: kept.body } : { ...answer, body: '', withheld: kept.reason };
+        },
       ),
       sendReply, // Galileo's status, content type and body, or a problem
     );

@@ -4,38 +4,16 @@
  * carry a secret, and the mask helpers below clean the few caller-controlled texts a line does carry.
  */
 import pino, { type DestinationStream, type Logger } from 'pino';
+import { isCardOrSsn, maskGroups } from './sensitive-numbers.js';
 
 /**
- * Keys that may hold a secret or card data (docs/contract.md, Logs and metrics): Galileo
- * credentials, caller keys, whole bodies and parameter sets, the sensitive request fields, card
- * data in responses, and the objects an HTTP error drags along (an axios error's config holds the
- * request body).
+ * Keys censored whatever the spec says: a caller's key and cookies, and whole bodies, parameter
+ * sets and the objects an HTTP error drags along (an axios error's config holds the request
+ * body). The fields themselves come from the spec's own markings (createLogger's sensitiveKeys:
+ * every field marked x-sensitive, x-account-number or x-pci, the credentials, and the keys inside
+ * callParams), so a field the spec marks is censored without a second list to keep in step.
  */
-const SENSITIVE_KEYS = [
-  'authorization',
-  'cookie',
-  'apiTransKey',
-  'apiLogin',
-  'body',
-  'params',
-  'data',
-  'config',
-  'request',
-  'response',
-  'callParams',
-  'verificationPin',
-  'webPwd',
-  'secretAnswer',
-  'dateOfBirth',
-  'id',
-  'id2',
-  'accountNo',
-  'card_number',
-  'expiry_date',
-  'card_security_code',
-];
-
-const SENSITIVE = new Set(SENSITIVE_KEYS);
+const STRUCTURAL_KEYS = ['authorization', 'cookie', 'body', 'params', 'data', 'config', 'request', 'response'];
 const CENSOR = '[redacted]';
 
 /**
@@ -44,30 +22,37 @@ const CENSOR = '[redacted]';
  * cost ~13 % of the gateway's CPU under load (bench/hotspots.md), while these lines are a dozen
  * scalars. Errors are left to the `err` serializer, which keeps only type, message and stack.
  */
-export function censor(value: unknown, depth = 0): unknown {
+export function censor(value: unknown, sensitive: ReadonlySet<string>, depth = 0): unknown {
   if (typeof value !== 'object' || value === null || value instanceof Error || depth > 8) return value;
   if (Array.isArray(value)) {
     let copy: unknown[] | undefined;
     value.forEach((item, i) => {
-      const clean = censor(item, depth + 1);
+      const clean = censor(item, sensitive, depth + 1);
       if (clean !== item) (copy ??= [...value])[i] = clean;
     });
     return copy ?? value;
   }
   let copy: Record<string, unknown> | undefined;
   for (const [key, item] of Object.entries(value)) {
-    const clean = SENSITIVE.has(key) ? CENSOR : censor(item, depth + 1);
+    const clean = sensitive.has(key) ? CENSOR : censor(item, sensitive, depth + 1);
     if (clean !== item) (copy ??= { ...(value as Record<string, unknown>) })[key] = clean;
   }
   return copy ?? value;
 }
 
-export function createLogger(options: { level: string; pretty?: boolean; destination?: DestinationStream }): Logger {
+export function createLogger(options: {
+  level: string;
+  /** Field names the spec marks sensitive (GatewaySpec.sensitiveKeys). */
+  sensitiveKeys: readonly string[];
+  pretty?: boolean;
+  destination?: DestinationStream;
+}): Logger {
+  const sensitive = new Set([...STRUCTURAL_KEYS, ...options.sensitiveKeys]);
   const base = {
     level: options.level,
     base: { service: 'galileo-gateway' },
     timestamp: pino.stdTimeFunctions.isoTime,
-    formatters: { log: (object: Record<string, unknown>) => censor(object) as Record<string, unknown> },
+    formatters: { log: (object: Record<string, unknown>) => censor(object, sensitive) as Record<string, unknown> },
     // pino's own err serializer copies every enumerable property (an axios error's config and
     // response) and renames `type`: an Error is reduced to loggableError, anything else kept as is.
     serializers: { err: (value: unknown) => (value instanceof Error ? loggableError(value) : value) },
@@ -80,26 +65,40 @@ export function createLogger(options: { level: string; pretty?: boolean; destina
 }
 
 /**
- * Six or more digits, possibly grouped by single spaces, dashes or dots (4111 1111 1111 1111):
+ * Six or more digits, whatever separates them (4111 1111 1111 1111, 4111_1111..., 4111/1111...):
  * could be a PAN, PRN, SSN or date of birth. Six, not thirteen, so a partial number is caught too.
+ * Each such group becomes `******` plus its last four digits.
  */
-const DIGIT_RUN = /\d(?:[ .-]?\d){5,}/g;
-
-/** Every long digit run becomes `******` plus its last four digits, whatever its length. */
 export function maskDigits(text: string): string {
-  return text.replace(DIGIT_RUN, (run) => `******${run.replace(/\D/g, '').slice(-4)}`);
+  return maskGroups(text, (digits) => digits.length >= 6);
+}
+
+/**
+ * A caller-chosen identifier (a transactionId) as it may be logged: itself, unless it holds a card
+ * number or an SSN, which is masked to its last four (ops still see every other id verbatim).
+ */
+export function loggableId(id: string): string {
+  return maskGroups(id, isCardOrSsn);
 }
 
 const MAX_PATH = 120;
 
 /**
- * A request path as it may be logged. Percent-encoded digits are decoded first (%34%31... would
- * otherwise slip past the mask), then digit runs are masked and the result truncated.
+ * A request path as it may be logged or echoed. Percent-encoding is decoded first (%34%31, %2D,
+ * %2F would otherwise slip past the mask), then digit groups are masked and the result truncated.
  */
 export function loggablePath(path: string): string {
-  const decoded = path.replace(/%3([0-9])/gi, '$1').replace(/%(?:20|2d|2e)/gi, (m) => decodeURIComponent(m));
-  const masked = maskDigits(decoded);
+  const masked = maskDigits(percentDecoded(path));
   return masked.length > MAX_PATH ? `${masked.slice(0, MAX_PATH)}…` : masked;
+}
+
+/** Every valid %XX escape decoded (an invalid one stays as it is). */
+function percentDecoded(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text.replace(/%([0-9A-Fa-f]{2})/g, (escape, hex: string) => (Number.parseInt(hex, 16) < 0x80 ? String.fromCharCode(Number.parseInt(hex, 16)) : escape));
+  }
 }
 
 /** An error as it may be logged: type, masked message and stack. Never the object itself. */

@@ -5,6 +5,7 @@
 import os from 'node:os';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger, loggableError } from './logger.js';
+import { loadGatewaySpec } from './spec.js';
 import { startGateway } from './server.js';
 
 /** A repeat of the stop signal within this window is the same signal delivered twice. */
@@ -25,7 +26,11 @@ try {
 }
 
 // Pretty only for a human at a terminal; piped (or in production) it stays one JSON object a line.
-const logger = createLogger({ level: config.logLevel, pretty: process.stdout.isTTY === true && !config.production });
+const logger = createLogger({
+  level: config.logLevel,
+  sensitiveKeys: loadGatewaySpec().sensitiveKeys,
+  pretty: process.stdout.isTTY === true && !config.production,
+});
 
 /**
  * Exit once the log lines are written: pino writes asynchronously, and on exit it writes what is

@@ -22,6 +22,8 @@ export interface GatewaySpec {
   credentialFields: string[];
   /** Response fields holding card data (x-pci), never stored for replay. */
   pciFields: string[];
+  /** Keys never logged: what the spec marks x-sensitive, x-account-number or x-pci, credentials, x-sensitive-keys. */
+  sensitiveKeys: string[];
   /** Galileo status codes after which the call changed state at Galileo, per operation. */
   stateChangingCodes(operationId: string): ReadonlySet<string>;
   /** Each request field's JSON types and whether it is required, per operation (from its request schema). */
@@ -36,6 +38,7 @@ export interface FieldFacts {
 interface GatewayExtensions {
   credentialFields: string[];
   pciFields: string[];
+  sensitiveKeys: string[];
   globalStatusCodes: StatusCodeInfo[];
 }
 
@@ -75,6 +78,7 @@ export function gatewaySpecFrom(document: Record<string, unknown>): GatewaySpec 
     operations,
     credentialFields: ext.credentialFields,
     pciFields: ext.pciFields,
+    sensitiveKeys: ext.sensitiveKeys,
     stateChangingCodes: (operationId) => changing.get(operationId) ?? new Set(globalChanging),
     fields: (operationId) => fields.get(operationId) ?? new Map(),
   };

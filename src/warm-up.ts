@@ -41,7 +41,7 @@ export async function warmUp(options: { spec: GatewaySpec; validate: RequestHand
     encryptionKey: randomBytes(32).toString('base64'),
     timings: { lockTtlMs: 60_000, consumedTtlMs: 60_000 },
   });
-  const logger = createLogger({ level: 'info', destination: new Writable({ write: (_chunk, _encoding, done) => done() }) });
+  const logger = createLogger({ level: 'info', sensitiveKeys: spec.sensitiveKeys, destination: new Writable({ write: (_chunk, _encoding, done) => done() }) });
   const metrics = createMetrics({ processMetrics: false });
   const key = randomBytes(32).toString('base64url');
   const app = buildApp({

@@ -4,7 +4,7 @@
  */
 import type { Response } from 'express';
 
-export type IdempotencyOutcome = 'forwarded' | 'replayed' | 'in_progress' | 'key_reused' | 'store_unavailable' | 'none';
+export type IdempotencyOutcome = 'forwarded' | 'replayed' | 'replay_withheld' | 'in_progress' | 'key_reused' | 'store_unavailable' | 'none';
 
 export interface UpstreamSummary {
   httpStatus: number | undefined;

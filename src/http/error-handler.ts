@@ -2,12 +2,13 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { GatewayError } from '../errors.js';
-import { loggableError } from '../logger.js';
+import { loggableError, loggablePath } from '../logger.js';
 import { sendProblem } from './problem.js';
 import { context } from './context.js';
 
 export const notFound: RequestHandler = (req) => {
-  throw new GatewayError('not_found', `No endpoint at ${req.path.slice(0, 200)}.`);
+  // The path as logged: a card number in it is masked here too.
+  throw new GatewayError('not_found', `No endpoint at ${loggablePath(req.path)}.`);
 };
 
 export function methodNotAllowed(allowed: string): RequestHandler {

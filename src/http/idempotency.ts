@@ -8,7 +8,7 @@ import type { RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { GatewayError } from '../errors.js';
 import { fingerprint } from '../idempotency/fingerprint.js';
-import { StoreUnavailableError, type IdempotencyStore } from '../idempotency/store.js';
+import { StoreUnavailableError, type IdempotencyStore, type StoredResponse } from '../idempotency/store.js';
 import type { GalileoReply } from '../galileo/forward.js';
 import { context } from './context.js';
 import type { Metrics } from '../metrics.js';
@@ -62,12 +62,19 @@ export function claimTransaction(deps: IdempotencyDeps, operationId: string): Re
       case 'in_progress':
         if (found.sameFingerprint) {
           outcome('in_progress');
-          throw new GatewayError('idempotency_in_progress', `transactionId ${transactionId} is still being processed; retry later with the same request.`, {
+          throw new GatewayError('idempotency_in_progress', 'A request with this transactionId is still being processed; retry later with the same request.', {
             headers: { 'retry-after': '1' },
           });
         }
         break;
       case 'consumed':
+        if (found.sameFingerprint && found.response.withheld !== undefined) {
+          outcome('replay_withheld');
+          throw new GatewayError(
+            'idempotency_replay_withheld',
+            'The first call with this transactionId succeeded at Galileo, but its answer held card data, which the gateway never keeps; the call is not repeated. Look the result up at Galileo.',
+          );
+        }
         if (found.sameFingerprint) {
           outcome('replayed');
           const { status, contentType, body } = found.response;
@@ -82,7 +89,7 @@ export function claimTransaction(deps: IdempotencyDeps, operationId: string): Re
         break;
     }
     outcome('key_reused');
-    throw new GatewayError('idempotency_key_reused', `transactionId ${transactionId} was already used for a different ${operationId} request; use a new transactionId.`, {
+    throw new GatewayError('idempotency_key_reused', `This transactionId was already used for a different ${operationId} request; use a new transactionId.`, {
       errors: [{ field: 'transactionId', message: 'was already used for a different request' }],
     });
   };
@@ -96,7 +103,7 @@ export function claimTransaction(deps: IdempotencyDeps, operationId: string): Re
 export function recordOutcome(
   deps: IdempotencyDeps,
   consumed: (reply: GalileoReply) => boolean,
-  toStored: (reply: Extract<GalileoReply, { kind: 'galileo' }>) => { status: number; contentType: string; body: string },
+  toStored: (reply: Extract<GalileoReply, { kind: 'galileo' }>) => StoredResponse,
 ): RequestHandler {
   const { store, metrics, logger } = deps;
   return async (_req, res, next) => {
@@ -105,10 +112,11 @@ export function recordOutcome(
     if (claim && reply) {
       const transition = reply.kind === 'galileo' && consumed(reply) ? 'complete' : 'release';
       try {
-        const owned =
-          transition === 'complete' && reply.kind === 'galileo'
-            ? await store.complete(claim.key, claim.token, toStored(reply))
-            : await store.release(claim.key, claim.token);
+        const stored = transition === 'complete' && reply.kind === 'galileo' ? toStored(reply) : undefined;
+        if (stored?.withheld !== undefined) {
+          logger.warn({ requestId: context(res).requestId, reason: stored.withheld }, 'answer withheld from replay: it holds card data; the transactionId stays consumed');
+        }
+        const owned = stored ? await store.complete(claim.key, claim.token, stored) : await store.release(claim.key, claim.token);
         if (!owned) logClaimLost(logger, res, transition);
       } catch (err) {
         metrics.storeErrors.inc({ operation: transition });

@@ -9,20 +9,22 @@ import { randomUUID } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
-import { loggablePath } from '../logger.js';
+import { loggableId, loggablePath } from '../logger.js';
+import { digitGroups } from '../sensitive-numbers.js';
 import type { Metrics } from '../metrics.js';
 import type { RequestContext } from './context.js';
 
 /** Anything else (too long, control characters, header-injection attempts) is replaced. */
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-/**
- * Nine digits in a row could be an SSN, a PRN or a PAN: such an id is replaced, not logged (the
- * caller still gets the new id back). Not six as for paths: a quarter of UUIDs have six.
- */
-const DIGITS_IN_ID = /\d{9}/;
 
+/**
+ * Nine digits or more, whatever separates them (4111-1111-1111-1111, 123.45.6789), could be an
+ * SSN, a PRN or a PAN: such an id is replaced, not logged (the caller still gets the new id back).
+ * An ordinary UUID is kept: its hex letters cut its digits into short groups.
+ */
 function requestIdFrom(incoming: string | string[] | undefined): string {
-  return typeof incoming === 'string' && SANE_REQUEST_ID.test(incoming) && !DIGITS_IN_ID.test(incoming) ? incoming : randomUUID();
+  const sane = typeof incoming === 'string' && SANE_REQUEST_ID.test(incoming) && !digitGroups(incoming).some((g) => g.digits.length >= 9);
+  return sane ? incoming : randomUUID();
 }
 
 /** The response a connection is working on, for errors Node reports on the socket (client-error.ts). */
@@ -68,7 +70,7 @@ export function requestContext(logger: Logger, metrics: Metrics): RequestHandler
           path,
           client: ctx.client,
           operation: ctx.operation,
-          transactionId: ctx.transactionId,
+          transactionId: ctx.transactionId === undefined ? undefined : loggableId(ctx.transactionId),
           idempotency: ctx.idempotency,
           upstream: ctx.upstream,
           problem: ctx.problem,

@@ -76,9 +76,9 @@ function strictBase64(s: string): Buffer | undefined {
   return buf.toString('base64') === s ? buf : undefined;
 }
 
-/** Only the three known fields are kept, so nothing extra the caller attached is stored. */
+/** Only the known fields are kept, so nothing extra the caller attached is stored. */
 function toJson(r: StoredResponse): string {
-  return JSON.stringify({ status: r.status, contentType: r.contentType, body: r.body });
+  return JSON.stringify({ status: r.status, contentType: r.contentType, body: r.body, ...(r.withheld === undefined ? {} : { withheld: r.withheld }) });
 }
 
 function fromJson(s: string): StoredResponse {
@@ -89,11 +89,11 @@ function fromJson(s: string): StoredResponse {
     throw unreadable('stored response is not JSON', cause);
   }
   if (parsed === null || typeof parsed !== 'object') throw unreadable('stored response is not an object');
-  const { status, contentType, body } = parsed as Record<string, unknown>;
-  if (!Number.isInteger(status) || typeof contentType !== 'string' || typeof body !== 'string') {
+  const { status, contentType, body, withheld } = parsed as Record<string, unknown>;
+  if (!Number.isInteger(status) || typeof contentType !== 'string' || typeof body !== 'string' || (withheld !== undefined && typeof withheld !== 'string')) {
     throw unreadable('stored response has the wrong shape');
   }
-  return { status: status as number, contentType, body };
+  return { status: status as number, contentType, body, ...(withheld === undefined ? {} : { withheld }) };
 }
 
 function unreadable(message: string, cause?: unknown): StoreUnavailableError {

@@ -13,6 +13,11 @@ export interface StoredResponse {
   status: number;
   contentType: string;
   body: string;
+  /**
+   * Set (to why) when the answer itself is not kept: the record stays consumed, so the call is
+   * never repeated, but a replay gets a problem instead of the body (which is then empty).
+   */
+  withheld?: string;
 }
 
 /** What `claim` found, or that it claimed the key. */

@@ -109,6 +109,11 @@ describe('contract: every kind of answer conforms to the served spec', function 
     await send(path, { body: JSON.stringify(reused) });
     assert.equal((await send(path, { body: JSON.stringify({ ...reused, loadAmount: 1 }) })).status, 422);
 
+    // An answer that echoes a card number is not kept: the retry gets 410.
+    const withheld = body('createAccount', { providerTransactionId: '4111-1111-1111-1111' });
+    await send(path, { body: JSON.stringify(withheld) });
+    assert.equal((await send(path, { body: JSON.stringify(withheld) })).status, 410);
+
     const slow = body('createAccount');
     sim.addFault({ fault: { type: 'latency', ms: 200 }, match: { transactionId: String(slow.transactionId) }, times: 1 });
     const first = send(path, { body: JSON.stringify(slow) });

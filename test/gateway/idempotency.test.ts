@@ -185,6 +185,21 @@ for (const store of STORES) {
       assert.equal(again.pmt_ref_no, card.pmt_ref_no, 'non-PCI fields are replayed');
     });
 
+    it('an answer holding a card number outside the PCI fields is withheld: never replayed, never forwarded twice', async () => {
+      // The caller put a card number where Galileo echoes it back.
+      for (const format of ['json', 'xml']) {
+        const body = { ...account(), providerTransactionId: '4111 1111 1111 1111' };
+        const first = await post('createAccount', body).set('response-content-type', format);
+        assert.equal(first.status, 200, first.text);
+        const retry = await post('createAccount', body).set('response-content-type', format);
+        assert.equal(retry.status, 410, retry.text);
+        const problem = JSON.parse(retry.text);
+        assert.equal(problem.code, 'idempotency_replay_withheld');
+        assert.ok(!retry.text.replace(/[^0-9]/g, '').includes('4111111111'), retry.text);
+        assert.equal(received(body.transactionId), 1, 'Galileo was called again');
+      }
+    });
+
     it('50 simultaneous identical requests reach Galileo exactly once', async () => {
       const body = account();
       sim.addFault({ fault: { type: 'latency', ms: 150 }, match: { transactionId: body.transactionId } });

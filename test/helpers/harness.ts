@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
+import { loadGatewaySpec } from '../../src/spec.js';
 import { startGateway, type RunningGateway } from '../../src/server.js';
 import { SIMULATOR_CREDENTIALS, startSimulator } from '../../src/simulator/server.js';
 import { recordResponses } from '../contract/recorder.js';
@@ -50,7 +51,7 @@ export async function startTestGateway(galileoUrl: string, env: Record<string, s
       callback();
     },
   });
-  const logger = createLogger({ level: config.logLevel, destination });
+  const logger = createLogger({ level: config.logLevel, sensitiveKeys: loadGatewaySpec().sensitiveKeys, destination });
   const gateway = await startGateway(config, logger);
   // Every answer is judged against the served spec after the suite (test/contract/root-hooks.ts).
   recordResponses(gateway.server);

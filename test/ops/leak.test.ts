@@ -206,7 +206,7 @@ describe('ops: nothing sensitive is logged (real process, realistic traffic)', f
     assert.deepEqual([...outcomes].sort(), ['forwarded', 'in_progress', 'key_reused', 'none', 'replayed']);
     for (const id of forwardedIds) assert.ok(output().includes(`"transactionId":"${id}"`), `${id} is not in the log`);
     assert.ok(output().includes('******'), 'no masked number in the log: the paths were not logged?');
-    assert.ok(completed.some((l) => /^\/intserv\/4\.0\/\*{6}\d{4}$/.test(String(l.path))));
+    assert.ok(completed.some((l) => /^\/intserv\/\*{6}\d{4}$/.test(String(l.path))));
     assert.ok(secrets.size >= 30, `only ${secrets.size} long values searched for`);
     // Expiry dates are YYYY-MM-DD (Galileo's layout): searched for in full with the long values.
     assert.ok(shortSecrets.size >= 6, `only ${shortSecrets.size} short values searched for`);
@@ -245,6 +245,8 @@ describe('ops: nothing sensitive is logged (real process, realistic traffic)', f
   it('/metrics holds no caller value: closed label sets, no transactionId or number', () => {
     assert.deepEqual(openLabelValues(metricsText), []);
     for (const id of forwardedIds) assert.ok(!metricsText.includes(id), `${id} in /metrics`);
-    assert.deepEqual([...secrets].filter(([, value]) => metricsText.includes(value)).map(([label]) => label), []);
+    // Whole values only: a float sum such as 0.0041000000001 may hold a number's digits by chance.
+    const appears = (value: string) => new RegExp(`(?<![0-9])${value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![0-9])`).test(metricsText);
+    assert.deepEqual([...secrets].filter(([, value]) => appears(value)).map(([label]) => label), []);
   });
 });

@@ -12,6 +12,7 @@ import { errorHandler } from '../../src/http/error-handler.js';
 import { requestContext } from '../../src/http/request-context.js';
 import { createLogger, loggablePath, maskDigits } from '../../src/logger.js';
 import { createMetrics } from '../../src/metrics.js';
+import { loadGatewaySpec } from '../../src/spec.js';
 import { exampleBody, pathOf } from '../helpers/examples.js';
 import { sha256, startTestGateway, startTestSimulator, txId, uniqueSsn, type Simulator, type TestGateway } from '../helpers/harness.js';
 
@@ -28,7 +29,7 @@ function captureLogger() {
       callback();
     },
   });
-  return { logger: createLogger({ level: 'debug', destination }), lines, raw };
+  return { logger: createLogger({ level: 'debug', sensitiveKeys: loadGatewaySpec().sensitiveKeys, destination }), lines, raw };
 }
 
 describe('ops: the request completed line', () => {
@@ -137,11 +138,45 @@ describe('ops: the request completed line', () => {
     assert.ok(!gw.rawLogs.join('').includes(IVR_ONLY_KEY) && !gw.rawLogs.join('').includes(KEY));
   });
 
+  it('a card number in a path, whatever its separators, never reaches the log line or the 404 problem', async () => {
+    const pan = '4111111111111111';
+    const grouped = (sep: string) => pan.match(/.{4}/g)!.join(sep);
+    const paths = ['_', '+', ',', '/', '-', '.', ':', '%2D', '%20', '%2F'].map((sep) => `/x/${grouped(sep)}`);
+    paths.push(`/x/${[...pan].map((d) => `%3${d}`).join('')}`); // every digit percent-encoded
+    for (const path of paths) {
+      const res = await request(gw.url).post(path).send({});
+      assert.equal(res.status, 404, path);
+      const line = lineFor(res.headers['x-request-id']!);
+      for (const text of [JSON.stringify(line), res.text]) {
+        assert.ok(!text.replace(/[^0-9]/g, '').includes(pan.slice(0, 12)), `${path}: ${text}`);
+      }
+      assert.match(String(line.path), /\*{6}1111/, path);
+    }
+  });
+
+  it('a transactionId that is a card number is logged masked, and no problem echoes it', async () => {
+    const pan = '4111-1111-1111-1111';
+    const post = (body: object) => request(gw.url).post(pathOf('createAccount')).set('authorization', `Bearer ${KEY}`).send(body);
+    const created = await post({ transactionId: pan, prodId: 501 });
+    const reused = await post({ transactionId: pan, prodId: 502 });
+    assert.equal(reused.status, 422);
+    for (const res of [created, reused]) {
+      const line = lineFor(res.headers['x-request-id']!);
+      assert.equal(line.transactionId, '******1111');
+    }
+    assert.ok(!reused.text.includes('1111-1111'), reused.text);
+    // An ordinary transactionId is logged as it is.
+    const plain = txId('plain');
+    const ok = await post({ transactionId: plain, prodId: 501 });
+    assert.equal(lineFor(ok.headers['x-request-id']!).transactionId, plain);
+  });
+
   it('an unknown path: digit runs masked to the last four, long paths truncated', async () => {
     const res = await request(gw.url).post('/intserv/4.0/4111111111111111').send({});
     assert.equal(res.status, 404);
     const line = lineFor(res.headers['x-request-id']!);
-    assert.equal(line.path, '/intserv/4.0/******1111');
+    // Separators join digit groups, so the version's "4.0/" goes with the number.
+    assert.equal(line.path, '/intserv/******1111');
     assert.equal(line.operation, undefined);
 
     const long = await request(gw.url).get(`/x/${'a'.repeat(5000)}`);
@@ -150,14 +185,18 @@ describe('ops: the request completed line', () => {
     assert.ok(!gw.rawLogs.join('').includes('4111111111111111'));
   });
 
-  it('a caller x-request-id is kept, unless it holds nine digits in a row', async () => {
-    const kept = await request(gw.url).get('/healthz').set('x-request-id', 'trace-0f1e2d3c-4b5a');
-    assert.equal(kept.headers['x-request-id'], 'trace-0f1e2d3c-4b5a');
-    lineFor('trace-0f1e2d3c-4b5a');
-    const replaced = await request(gw.url).get('/healthz').set('x-request-id', 'ssn-123456789');
-    assert.match(replaced.headers['x-request-id']!, /^[0-9a-f-]{36}$/);
-    lineFor(replaced.headers['x-request-id']!);
-    assert.ok(!gw.rawLogs.join('').includes('123456789'));
+  it('a caller x-request-id is kept, unless it holds nine digits or more, whatever separates them', async () => {
+    for (const id of ['trace-0f1e2d3c-4b5a', '3f6c1d2e-8a4b-4c6f-9b1e-2d7a5c9e0f11', 'req.2026-11-30']) {
+      const kept = await request(gw.url).get('/healthz').set('x-request-id', id);
+      assert.equal(kept.headers['x-request-id'], id);
+      lineFor(id);
+    }
+    for (const id of ['ssn-123456789', '4111-1111-1111-1111', '4111.1111.1111.1111', '4111:1111:1111:1111', '123.45.6789']) {
+      const replaced = await request(gw.url).get('/healthz').set('x-request-id', id);
+      assert.match(replaced.headers['x-request-id']!, /^[0-9a-f-]{36}$/, id);
+      lineFor(replaced.headers['x-request-id']!);
+      assert.ok(!gw.rawLogs.join('').includes(id), id);
+    }
   });
 });
 
@@ -167,6 +206,7 @@ describe('ops: masking helpers', () => {
     assert.equal(maskDigits('pan 4111 1111 1111 1234 and 4111-1111-1111-5678'), 'pan ******1234 and ******5678');
     assert.equal(maskDigits('ssn 123456789, dob 1980-01-01'), 'ssn ******6789, dob ******0101');
     assert.equal(maskDigits('12345 /intserv/4.0/x'), '12345 /intserv/4.0/x');
+    assert.equal(maskDigits('a 4111_1111_1111_1111 b 4111+1111+1111+1112 c 4111/1111/1111/1113'), 'a ******1111 b ******1112 c ******1113');
   });
 
   it('loggablePath decodes percent-encoded digits before masking, and truncates', () => {

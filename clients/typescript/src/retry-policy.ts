@@ -43,6 +43,8 @@ export const RETRIED_PROBLEMS = {
   headers_too_large: false,
   // Two different requests share this transactionId: a bug in the caller.
   idempotency_key_reused: false,
+  // The call succeeded once; its answer held card data and is not kept: asking again changes nothing.
+  idempotency_replay_withheld: false,
   // A bug at the gateway: report its requestId rather than hammer it.
   internal_error: false,
 } as const satisfies Record<ProblemCode, boolean>;

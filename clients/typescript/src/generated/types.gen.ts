@@ -566,7 +566,7 @@ export type Problem = {
 /**
  * The stable code of a gateway problem.
  */
-export type ProblemCode = 'invalid_request' | 'credentials_not_accepted' | 'unauthenticated' | 'forbidden' | 'not_found' | 'method_not_allowed' | 'request_timeout' | 'idempotency_in_progress' | 'payload_too_large' | 'unsupported_media_type' | 'idempotency_key_reused' | 'headers_too_large' | 'internal_error' | 'upstream_unavailable' | 'upstream_bad_response' | 'idempotency_store_unavailable' | 'upstream_timeout';
+export type ProblemCode = 'invalid_request' | 'credentials_not_accepted' | 'unauthenticated' | 'forbidden' | 'not_found' | 'method_not_allowed' | 'request_timeout' | 'idempotency_in_progress' | 'payload_too_large' | 'unsupported_media_type' | 'idempotency_key_reused' | 'headers_too_large' | 'internal_error' | 'upstream_unavailable' | 'upstream_bad_response' | 'idempotency_store_unavailable' | 'upstream_timeout' | 'idempotency_replay_withheld';
 
 export type FieldError = {
     /**
@@ -917,6 +917,12 @@ export type CreateAccountErrors = {
         code?: 'idempotency_in_progress';
     };
     /**
+     * Gateway problem: idempotency_replay_withheld
+     */
+    410: Problem & {
+        code?: 'idempotency_replay_withheld';
+    };
+    /**
      * Gateway problem: payload_too_large
      */
     413: Problem & {
@@ -1015,6 +1021,12 @@ export type CreateIvrCallErrors = {
         code?: 'idempotency_in_progress';
     };
     /**
+     * Gateway problem: idempotency_replay_withheld
+     */
+    410: Problem & {
+        code?: 'idempotency_replay_withheld';
+    };
+    /**
      * Gateway problem: payload_too_large
      */
     413: Problem & {
@@ -1109,6 +1121,12 @@ export type ModifyOnDemandAlertStatusErrors = {
      */
     409: Problem & {
         code?: 'idempotency_in_progress';
+    };
+    /**
+     * Gateway problem: idempotency_replay_withheld
+     */
+    410: Problem & {
+        code?: 'idempotency_replay_withheld';
     };
     /**
      * Gateway problem: payload_too_large

@@ -18,6 +18,15 @@ export interface Envelope {
   processingTime: number | undefined;
 }
 
+/**
+ * Whether a status_code has Galileo's shape (a global code such as 0, -3 or 24, or an endpoint
+ * code such as "407-02"). The answer is passed through whatever it carries, but only a code of
+ * this shape goes into the log line: anything else could be anything, a card number included.
+ */
+export function isGalileoStatusCode(code: GalileoStatusCode): boolean {
+  return /^(?:-?\d{1,3}|\d{3}-\d{2})$/.test(String(code));
+}
+
 export function readEnvelope(contentType: string, body: string): Envelope | undefined {
   return /xml/i.test(contentType) ? fromXml(body) : fromJson(body);
 }

@@ -68,7 +68,8 @@ export function createForwarder(options: {
       const response = await call({
         client: galileo.client,
         body,
-        headers: { 'response-content-type': format },
+        // Galileo's answer is a few hundred bytes: never compressed (a bomb is refused anyway, client.ts).
+        headers: { 'response-content-type': format, 'accept-encoding': 'identity' },
         responseType: 'text',
         throwOnError: true,
         signal: deadline.signal,

@@ -9,7 +9,8 @@ import { ConfigError, type ClientConfig } from '../config.js';
 import { GatewayError } from '../errors.js';
 import { context } from './context.js';
 
-const BEARER = /^Bearer ([\x21-\x7e]{1,512})$/;
+/** The scheme is case-insensitive (RFC 9110): "bearer" and "BEARER" are Bearer too. */
+const BEARER = /^Bearer +([\x21-\x7e]{1,512})$/i;
 
 export interface Authenticator {
   enabled: boolean;

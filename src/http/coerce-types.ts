@@ -11,15 +11,20 @@
  *   not report them a second time.
  * - An unknown field sent as JSON null is still an unknown field (null = absent holds for the
  *   spec's fields only).
+ * - Many unknown fields are refused here, before the validator: 3,000 of them cost 150 ms of CPU
+ *   there and a 128 KB problem (found by the security review).
  * The problems found are reported together with the validator's (validate.ts).
  */
 import type { RequestHandler, Response } from 'express';
-import type { FieldError } from '../errors.js';
+import { GatewayError, type FieldError } from '../errors.js';
 import type { FieldFacts } from '../spec.js';
 
 /** Plain decimal notation: the only numeric text a number field accepts. */
 const DECIMAL = /^-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 const FORM_TYPE = 'application/x-www-form-urlencoded';
+/** More unknown fields than this: refused at once, the first ones named. */
+const MAX_UNKNOWN_FIELDS = 20;
+const UNKNOWN = 'must NOT have additional properties';
 
 type Coerced = { value: unknown } | { problem: string };
 
@@ -27,6 +32,7 @@ export function coerceToSpecTypes(fields: ReadonlyMap<string, FieldFacts>): Requ
   return (req, res, next) => {
     const problems: FieldError[] = [];
     const body: unknown = req.body;
+    refuseManyUnknownFields(body, res.locals.nullFields as string[] | undefined, fields);
     if (req.is(FORM_TYPE) && typeof body === 'object' && body !== null) {
       const record = body as Record<string, unknown>;
       for (const [field, value] of Object.entries(record)) {
@@ -47,11 +53,21 @@ export function coerceToSpecTypes(fields: ReadonlyMap<string, FieldFacts>): Requ
     }
     const nullFields = (res.locals.nullFields as string[] | undefined) ?? [];
     for (const field of nullFields) {
-      if (!fields.has(field)) problems.push({ field, message: 'must NOT have additional properties' });
+      if (!fields.has(field)) problems.push({ field, message: UNKNOWN });
     }
     res.locals.coercionProblems = problems;
     next();
   };
+}
+
+function refuseManyUnknownFields(body: unknown, nullFields: string[] | undefined, fields: ReadonlyMap<string, FieldFacts>): void {
+  if (typeof body !== 'object' || body === null) return;
+  const unknown = [...Object.keys(body), ...(nullFields ?? [])].filter((field) => !fields.has(field));
+  if (unknown.length <= MAX_UNKNOWN_FIELDS) return;
+  const named = unknown.slice(0, MAX_UNKNOWN_FIELDS).map((field) => ({ field, message: UNKNOWN }));
+  throw new GatewayError('invalid_request', `The body has ${unknown.length} fields the operation does not have.`, {
+    errors: [...named, { field: 'body', message: `and ${unknown.length - MAX_UNKNOWN_FIELDS} more unknown fields` }],
+  });
 }
 
 /** The problems coerceToSpecTypes found, for the validator step to report with its own. */

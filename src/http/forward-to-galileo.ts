@@ -5,6 +5,7 @@
  */
 import type { RequestHandler } from 'express';
 import type { GalileoConfigWatch } from '../diagnostics/galileo-config-watch.js';
+import { isGalileoStatusCode } from '../galileo/envelope.js';
 import type { Forwarder } from '../galileo/forward.js';
 import type { Metrics } from '../metrics.js';
 import { context } from './context.js';
@@ -17,7 +18,7 @@ export function forwardToGalileo(forwarder: Forwarder, metrics: Metrics, configW
     const outcome = reply.kind === 'galileo' ? 'galileo' : reply.code;
     context(res).upstream = {
       httpStatus: reply.httpStatus,
-      statusCode: galileo?.statusCode,
+      statusCode: galileo === undefined ? undefined : isGalileoStatusCode(galileo.statusCode) ? galileo.statusCode : 'unrecognized',
       rtoken: galileo?.rtoken,
       processingTime: galileo?.processingTime,
       attempts: reply.attempts,

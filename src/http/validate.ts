@@ -20,6 +20,8 @@ export function validateRequest(document: object): RequestHandler[] {
     validateResponses: false,
     validateSecurity: false,
     ignoreUndocumented: true,
+    // No operation takes a file: the multipart uploader is not even loaded.
+    fileUploader: false,
   }) as RequestHandler[];
   const validators = middlewares.map(
     (middleware): RequestHandler =>
@@ -39,9 +41,14 @@ interface ValidatorError {
   errors?: Array<{ path?: string; message?: string; errorCode?: string }>;
 }
 
+/** A problem names at most this many fields (and says how many more), so its size is bounded. */
+const MAX_ERRORS = 50;
+
 function invalid(fieldErrors: FieldError[]): GatewayError {
-  const summary = fieldErrors.map((e) => `${e.field} ${e.message}`).join('; ');
-  return new GatewayError('invalid_request', summary || 'The request does not match the specification.', { errors: fieldErrors });
+  const named = fieldErrors.slice(0, MAX_ERRORS);
+  if (fieldErrors.length > MAX_ERRORS) named.push({ field: 'body', message: `and ${fieldErrors.length - MAX_ERRORS} more problems` });
+  const summary = named.slice(0, 10).map((e) => `${e.field} ${e.message}`).join('; ');
+  return new GatewayError('invalid_request', summary || 'The request does not match the specification.', { errors: named });
 }
 
 function translate(err: unknown, earlier: FieldError[]): unknown {

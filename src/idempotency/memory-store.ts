@@ -22,12 +22,19 @@ export interface MemoryStoreOptions {
   now?: () => number;
 }
 
-type MemoryRecord =
-  | { state: 'in_progress'; fingerprint: string; token: string; expiresAt: number }
-  | { state: 'consumed'; fingerprint: string; encodedResponse: string; expiresAt: number };
+type Claim = { fingerprint: string; token: string; expiresAt: number };
+type Consumed = { fingerprint: string; encodedResponse: string; expiresAt: number };
 
+/**
+ * One set of records per state. Every claim lives lockTtlMs and every consumed record
+ * consumedTtlMs, on a monotonic clock, so each set's insertion order is its expiry order: the
+ * expired records are always at the front, and making room looks at the front only (amortised
+ * O(1) per claim, where one map had to be scanned whole once full: 0.91 ms per claim at 100,000
+ * entries). See ExpiringRecords for why the order is not the Map's own.
+ */
 export class MemoryStore implements IdempotencyStore {
-  readonly #records = new Map<string, MemoryRecord>();
+  readonly #claims = new ExpiringRecords<Claim>();
+  readonly #consumed = new ExpiringRecords<Consumed>();
   readonly #timings: StoreTimings;
   readonly #maxEntries: number;
   readonly #codec: ResponseCodec;
@@ -46,24 +53,23 @@ export class MemoryStore implements IdempotencyStore {
 
   /** Number of records held, expired ones included until they are swept. For metrics and tests. */
   get size(): number {
-    return this.#records.size;
+    return this.#claims.size + this.#consumed.size;
   }
 
   claim(key: string, fingerprint: string): Promise<ClaimResult> {
     return settle(() => {
       this.#assertOpen();
       const now = this.#now();
-      const record = this.#live(key, now);
-      if (record?.state === 'in_progress') {
-        return { state: 'in_progress', sameFingerprint: record.fingerprint === fingerprint };
-      }
-      if (record?.state === 'consumed') {
-        if (record.fingerprint !== fingerprint) return { state: 'consumed', sameFingerprint: false };
-        return { state: 'consumed', sameFingerprint: true, response: this.#codec.decode(record.encodedResponse) };
+      const claim = this.#claims.live(key, now);
+      if (claim) return { state: 'in_progress', sameFingerprint: claim.fingerprint === fingerprint };
+      const consumed = this.#consumed.live(key, now);
+      if (consumed) {
+        if (consumed.fingerprint !== fingerprint) return { state: 'consumed', sameFingerprint: false };
+        return { state: 'consumed', sameFingerprint: true, response: this.#codec.decode(consumed.encodedResponse) };
       }
       this.#makeRoom(now);
       const token = randomUUID();
-      this.#records.set(key, { state: 'in_progress', fingerprint, token, expiresAt: now + this.#timings.lockTtlMs });
+      this.#claims.add(key, { fingerprint, token, expiresAt: now + this.#timings.lockTtlMs });
       return { state: 'claimed', token };
     });
   }
@@ -72,18 +78,11 @@ export class MemoryStore implements IdempotencyStore {
     return settle(() => {
       this.#assertOpen();
       const now = this.#now();
-      const record = this.#live(key, now);
-      if (record?.state !== 'in_progress' || record.token !== token) return false;
+      const claim = this.#claims.live(key, now);
+      if (claim?.token !== token) return false;
       const encodedResponse = this.#codec.encode(response);
-      // Re-insert so Map order among consumed records is completion order = expiry order,
-      // which makes "oldest consumed first" eviction evict the soonest-to-expire.
-      this.#records.delete(key);
-      this.#records.set(key, {
-        state: 'consumed',
-        fingerprint: record.fingerprint,
-        encodedResponse,
-        expiresAt: now + this.#timings.consumedTtlMs,
-      });
+      this.#claims.delete(key);
+      this.#consumed.add(key, { fingerprint: claim.fingerprint, encodedResponse, expiresAt: now + this.#timings.consumedTtlMs });
       return true;
     });
   }
@@ -91,9 +90,8 @@ export class MemoryStore implements IdempotencyStore {
   release(key: string, token: string): Promise<boolean> {
     return settle(() => {
       this.#assertOpen();
-      const record = this.#live(key, this.#now());
-      if (record?.state !== 'in_progress' || record.token !== token) return false;
-      this.#records.delete(key);
+      if (this.#claims.live(key, this.#now())?.token !== token) return false;
+      this.#claims.delete(key);
       return true;
     });
   }
@@ -104,40 +102,102 @@ export class MemoryStore implements IdempotencyStore {
 
   close(): Promise<void> {
     this.#closed = true;
-    this.#records.clear();
+    this.#claims.clear();
+    this.#consumed.clear();
     return Promise.resolve();
   }
 
-  /** The record if it has not expired; an expired one is deleted and reads as absent. */
-  #live(key: string, now: number): MemoryRecord | undefined {
-    const record = this.#records.get(key);
-    if (record === undefined) return undefined;
-    if (record.expiresAt > now) return record;
-    this.#records.delete(key);
-    return undefined;
-  }
-
   /**
-   * Before inserting at capacity: sweep expired records, then evict the oldest consumed ones.
-   * A live in_progress claim is never evicted (that would let a duplicate through): if only live
-   * claims remain, refuse, and the gateway fails closed.
+   * Before inserting: drop the expired records at the front of each set; at capacity, the oldest
+   * consumed one. A live claim is never evicted (that would let a duplicate through): if only
+   * live claims remain, refuse, and the gateway fails closed.
    */
   #makeRoom(now: number): void {
-    if (this.#records.size < this.#maxEntries) return;
-    for (const [key, record] of this.#records) {
-      if (record.expiresAt <= now) this.#records.delete(key);
-    }
-    for (const [key, record] of this.#records) {
-      if (this.#records.size < this.#maxEntries) return;
-      if (record.state === 'consumed') this.#records.delete(key);
-    }
-    if (this.#records.size >= this.#maxEntries) {
-      throw new StoreUnavailableError(`memory store full: ${this.#maxEntries} live in-progress claims`);
-    }
+    this.#consumed.dropExpired(now);
+    this.#claims.dropExpired(now);
+    if (this.size < this.#maxEntries) return;
+    if (this.#consumed.evictOldest()) return;
+    throw new StoreUnavailableError(`memory store full: ${this.#maxEntries} live in-progress claims`);
   }
 
   #assertOpen(): void {
     if (this.#closed) throw new StoreUnavailableError('memory store is closed');
+  }
+}
+
+/**
+ * Records by key, and their insertion order in an array used as a queue. Not the Map's own order:
+ * deleting from the front of a JavaScript Map leaves holes that every later walk from the front
+ * steps over until the table is rebuilt (measured: 9 µs per claim at a full store, 7x an empty
+ * one). A queue entry whose record was deleted or replaced is skipped when it reaches the front.
+ */
+class ExpiringRecords<T extends { expiresAt: number }> {
+  readonly #byKey = new Map<string, T>();
+  #order: Array<{ key: string; record: T }> = [];
+  #head = 0;
+
+  get size(): number {
+    return this.#byKey.size;
+  }
+
+  /** The record if it has not expired; an expired one is deleted and reads as absent. */
+  live(key: string, now: number): T | undefined {
+    const record = this.#byKey.get(key);
+    if (record === undefined || record.expiresAt > now) return record;
+    this.#byKey.delete(key);
+    return undefined;
+  }
+
+  add(key: string, record: T): void {
+    this.#byKey.set(key, record);
+    this.#order.push({ key, record });
+  }
+
+  delete(key: string): void {
+    this.#byKey.delete(key);
+  }
+
+  clear(): void {
+    this.#byKey.clear();
+    this.#order = [];
+    this.#head = 0;
+  }
+
+  /** Deletes the expired records at the front (and skips entries of records already gone). */
+  dropExpired(now: number): void {
+    for (let front = this.#front(); front !== undefined && front.record.expiresAt <= now; front = this.#front()) {
+      this.#byKey.delete(front.key);
+      this.#head++;
+    }
+    this.#compact();
+  }
+
+  /** Deletes the oldest record; false when there is none. */
+  evictOldest(): boolean {
+    const front = this.#front();
+    if (front === undefined) return false;
+    this.#byKey.delete(front.key);
+    this.#head++;
+    this.#compact();
+    return true;
+  }
+
+  /** The oldest entry whose record is still the current one for its key. */
+  #front(): { key: string; record: T } | undefined {
+    while (this.#head < this.#order.length) {
+      const entry = this.#order[this.#head]!;
+      if (this.#byKey.get(entry.key) === entry.record) return entry;
+      this.#head++;
+    }
+    return undefined;
+  }
+
+  /** Drops the consumed front of the queue once it is at least half of it. */
+  #compact(): void {
+    if (this.#head > 1024 && this.#head * 2 > this.#order.length) {
+      this.#order = this.#order.slice(this.#head);
+      this.#head = 0;
+    }
   }
 }
 

@@ -1,5 +1,5 @@
 /**
- * Prometheus metrics (DESIGN §6). Labels are closed sets (operation ids, status codes, outcome
+ * Prometheus metrics (README, "Metrics"). Labels are closed sets (operation ids, status codes, outcome
  * names): never a transactionId, an account number or anything a caller typed.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
@@ -11,6 +11,7 @@ export interface Metrics {
   upstreamDuration: Histogram<'operation' | 'outcome'>;
   idempotencyOutcomes: Counter<'operation' | 'outcome'>;
   storeErrors: Counter<'operation'>;
+  storeLosses: Counter<'reason'>;
 }
 
 export function createMetrics(): Metrics {
@@ -42,6 +43,12 @@ export function createMetrics(): Metrics {
       name: 'gateway_idempotency_store_errors_total',
       help: 'Idempotency store failures, by store operation',
       labelNames: ['operation'],
+      registers: [registry],
+    }),
+    storeLosses: new Counter({
+      name: 'gateway_idempotency_store_losses_total',
+      help: 'Times the store was found to have possibly lost writes (new claims then refused for one lock TTL), by reason',
+      labelNames: ['reason'],
       registers: [registry],
     }),
   };

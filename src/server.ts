@@ -10,7 +10,8 @@ import { ConfigError, type Config, type GalileoCredentials } from './config.js';
 import { createGalileoClient } from './galileo/client.js';
 import { createForwarder } from './galileo/forward.js';
 import { createStore, lockTtlMs } from './idempotency/create-store.js';
-import type { IdempotencyStore } from './idempotency/store.js';
+import { describeConnection } from './idempotency/redis-client.js';
+import type { IdempotencyStore, StoreEvent } from './idempotency/store.js';
 import { loggableError } from './logger.js';
 import { onClientError } from './http/client-error.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -41,11 +42,15 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     logger.warn('GATEWAY_CLIENTS is not set: caller authentication is OFF (never in production)');
   }
 
+  const metrics = createMetrics();
   let store: IdempotencyStore;
   try {
     store = createStore({
       kind: config.idempotency.store,
-      redisUrl: config.idempotency.redisUrl,
+      redis: config.idempotency.redis,
+      minReplicasAck: config.idempotency.minReplicasAck,
+      evictionPolicy: config.production ? 'refuse' : 'warn',
+      onEvent: (event) => logStoreEvent(logger, metrics, event),
       keyPrefix: config.idempotency.keyPrefix,
       maxEntries: config.idempotency.maxEntries,
       encryptionKey: config.idempotency.encryptionKey,
@@ -57,9 +62,9 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   } catch (err) {
     throw new ConfigError('IDEMPOTENCY_ENCRYPTION_KEY', (err as Error).message);
   }
+  await checkStore(store, config, logger);
 
   const galileo = createGalileoClient({ baseUrl: galileoUrl, timeoutMs: config.galileo.timeoutMs, proxied: config.galileo.proxied });
-  const metrics = createMetrics();
   const readiness = { shuttingDown: false };
   const app = buildApp({
     spec: loadGatewaySpec(),
@@ -86,7 +91,14 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
   logger.info(
-    { url, store: config.idempotency.store, encrypted: config.idempotency.encryptionKey !== undefined, galileo: new URL(galileoUrl).origin, auth: config.clients !== undefined },
+    {
+      url,
+      store: config.idempotency.store,
+      ...(config.idempotency.store === 'redis' && { redis: describeConnection(config.idempotency.redis) }),
+      encrypted: config.idempotency.encryptionKey !== undefined,
+      galileo: new URL(galileoUrl).origin,
+      auth: config.clients !== undefined,
+    },
     'gateway started',
   );
 
@@ -117,6 +129,51 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     })());
 
   return { url, server, stop };
+}
+
+/**
+ * Start-up check of the store's own settings: a Redis that may evict keys could silently drop a
+ * claim, so production refuses to start on one. An unreachable store is not a reason to refuse
+ * (the gateway answers 503 until it is back); it is checked again on every connection.
+ */
+async function checkStore(store: IdempotencyStore, config: Config, logger: Logger): Promise<void> {
+  let findings;
+  try {
+    findings = await store.inspect();
+  } catch (err) {
+    logger.warn({ err: loggableError(err) }, 'idempotency store unreachable at start-up: its settings are checked once it answers');
+    return;
+  }
+  const evicting = findings.find((f) => f.code === 'eviction_policy');
+  if (evicting && config.production) {
+    await store.close();
+    throw new ConfigError(
+      'maxmemory-policy',
+      `Redis ${evicting.server} has maxmemory-policy ${evicting.policy}, which can evict idempotency records (a claim silently lost lets a duplicate call through); set maxmemory-policy noeviction on every Redis master (refused when NODE_ENV=production)`,
+    );
+  }
+}
+
+function logStoreEvent(logger: Logger, metrics: Metrics, event: StoreEvent): void {
+  if (event.type === 'writes_may_be_lost') {
+    metrics.storeLosses.inc({ reason: event.reason });
+    logger.warn(
+      { reason: event.reason, buckets: event.buckets, fencedMs: event.fencedMs },
+      'idempotency store may have lost writes: new claims are refused for one lock TTL',
+    );
+    return;
+  }
+  for (const finding of event.findings) {
+    if (finding.code === 'eviction_policy') {
+      const refused = event.refusing ? ': claims are refused until it is noeviction' : ': set it to noeviction (refused when NODE_ENV=production)';
+      logger[event.refusing ? 'error' : 'warn']({ server: finding.server, policy: finding.policy }, `Redis maxmemory-policy ${finding.policy} can evict idempotency records${refused}`);
+    } else {
+      logger.warn(
+        { server: finding.server, reason: finding.reason },
+        'Redis maxmemory-policy could not be read (managed services often disable CONFIG): make sure it is noeviction',
+      );
+    }
+  }
 }
 
 async function inFlight(metrics: Metrics): Promise<number> {

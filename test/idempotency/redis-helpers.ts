@@ -1,8 +1,26 @@
 /** Shared by the Redis-backed idempotency tests: where Redis is, a per-run key prefix, cleanup. */
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { createRedisClient, type RedisClient, type RedisConnection } from '../../src/idempotency/redis-client.js';
+import { bucketOf } from '../../src/idempotency/redis-store.js';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** A single-server connection from a plain redis:// URL (no credentials). */
+export function singleServer(url: string): RedisConnection {
+  const { hostname, port } = new URL(url);
+  return { topology: { kind: 'single', host: hostname, port: Number(port || 6379), db: 0 }, tls: false };
+}
+
+/** The gateway's own kind of client, on one server. */
+export function storeClient(url: string, commandTimeoutMs = 2000): RedisClient {
+  return createRedisClient(singleServer(url), { commandTimeoutMs });
+}
+
+/** Where the Redis store keeps the record of `key`. */
+export function recordKey(prefix: string, key: string): string {
+  return `${prefix}{${bucketOf(key)}}r:${key}`;
+}
 
 /** A prefix no other run (or other engineer's tests) shares. */
 export function uniquePrefix(label: string): string {

@@ -7,9 +7,9 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { aesGcmCodec, plainCodec, type ResponseCodec } from '../../src/idempotency/codec.js';
 import { MemoryStore } from '../../src/idempotency/memory-store.js';
-import { createRedisClient, RedisStore } from '../../src/idempotency/redis-store.js';
+import { RedisStore } from '../../src/idempotency/redis-store.js';
 import type { IdempotencyStore, StoredResponse, StoreTimings } from '../../src/idempotency/store.js';
-import { adminClient, deleteByPrefix, REDIS_URL, uniquePrefix } from './redis-helpers.js';
+import { adminClient, deleteByPrefix, REDIS_URL, storeClient, uniquePrefix } from './redis-helpers.js';
 
 const LONG: StoreTimings = { lockTtlMs: 10_000, consumedTtlMs: 10_000 };
 const SHORT_LOCK: StoreTimings = { lockTtlMs: 150, consumedTtlMs: 10_000 };
@@ -216,7 +216,7 @@ describe('RedisStore contract runs', () => {
   for (const [codecName, makeCodec] of codecs) {
     describeStoreContract(`RedisStore + ${codecName}`, (timings) =>
       new RedisStore({
-        redis: createRedisClient(REDIS_URL, { commandTimeoutMs: 2000 }),
+        redis: storeClient(REDIS_URL),
         keyPrefix: `${prefix}${codecName}:`,
         timings,
         codec: makeCodec(),

@@ -38,7 +38,15 @@ describe('configuration', () => {
     assert.equal(config.clients, undefined);
     assert.deepEqual(
       { ...config.idempotency },
-      { store: 'memory', redisUrl: 'redis://127.0.0.1:6379', keyPrefix: 'galileo-gw:idem:', ttlSeconds: 86400, maxEntries: 100000, encryptionKey: undefined },
+      {
+        store: 'memory',
+        redis: { topology: { kind: 'single', host: '127.0.0.1', port: 6379, db: 0 }, username: undefined, password: undefined, tls: false, tlsCa: undefined },
+        minReplicasAck: 0,
+        keyPrefix: 'galileo-gw:idem:',
+        ttlSeconds: 86400,
+        maxEntries: 100000,
+        encryptionKey: undefined,
+      },
     );
     assert.equal(config.bodyLimit, '64kb');
     assert.equal(config.logLevel, 'info');

@@ -160,3 +160,31 @@ export class TestRedisSentinel {
     await Promise.all([...this.sentinels, this.replica, this.master].map((s) => s.dispose()));
   }
 }
+
+let shared: Promise<TestRedisCluster> | undefined;
+
+/**
+ * One Cluster for the whole mocha run (starting one takes seconds): started by the first test
+ * that asks, stopped after the last test. Tests use their own key prefixes on it.
+ */
+export function sharedCluster(): Promise<TestRedisCluster> {
+  shared ??= (async () => {
+    const cluster = new TestRedisCluster();
+    try {
+      await cluster.start();
+    } catch (error) {
+      await cluster.dispose();
+      throw error;
+    }
+    return cluster;
+  })();
+  return shared;
+}
+
+// A root-level hook (this module is loaded with the test files): runs once, after every test.
+if (typeof after === 'function') {
+  after(async () => {
+    const cluster = await shared?.catch(() => undefined);
+    await cluster?.dispose();
+  });
+}

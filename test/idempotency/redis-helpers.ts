@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { createRedisClient, type RedisClient, type RedisConnection } from '../../src/idempotency/redis-client.js';
-import { bucketOf } from '../../src/idempotency/redis-store.js';
+import { BUCKETS, bucketOf } from '../../src/idempotency/redis-store.js';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -15,6 +15,16 @@ export function singleServer(url: string): RedisConnection {
 /** The gateway's own kind of client, on one server. */
 export function storeClient(url: string, commandTimeoutMs = 2000): RedisClient {
   return createRedisClient(singleServer(url), { commandTimeoutMs });
+}
+
+/**
+ * Writes every bucket's epoch key under `prefix` as the store itself would have on the server
+ * that holds it: set-up for tests on a server started seconds ago, which the store would
+ * otherwise fence for one lock TTL (it cannot tell an empty new server from one that forgot).
+ */
+export async function adoptPrefix(client: RedisClient | Redis, prefix: string): Promise<void> {
+  const lua = "return redis.call('SET', KEYS[1], string.match(redis.call('INFO', 'server'), 'run_id:(%x+)'))";
+  await Promise.all(Array.from({ length: BUCKETS }, (_, b) => client.eval(lua, 1, `${prefix}{${b}}epoch`)));
 }
 
 /** Where the Redis store keeps the record of `key`. */

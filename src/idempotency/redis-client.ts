@@ -47,6 +47,9 @@ export function createRedisClient(connection: RedisConnection, options: { comman
     // A command whose caller already got a timeout must not run later: a late claim would leave
     // an orphan lock blocking the key until the lock TTL.
     autoResendUnfulfilledCommands: false,
+    // A master demoted while we stayed connected (a healed partition) answers writes with
+    // READONLY: reconnect, which asks the sentinels (or the slot map) for the current master.
+    reconnectOnError: (err: Error) => err.message.startsWith('READONLY'),
   } satisfies RedisOptions;
   const retry = (times: number): number => Math.min(times * 100, 1000);
   const { topology } = connection;

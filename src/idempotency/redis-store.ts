@@ -166,11 +166,13 @@ export class RedisStore implements IdempotencyStore {
   }
 
   async close(): Promise<void> {
-    if (this.#redis.status === 'end') return;
     try {
-      await this.#redis.quit();
+      if (this.#redis.status !== 'end') await this.#redis.quit();
     } catch {
-      // Redis unreachable: QUIT cannot be sent. Drop the socket and stop reconnecting instead.
+      // Redis unreachable: QUIT cannot be sent. disconnect() below drops the socket instead.
+    } finally {
+      // Also stops reconnecting, and closes what quit() leaves open: the connections ioredis'
+      // Sentinel failover detector keeps to every sentinel.
       this.#redis.disconnect();
     }
   }

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { Cluster, Redis } from 'ioredis';
-import { SpareRedis, until } from './redis-server.js';
+import { freePort, SpareRedis, until } from './redis-server.js';
 
 const run = promisify(execFile);
 
@@ -83,22 +83,29 @@ export class TestRedisCluster {
  */
 export class TestRedisSentinel {
   readonly masterName = `gw-test-${randomBytes(3).toString('hex')}`;
-  readonly master = new SpareRedis();
-  readonly replica = new SpareRedis({ args: () => ['--replicaof', '127.0.0.1', String(this.master.port)] });
+  // A replica's first sync waits repl-diskless-sync-delay (5 s by default) for more replicas.
+  readonly master = new SpareRedis({ args: ['--repl-diskless-sync-delay', '0'] });
+  readonly replica = new SpareRedis({ args: () => ['--repl-diskless-sync-delay', '0', '--replicaof', '127.0.0.1', String(this.master.port)] });
   readonly sentinels: SpareRedis[];
 
   constructor(readonly downAfterMs = 1000) {
-    const config = (port: number): string =>
+    // Each sentinel is told the others and the replica up front, instead of discovering them
+    // through the master's hello channel (2 s a round): the group is ready at once.
+    const ids = Array.from({ length: 3 }, () => randomBytes(20).toString('hex'));
+    const config = (self: number) => (port: number): string =>
       [
         `port ${port}`,
         'bind 127.0.0.1',
+        `sentinel myid ${ids[self]}`,
         `sentinel monitor ${this.masterName} 127.0.0.1 ${this.master.port} 2`,
         `sentinel down-after-milliseconds ${this.masterName} ${downAfterMs}`,
         `sentinel failover-timeout ${this.masterName} 5000`,
         `sentinel parallel-syncs ${this.masterName} 1`,
+        `sentinel known-replica ${this.masterName} 127.0.0.1 ${this.replica.port}`,
+        ...this.sentinels.filter((_, i) => i !== self).map((s, i) => `sentinel known-sentinel ${this.masterName} 127.0.0.1 ${s.port} ${ids.filter((_, j) => j !== self)[i]}`),
         '',
       ].join('\n');
-    this.sentinels = Array.from({ length: 3 }, () => new SpareRedis({ sentinelConfig: config }));
+    this.sentinels = Array.from({ length: 3 }, (_, i) => new SpareRedis({ sentinelConfig: config(i) }));
   }
 
   /** `host:port,…` of the sentinels, as REDIS_SENTINELS takes it. */
@@ -110,6 +117,8 @@ export class TestRedisSentinel {
     await this.master.start();
     await this.replica.start();
     await until('the replica to be in sync', 10_000, () => this.replicationUp(this.replica.port));
+    // Every sentinel's config names the others' ports: take them all before starting any.
+    for (const s of this.sentinels) s.port = await freePort();
     await Promise.all(this.sentinels.map((s) => s.start()));
     // Sentinels find the replica and each other through the master (hello messages every 2 s).
     await until('every sentinel to know the replica and the other sentinels', 20_000, async () => {

@@ -66,6 +66,8 @@ export class RedisStore implements IdempotencyStore {
   /** Why claims are refused whatever the records say (an evicting maxmemory-policy), if they are. */
   #refusal: string | undefined;
   #lastFindings = '';
+  /** Why the client cannot connect (WRONGPASS, a TLS error, ECONNREFUSED), for failure messages. */
+  #connectionError: string | undefined;
 
   constructor(options: RedisStoreOptions) {
     const { redis, timings } = options;
@@ -83,7 +85,9 @@ export class RedisStore implements IdempotencyStore {
     this.#refuseEviction = options.evictionPolicy === 'refuse';
     this.#onEvent = options.onEvent ?? (() => {});
     this.#everReady = redis.status === 'ready';
+    redis.on('error', (err: Error) => (this.#connectionError = err.message));
     redis.on('ready', () => {
+      this.#connectionError = undefined;
       // A reconnection may be to another server (a restart, a Sentinel failover): probe every
       // bucket now, so the fence starts at once rather than at each bucket's next claim.
       if (this.#everReady) this.#startSweep();
@@ -244,7 +248,9 @@ export class RedisStore implements IdempotencyStore {
     } catch (cause) {
       if (cause instanceof StoreUnavailableError) throw cause;
       const detail = cause instanceof Error ? cause.message : String(cause);
-      throw new StoreUnavailableError(`redis ${operation} failed: ${detail}`, { cause });
+      // "Stream isn't writeable" says little; the last connection error says why.
+      const why = this.#redis.status !== 'ready' && this.#connectionError !== undefined ? ` (connection: ${this.#connectionError})` : '';
+      throw new StoreUnavailableError(`redis ${operation} failed: ${detail}${why}`, { cause });
     }
   }
 

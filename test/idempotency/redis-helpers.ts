@@ -6,10 +6,22 @@ import { BUCKETS, bucketOf } from '../../src/idempotency/redis-store.js';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-/** A single-server connection from a plain redis:// URL (no credentials). */
+/** A single-server connection from a redis:// URL, with its user and password if any. */
 export function singleServer(url: string): RedisConnection {
-  const { hostname, port } = new URL(url);
-  return { topology: { kind: 'single', host: hostname, port: Number(port || 6379), db: 0 }, tls: false };
+  const { hostname, port, username, password } = new URL(url);
+  return {
+    topology: { kind: 'single', host: hostname, port: Number(port || 6379), db: 0 },
+    tls: false,
+    ...(username && { username: decodeURIComponent(username) }),
+    ...(password && { password: decodeURIComponent(password) }),
+  };
+}
+
+/** A plain client (offline queue on: usable at once) for set-up and inspection. The caller quits it. */
+export function plainClient(url: string): Redis {
+  const client = new Redis(url, { maxRetriesPerRequest: 1 });
+  client.on('error', () => {});
+  return client;
 }
 
 /** The gateway's own kind of client, on one server. */

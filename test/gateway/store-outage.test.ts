@@ -8,8 +8,9 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
 import { startTestGateway, startTestSimulator, txId, uniqueSsn, type Simulator, type TestGateway } from '../helpers/harness.js';
-import { exampleBody, pathOf } from '../helpers/examples.js';
+import { pathOf } from '../helpers/examples.js';
 import { SpareRedis, until } from '../helpers/redis-server.js';
+import { adoptPrefix, plainClient } from '../idempotency/redis-helpers.js';
 
 // No retries and a short timeout: lock TTL = 400 ms + 2 s margin.
 const TIMEOUT_MS = 400;
@@ -21,6 +22,11 @@ describe('idempotency store outage and restart without persistence (gateway on i
   let gw: TestGateway;
   before(async () => {
     await redis.start();
+    // Started a moment ago: as a server that has served this prefix before (see redis-outage.test.ts
+    // for the fence a new server gets).
+    const admin = plainClient(redis.url);
+    await adoptPrefix(admin, 'galileo-gw:idem:');
+    admin.disconnect();
     sim = await startTestSimulator();
     gw = await startTestGateway(sim.url, { IDEMPOTENCY_STORE: 'redis', REDIS_URL: redis.url, GALILEO_TIMEOUT_MS: String(TIMEOUT_MS), GALILEO_MAX_RETRIES: '0' });
   });
@@ -30,29 +36,11 @@ describe('idempotency store outage and restart without persistence (gateway on i
     await redis.dispose();
   });
 
-  const call = (transactionId: string) => request(gw.url).post(pathOf('createIvrCall')).send({ ...exampleBody('createIvrCall'), transactionId });
   // Consumed at Galileo (status 0), so Galileo's own duplicate check shows a second execution attempt.
   const account = { prodId: 501, firstName: 'Grace', lastName: 'Hopper', idType: 2, id: uniqueSsn() };
   const createAccount = (transactionId: string) => request(gw.url).post(pathOf('createAccount')).send({ ...account, transactionId });
   const received = (transactionId: string) => sim.requests().filter((r) => r.params.transactionId === transactionId);
   const problem = (res: request.Response) => JSON.parse(res.text) as { code: string; detail: string };
-
-  it('a Redis started less than one lock TTL ago: 503 with Retry-After, nothing forwarded, until a lock TTL after its start', async () => {
-    const transactionId = txId('fresh');
-    const first = await call(transactionId);
-    assert.equal(first.status, 503, first.text);
-    assert.equal(problem(first).code, 'idempotency_store_unavailable');
-    assert.match(problem(first).detail, /may have lost recent claims/);
-    const retryAfter = Number(first.headers['retry-after']);
-    assert.ok(retryAfter >= 1 && retryAfter <= Math.ceil(LOCK_TTL_MS / 1000), `Retry-After ${retryAfter}`);
-    assert.equal(received(transactionId).length, 0);
-    const ok = await until('the fresh fence to pass', LOCK_TTL_MS + 2000, async () => {
-      const res = await call(transactionId);
-      return res.status === 503 ? undefined : res;
-    });
-    assert.equal(ok.status, 200, ok.text);
-    assert.equal(received(transactionId).length, 1);
-  });
 
   it('Redis killed and restarted empty during a call: 503 while down, then the retry is refused while the first call may run, then forwarded', async () => {
     const transactionId = txId('restart');
@@ -77,7 +65,10 @@ describe('idempotency store outage and restart without persistence (gateway on i
     // The claim of the first call is gone with Redis' memory, and that call is still running.
     const retry = await createAccount(transactionId);
     assert.equal(retry.status, 503, retry.text);
+    assert.equal(problem(retry).code, 'idempotency_store_unavailable');
     assert.match(problem(retry).detail, /may have lost recent claims/);
+    const retryAfter = Number(retry.headers['retry-after']);
+    assert.ok(retryAfter >= 1 && retryAfter <= Math.ceil(LOCK_TTL_MS / 1000), `Retry-After ${retryAfter}`);
     assert.equal(received(transactionId).length, 1, 'the retry was forwarded while the first call may still run');
 
     const firstAnswer = await first;

@@ -59,7 +59,7 @@ describe('RedisStore on a Redis Cluster (three masters)', function () {
   });
 
   it('a master restarted without its data fences its own buckets for one lock TTL; the others keep claiming', async () => {
-    const lockTtlMs = 2500;
+    const lockTtlMs = 1500;
     const events: StoreEvent[] = [];
     const store = await adopted({ lockTtlMs, consumedTtlMs: 60_000 }, 'cluster-restart', (e) => events.push(e));
     try {

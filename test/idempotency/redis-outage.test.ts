@@ -14,7 +14,7 @@ import { SpareRedis, until } from '../helpers/redis-server.js';
 import { storeClient } from './redis-helpers.js';
 
 const FAIL_FAST_BOUND_MS = 2000; // correctness bound: "does not hang", not a performance target
-const LOCK_TTL_MS = 2000;
+const LOCK_TTL_MS = 1500;
 const timings = { lockTtlMs: LOCK_TTL_MS, consumedTtlMs: 10_000 };
 const response = { status: 200, contentType: 'a', body: 'b' };
 

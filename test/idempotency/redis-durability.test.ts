@@ -34,7 +34,8 @@ describe('Redis durability settings', function () {
     // A server started a moment ago: take the prefix as served before, or the store fences it.
     await adoptPrefix(admin, keyPrefix);
     admin.disconnect();
-    const store = new RedisStore({ redis: storeClient(server.url, 1000), keyPrefix, timings, codec: plainCodec, commandTimeoutMs: 1000, ...options });
+    // WAIT gets half the command timeout: room enough for an acknowledgement on a loaded machine.
+    const store = new RedisStore({ redis: storeClient(server.url, 2000), keyPrefix, timings, codec: plainCodec, commandTimeoutMs: 2000, ...options });
     stores.push(store);
     return store;
   };

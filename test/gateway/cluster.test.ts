@@ -11,6 +11,7 @@ import { CREDENTIALS, startTestSimulator, txId, uniqueSsn, type Simulator } from
 import { pathOf } from '../helpers/examples.js';
 import { killAllGatewayProcesses, startGatewayProcess } from '../helpers/process.js';
 import { sharedCluster, type TestRedisCluster } from '../helpers/redis-topologies.js';
+import { assertStormReachesGalileoOnce } from '../helpers/storm.js';
 import { adoptPrefix } from '../idempotency/redis-helpers.js';
 
 describe('two gateway processes on a Redis Cluster (three masters)', function () {
@@ -47,7 +48,6 @@ describe('two gateway processes on a Redis Cluster (three masters)', function ()
     LOG_LEVEL: 'info',
   });
   const account = () => ({ transactionId: txId('cluster'), prodId: 501, firstName: 'Grace', lastName: 'Hopper', idType: 2, id: uniqueSsn() });
-  const received = (transactionId: string) => sim.requests().filter((r) => r.params.transactionId === transactionId).length;
 
   it('30 identical requests split across both reach Galileo once (409 or byte-identical replays); records land on every master', async () => {
     const shared = env(); // one encryption key for both replicas
@@ -56,22 +56,7 @@ describe('two gateway processes on a Redis Cluster (three masters)', function ()
       const started = a.logs().find((l) => l.msg === 'gateway started');
       assert.deepEqual(started?.redis, { topology: 'cluster', nodes: cluster.addresses, tls: false, auth: false });
 
-      const body = account();
-      sim.addFault({ fault: { type: 'latency', ms: 200 }, match: { transactionId: body.transactionId } });
-      const responses = await Promise.all(Array.from({ length: 30 }, (_, i) => request(i % 2 === 0 ? a.url : b.url).post(pathOf('createAccount')).send(body)));
-      assert.equal(received(body.transactionId), 1);
-      const original = responses.filter((r) => r.status === 200 && r.headers['idempotent-replayed'] === undefined);
-      assert.equal(original.length, 1);
-      for (const r of responses) {
-        assert.ok(r.status === 409 || r.status === 200, `${r.status} ${r.text}`);
-        if (r.status === 200) assert.equal(r.text, original[0]!.text, 'a replay differs from the original');
-      }
-      for (const url of [a.url, b.url]) {
-        const again = await request(url).post(pathOf('createAccount')).send(body);
-        assert.equal(again.headers['idempotent-replayed'], 'true');
-        assert.equal(again.text, original[0]!.text);
-      }
-      assert.equal(received(body.transactionId), 1);
+      await assertStormReachesGalileoOnce(sim, [a.url, b.url], account(), 30);
 
       // Thirty different transactions: their records spread over the three masters' slots.
       const many = await Promise.all(Array.from({ length: 30 }, (_, i) => request(i % 2 === 0 ? a.url : b.url).post(pathOf('createAccount')).send(account())));

@@ -65,6 +65,7 @@ export class RedisStore implements IdempotencyStore {
   #sweepAgain = false;
   /** Why claims are refused whatever the records say (an evicting maxmemory-policy), if they are. */
   #refusal: string | undefined;
+  #inspectedAt = 0;
   #lastFindings = '';
   /** Why the client cannot connect (WRONGPASS, a TLS error, ECONNREFUSED), for failure messages. */
   #connectionError: string | undefined;
@@ -100,8 +101,8 @@ export class RedisStore implements IdempotencyStore {
   async claim(key: string, fingerprint: string): Promise<ClaimResult> {
     const bucket = bucketOf(key);
     const token = randomUUID();
-    const { reply, acked } = await this.#call('claim', () => {
-      if (this.#refusal !== undefined) throw new StoreUnavailableError(this.#refusal);
+    const { reply, acked } = await this.#call('claim', async () => {
+      await this.#assertNotRefused();
       return this.#runClaim(bucket, key, fingerprint, token);
     });
     this.#known[bucket] = 1;
@@ -145,7 +146,7 @@ export class RedisStore implements IdempotencyStore {
 
   async ping(): Promise<void> {
     await this.#call('ping', async () => {
-      if (this.#refusal !== undefined) throw new StoreUnavailableError(this.#refusal);
+      await this.#assertNotRefused();
       await this.#redis.ping();
     });
   }
@@ -156,6 +157,7 @@ export class RedisStore implements IdempotencyStore {
       if (servers.length === 0) throw new StoreUnavailableError('no master is known yet');
       return (await Promise.all(servers.map(evictionFinding))).filter((f) => f !== undefined);
     });
+    this.#inspectedAt = Date.now();
     const evicting = findings.filter((f) => f.code === 'eviction_policy');
     this.#refusal =
       this.#refuseEviction && evicting.length > 0
@@ -179,6 +181,13 @@ export class RedisStore implements IdempotencyStore {
       // Sentinel failover detector keeps to every sentinel.
       this.#redis.disconnect();
     }
+  }
+
+  /** While refusing, the policy is read again (at most every 5 s), so fixing it on the server ends the refusal. */
+  async #assertNotRefused(): Promise<void> {
+    if (this.#refusal === undefined) return;
+    if (Date.now() - this.#inspectedAt > 5000) await this.inspect();
+    if (this.#refusal !== undefined) throw new StoreUnavailableError(this.#refusal);
   }
 
   /** The claim script, followed on the same connection by WAIT when replicas must acknowledge it. */

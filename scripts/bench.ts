@@ -9,7 +9,7 @@
  * Options (for A/B runs and profiling; the defaults are the full benchmark):
  *   --window S --warmup S --rss-seconds S (0 skips it) --connections 1,16,64
  *   --ops createIvrCall,createAccount --scenarios direct,baseline,gateway-memory,gateway-redis,replay
- *   --out DIR (default bench) --label TEXT
+ *   --out DIR (default bench) --label TEXT --skip-scale-out (else bench/scale-out.ts runs last)
  *   --gateway DIR: run the gateway from DIR/src/main.ts (a copy of src/ and generated/, for A/B)
  *   --profile [--store memory|redis]: instead, run one gateway under `node --cpu-prof` at 16
  *              connections (createIvrCall, --window seconds, default 15) and summarise the profile
@@ -27,6 +27,7 @@ import { OPERATIONS, bodyFactory, exampleBody, nextTransactionId, type Credentia
 import { ROOT, cpuMs, freePort, postJson, rssMb, startService, stopAllServices, waitForHttp, type Service } from './bench/procs.js';
 import { profileMarkdown, summariseProfile } from './bench/profile.js';
 import { round, slope } from './bench/stats.js';
+import { runScaleOut } from './bench/scale-out.js';
 
 const SCENARIOS = ['direct', 'baseline', 'gateway-memory', 'gateway-redis', 'replay'] as const;
 type Scenario = (typeof SCENARIOS)[number];
@@ -44,6 +45,7 @@ const { values: args } = parseArgs({
     profile: { type: 'boolean', default: false },
     gateway: { type: 'string', default: '.' },
     store: { type: 'string', default: 'memory' },
+    'skip-scale-out': { type: 'boolean', default: false },
   },
 });
 const windowS = Number(args.window ?? (args.profile ? 15 : 5));
@@ -561,6 +563,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 try {
   if (args.profile) await profileRun();
   else await benchRun();
+  // Gateway processes on one Redis and on a Cluster: scripts/bench/scale-out.ts.
+  if (!args.profile && !args['skip-scale-out']) await runScaleOut({ outDir });
 } catch (err) {
   if (!interrupted) {
     process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

@@ -1,6 +1,8 @@
 /**
  * `npm run soak`: a bounded run (SOAK_SECONDS, default 90) of mixed traffic against TWO gateway
- * processes sharing one Redis (a unique key prefix, deleted at the end), with the Galileo simulator
+ * processes sharing one Redis (a unique key prefix, deleted at the end; or, with SOAK_REDIS=cluster
+ * or sentinel, a Cluster or a Sentinel group started for the run, the Sentinel master killed every
+ * SOAK_FAILOVER_SECONDS, default 20: scripts/soak/store.ts), with the Galileo simulator
  * in this process injecting random faults. Valid and invalid requests of all three operations,
  * duplicate storms (one request 5–20 times at once, split over both gateways), and clients that
  * retry after 409/502/503/504 as the README tells them to. At the end, what the simulator received
@@ -8,21 +10,23 @@
  * exits non-zero. Loopback only.
  *
  *   SOAK_SECONDS=90 SOAK_CONCURRENCY=12 SOAK_SEED=<n> REDIS_URL=redis://127.0.0.1:6379 npm run soak
+ *   SOAK_REDIS=sentinel SOAK_FAILOVER_SECONDS=20 npm run soak
  */
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Redis } from 'ioredis';
-import { deleteByPrefix } from '../test/idempotency/redis-helpers.js';
 import { loadGatewaySpec } from '../src/spec.js';
 import { SIMULATOR_CREDENTIALS, startSimulator } from '../src/simulator/server.js';
 import { startGatewayProcess, type GatewayProcess } from '../test/helpers/process.js';
 import { closeAgent, keepAliveRaces, prng, send, statusCodeOf, Traffic, type OperationId, type Sendable } from './soak/traffic.js';
+import { startSoakStore } from './soak/store.js';
 import { judge, type Exchange } from './soak/verdict.js';
 
 const SECONDS = positive(process.env.SOAK_SECONDS, 90);
 const CONCURRENCY = positive(process.env.SOAK_CONCURRENCY, 12);
 const SEED = positive(process.env.SOAK_SEED, Date.now() % 2 ** 31);
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const STORE = process.env.SOAK_REDIS ?? 'single';
+const FAILOVER_SECONDS = positive(process.env.SOAK_FAILOVER_SECONDS, 20);
 const TIMEOUT_MS = 500;
 
 function positive(text: string | undefined, fallback: number): number {
@@ -47,6 +51,7 @@ const faultName = (f: { type: string; ms?: number; status?: number; execute?: bo
 
 async function main(): Promise<number> {
   const sim = await startSimulator({ port: 0, host: '127.0.0.1', credentials: SIMULATOR_CREDENTIALS, requestLogLimit: 10_000_000 });
+  const store = await startSoakStore(STORE, prefix, { redisUrl: REDIS_URL, failoverEveryS: FAILOVER_SECONDS });
   const env = {
     GATEWAY_AUTH: 'off',
     GALILEO_BASE_URL: sim.url,
@@ -56,7 +61,7 @@ async function main(): Promise<number> {
     GALILEO_TIMEOUT_MS: String(TIMEOUT_MS),
     GALILEO_MAX_RETRIES: '2',
     IDEMPOTENCY_STORE: 'redis',
-    REDIS_URL,
+    ...store.env,
     IDEMPOTENCY_KEY_PREFIX: prefix,
     IDEMPOTENCY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     LOG_LEVEL: 'info', // 'gateway started' (with its URL) is an info line
@@ -65,7 +70,7 @@ async function main(): Promise<number> {
   try {
     gateways = await Promise.all([startGatewayProcess(env), startGatewayProcess(env)]);
     const urls = gateways.map((g) => g.url);
-    console.log(`soak: ${SECONDS} s, ${CONCURRENCY} workers, seed ${SEED}, gateways ${urls.join(' and ')} on Redis prefix ${prefix}, simulator ${sim.url}`);
+    console.log(`soak: ${SECONDS} s, ${CONCURRENCY} workers, seed ${SEED}, gateways ${urls.join(' and ')} on ${store.description}, simulator ${sim.url}`);
 
     // Accounts for createIvrCall and the alert calls.
     for (let i = 0; i < 6; i++) {
@@ -79,15 +84,21 @@ async function main(): Promise<number> {
 
     const deadline = Date.now() + SECONDS * 1000;
     const injector = injectGlobalFaults(sim, deadline);
+    const chaos = store.chaos(deadline, (line) => console.log(line));
     await Promise.all(Array.from({ length: CONCURRENCY }, () => worker(urls, sim, deadline)));
     await injector;
+    const storeLosses = await chaos;
     sim.clearFaults();
 
     // SIGTERM: each gateway drains and exits 0.
     for (const g of gateways) g.signal('SIGTERM');
     const exits = await Promise.all(gateways.map((g) => g.exited));
+    // While a failover leaves no master, recording an answer fails, and is logged as an error: by
+    // design (the caller still got Galileo's answer), so expected when the run kills masters.
+    const expectedWhileFailingOver = (l: Record<string, unknown>) => storeLosses.length > 0 && /^idempotency (complete|release) failed/.test(String(l.msg));
+    const recordFailures = gateways.reduce((n, g) => n + g.logs().filter(expectedWhileFailingOver).length, 0);
     const gatewayErrors = gateways.flatMap((g, i) => [
-      ...g.logs().filter((l) => Number(l.level) >= 50).map((l) => `gateway ${i} logged an error: ${String(l.msg)}`),
+      ...g.logs().filter((l) => Number(l.level) >= 50 && !expectedWhileFailingOver(l)).map((l) => `gateway ${i} logged an error: ${String(l.msg)}`),
       // Our callers never give up on a request: a 499 means the gateway dropped the connection.
       ...g.logs().filter((l) => l.msg === 'request completed' && l.status === 499).map((l) => `gateway ${i} closed a connection before answering (${String(l.transactionId)})`),
     ]);
@@ -101,17 +112,16 @@ async function main(): Promise<number> {
       galileo: sim.requests(),
       executedAtGalileo: (op, tx) => sim.state.isConsumed(providerId, op as OperationId, tx),
       successCodes: (op) => new Set(['0', ...spec.stateChangingCodes(op)]),
+      storeLosses,
     });
     const violations = [...soakErrors, ...gatewayErrors, ...verdict.violations];
-    printSummary(sim.requests().length, verdict, violations);
+    printSummary(sim.requests().length, verdict, violations, { failovers: storeLosses.length, recordFailures });
     return violations.length === 0 ? 0 : 1;
   } finally {
     closeAgent();
     await Promise.all(gateways.map((g) => g.kill()));
     await sim.close();
-    const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
-    await deleteByPrefix(redis, prefix);
-    await redis.quit();
+    await store.dispose();
   }
 }
 
@@ -175,7 +185,7 @@ async function exchange(urls: string[], request: Sendable, gateway: number, retr
   }
 }
 
-function printSummary(galileoRequests: number, verdict: ReturnType<typeof judge>, violations: string[]): void {
+function printSummary(galileoRequests: number, verdict: ReturnType<typeof judge>, violations: string[], store: { failovers: number; recordFailures: number }): void {
   const statuses = new Map<string, number>();
   const problems = new Map<string, number>();
   const galileoCodes = new Map<string, number>();
@@ -204,6 +214,7 @@ function printSummary(galileoRequests: number, verdict: ReturnType<typeof judge>
     `  409s:            ${statuses.get('409') ?? 0}`,
     `  keep-alive races: ${keepAliveRaces.count} request(s) resent after the gateway closed an idle kept-alive socket as it was reused`,
     `  Galileo:         ${galileoRequests} requests received, ${verdict.galileoSuccesses} successful executions, ${verdict.galileoDuplicates} answered 24 (duplicate)`,
+    `  store:           ${store.failovers} failover(s); ${store.recordFailures} answer(s) not recorded while no master answered; ${verdict.lostReplays} consumed record(s) lost, their retry answered 24 by Galileo`,
     `  faults injected: ${fmt(faultsInjected)}`,
     `  violations:      ${violations.length}`,
     ...violations.slice(0, 30).map((v) => `    - ${v}`),

@@ -4,7 +4,7 @@
  * carry a secret, and the mask helpers below clean the few caller-controlled texts a line does carry.
  */
 import pino, { type DestinationStream, type Logger } from 'pino';
-import { isCardOrSsn, maskGroups } from './sensitive-numbers.js';
+import { isCardOrSsn, isUuid, maskGroups } from './sensitive-numbers.js';
 
 /**
  * Keys censored whatever the spec says: a caller's key and cookies, and whole bodies, parameter
@@ -78,7 +78,7 @@ export function maskDigits(text: string): string {
  * number or an SSN, which is masked to its last four (ops still see every other id verbatim).
  */
 export function loggableId(id: string): string {
-  return maskGroups(id, isCardOrSsn);
+  return isUuid(id) ? id : maskGroups(id, isCardOrSsn);
 }
 
 const MAX_PATH = 120;

@@ -16,6 +16,7 @@ export interface Metrics {
   storeErrors: Counter<'operation'>;
   connectionsDropped: Counter;
   storeUp: Gauge;
+  storeLosses: Counter<'reason'>;
 }
 
 /** `processMetrics: false` for a registry nobody scrapes (the warm-up copy of the app). */
@@ -71,6 +72,12 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
     storeUp: new Gauge({
       name: 'gateway_idempotency_store_up',
       help: 'Whether the idempotency store answered its last health check (1) or not (0)',
+      registers: [registry],
+    }),
+    storeLosses: new Counter({
+      name: 'gateway_idempotency_store_losses_total',
+      help: 'Times the store was found to have possibly lost writes (new claims then refused for one lock TTL), by reason',
+      labelNames: ['reason'],
       registers: [registry],
     }),
   };

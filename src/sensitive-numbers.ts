@@ -16,6 +16,16 @@ export interface DigitGroup {
 
 const GROUP = /[0-9](?:[^0-9A-Za-z\p{L}]{0,3}[0-9])*/gu;
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * A UUID's hex digits often line up across its dashes into nine or more (one random UUID in six):
+ * an id of exactly this shape is an id, not a number someone typed.
+ */
+export function isUuid(text: string): boolean {
+  return UUID.test(text);
+}
+
 export function digitGroups(text: string): DigitGroup[] {
   return [...text.matchAll(GROUP)].map((m) => ({ start: m.index, end: m.index + m[0].length, digits: m[0].replace(/[^0-9]/g, '') }));
 }

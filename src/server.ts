@@ -9,12 +9,13 @@ import type { Logger } from 'pino';
 import { buildApp } from './app.js';
 import { ConfigError, type Config, type GalileoCredentials } from './config.js';
 import { watchGalileoConfig } from './diagnostics/galileo-config-watch.js';
-import { monitorStore, storeAddress } from './diagnostics/store-monitor.js';
+import { monitorStore } from './diagnostics/store-monitor.js';
 import { createGalileoClient } from './galileo/client.js';
 import { baseUrlProblem } from './galileo/config-problems.js';
 import { createForwarder } from './galileo/forward.js';
 import { createStore, lockTtlMs } from './idempotency/create-store.js';
-import type { IdempotencyStore } from './idempotency/store.js';
+import { describeConnection } from './idempotency/redis-client.js';
+import type { IdempotencyStore, StoreEvent } from './idempotency/store.js';
 import { loggableError } from './logger.js';
 import { onClientError } from './http/client-error.js';
 import { onConnectionDropped } from './http/connection-limit.js';
@@ -56,33 +57,43 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     logger.warn(`caller authentication is OFF (${why}): any caller may use the gateway`);
   }
 
+  const metrics = createMetrics();
   let store: IdempotencyStore;
   try {
-    store = createStore({
-      kind: config.idempotency.store,
-      redisUrl: config.idempotency.redisUrl,
-      keyPrefix: config.idempotency.keyPrefix,
-      maxEntries: config.idempotency.maxEntries,
+    const common = {
       encryptionKey: config.idempotency.encryptionKey,
       timings: {
         lockTtlMs: lockTtlMs(config.galileo.timeoutMs, config.galileo.maxRetries, BACKOFF_MS),
         consumedTtlMs: config.idempotency.ttlSeconds * 1000,
       },
-    });
+    };
+    store = createStore(
+      config.idempotency.store === 'memory'
+        ? { ...common, kind: 'memory', maxEntries: config.idempotency.maxEntries }
+        : {
+            ...common,
+            kind: 'redis',
+            redis: config.idempotency.redis,
+            keyPrefix: config.idempotency.keyPrefix,
+            minReplicasAck: config.idempotency.minReplicasAck,
+            evictionPolicy: config.production ? 'refuse' : 'warn',
+            onEvent: (event) => logStoreEvent(logger, metrics, event),
+          },
+    );
   } catch (err) {
     throw new ConfigError('IDEMPOTENCY_ENCRYPTION_KEY', (err as Error).message);
   }
+  await checkStore(store, config);
 
-  const metrics = createMetrics();
   const storeMonitor = monitorStore({
     store,
     kind: config.idempotency.store,
-    address: storeAddress(config.idempotency.store, config.idempotency.redisUrl),
+    address: config.idempotency.store === 'redis' ? redisAddress(config.idempotency.redis) : 'in process',
     logger,
     metrics,
     checkIntervalMs: config.diagnostics.storeCheckIntervalMs,
     repeatLogIntervalMs: config.diagnostics.repeatLogIntervalMs,
-    scrub: scrubber(config.idempotency.redisUrl),
+    scrub: scrubber([config.idempotency.redis.password, config.idempotency.redis.sentinelPassword]),
   });
   // At start-up too: an unreachable store is said before `gateway started`, not discovered by callers.
   await storeMonitor.check();
@@ -144,6 +155,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
       address: bound.family === 'IPv6' ? `[${bound.address}]:${bound.port}` : `${bound.address}:${bound.port}`,
       url,
       store: config.idempotency.store,
+      ...(config.idempotency.store === 'redis' && { redis: describeConnection(config.idempotency.redis) }),
       encrypted: config.idempotency.encryptionKey !== undefined,
       galileo: new URL(galileoUrl).origin,
       auth: config.clients !== undefined,
@@ -188,17 +200,65 @@ function loggableUrl(url: string): string {
   return parsed.origin + parsed.pathname;
 }
 
-/** Removes the Redis password from a text (an error message could quote the URL). */
-function scrubber(redisUrl: string): (text: string) => string {
-  const { password } = new URL(redisUrl);
-  let decoded = password;
-  try {
-    decoded = decodeURIComponent(password);
-  } catch {
-    // not valid percent-encoding: only the raw form can appear
-  }
-  const secrets = [password, decoded].filter((s) => s.length > 0);
+/**
+ * Where the Redis store is, as it may be logged, URL-shaped: redis[s]://host:port/db,
+ * sentinel://nodes/master or cluster://nodes; never a user or password.
+ */
+function redisAddress(connection: Parameters<typeof describeConnection>[0]): string {
+  const where = describeConnection(connection) as { topology: string; nodes: string; db?: number; master?: string; tls: boolean };
+  if (where.topology === 'single') return `${where.tls ? 'rediss' : 'redis'}://${where.nodes}/${where.db ?? 0}`;
+  return where.topology === 'sentinel' ? `sentinel://${where.nodes}/${where.master}` : `cluster://${where.nodes}`;
+}
+
+/** Removes the Redis passwords from a text (an error message could quote them). */
+function scrubber(passwords: Array<string | undefined>): (text: string) => string {
+  const secrets = passwords.filter((s): s is string => s !== undefined && s.length > 0);
   return (text) => secrets.reduce((clean, secret) => clean.split(secret).join('***'), text);
+}
+
+/**
+ * Start-up check of the store's own settings: a Redis that may evict keys could silently drop a
+ * claim, so production refuses to start on one. An unreachable store is not a reason to refuse
+ * (the gateway answers 503 until it is back); it is checked again on every connection.
+ */
+async function checkStore(store: IdempotencyStore, config: Config): Promise<void> {
+  let findings;
+  try {
+    findings = await store.inspect();
+  } catch {
+    // Unreachable: the store monitor says so (next); the settings are checked once it answers.
+    return;
+  }
+  const evicting = findings.find((f) => f.code === 'eviction_policy');
+  if (evicting && config.production) {
+    await store.close();
+    throw new ConfigError(
+      'maxmemory-policy',
+      `Redis ${evicting.server} has maxmemory-policy ${evicting.policy}, which can evict idempotency records (a claim silently lost lets a duplicate call through); set maxmemory-policy noeviction on every Redis master (refused when NODE_ENV=production)`,
+    );
+  }
+}
+
+function logStoreEvent(logger: Logger, metrics: Metrics, event: StoreEvent): void {
+  if (event.type === 'writes_may_be_lost') {
+    metrics.storeLosses.inc({ reason: event.reason });
+    logger.warn(
+      { reason: event.reason, buckets: event.buckets, fencedMs: event.fencedMs },
+      'idempotency store may have lost writes: new claims are refused for one lock TTL',
+    );
+    return;
+  }
+  for (const finding of event.findings) {
+    if (finding.code === 'eviction_policy') {
+      const refused = event.refusing ? ': claims are refused until it is noeviction' : ': set it to noeviction (refused when NODE_ENV=production)';
+      logger[event.refusing ? 'error' : 'warn']({ server: finding.server, policy: finding.policy }, `Redis maxmemory-policy ${finding.policy} can evict idempotency records${refused}`);
+    } else {
+      logger.warn(
+        { server: finding.server, reason: finding.reason },
+        'Redis maxmemory-policy could not be read (managed services often disable CONFIG): make sure it is noeviction',
+      );
+    }
+  }
 }
 
 async function inFlight(metrics: Metrics): Promise<number> {

@@ -35,8 +35,6 @@ export async function warmUp(options: { spec: GatewaySpec; validate: RequestHand
   const galileo = createGalileoClient({ baseUrl: `${galileoStub.url}/intserv/4.0`, timeoutMs: 5000, proxied: false });
   const store = createStore({
     kind: 'memory',
-    redisUrl: 'redis://127.0.0.1:6379',
-    keyPrefix: 'warm-up:',
     maxEntries: 1000,
     encryptionKey: randomBytes(32).toString('base64'),
     timings: { lockTtlMs: 60_000, consumedTtlMs: 60_000 },

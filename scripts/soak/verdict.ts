@@ -22,6 +22,8 @@ export interface VerdictInput {
   executedAtGalileo: (operationId: string, transactionId: string) => boolean;
   /** Status codes after which the call changed state at Galileo (0 and the changesState codes). */
   successCodes: (operationId: string) => ReadonlySet<string>;
+  /** When the store may have lost writes (a failover), if the run caused any. */
+  storeLosses?: number[];
 }
 
 export interface Verdict {
@@ -30,6 +32,8 @@ export interface Verdict {
   originals: number;
   galileoSuccesses: number;
   galileoDuplicates: number;
+  /** Consumed records lost with the store: a later retry reached Galileo, which answered 24. */
+  lostReplays: number;
 }
 
 const isAnswer = (a: Exchange['answer']): a is Answer => 'status' in a;
@@ -48,6 +52,7 @@ export function judge(input: VerdictInput): Verdict {
   let originals = 0;
   let galileoSuccesses = 0;
   let galileoDuplicates = 0;
+  let lostReplays = 0;
   for (const [tx, exchanges] of byTx) {
     const { operationId, valid } = exchanges[0]!.request;
     const success = input.successCodes(operationId);
@@ -90,8 +95,13 @@ export function judge(input: VerdictInput): Verdict {
     }
     if (original) {
       const late = received.filter((r) => Date.parse(r.receivedAt) > original.at);
-      if (late.length > 0) violations.push(`${tx}: reached Galileo ${late.length} time(s) after the original success was delivered`);
+      // A consumed record the store lost (a failover between the answer and the retry) lets the
+      // retry through to Galileo, whose own duplicate check answers 24: documented, not a second
+      // execution (rule 1 still holds).
+      const afterLoss = late.filter((r) => String(r.statusCode) === '24' && (input.storeLosses ?? []).some((t) => t > original.at && t < Date.parse(r.receivedAt)));
+      lostReplays += afterLoss.length;
+      if (late.length > afterLoss.length) violations.push(`${tx}: reached Galileo ${late.length - afterLoss.length} time(s) after the original success was delivered`);
     }
   }
-  return { violations, replays, originals, galileoSuccesses, galileoDuplicates };
+  return { violations, replays, originals, galileoSuccesses, galileoDuplicates, lostReplays };
 }

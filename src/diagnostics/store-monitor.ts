@@ -17,7 +17,7 @@ export interface StoreMonitor {
 
 export function monitorStore(options: {
   store: IdempotencyStore;
-  /** `memory` or `redis`, and where it is: never a password (see storeAddress). */
+  /** `memory` or `redis`, and where it is: never a password. */
   kind: string;
   address: string;
   logger: Logger;
@@ -58,13 +58,4 @@ export function monitorStore(options: {
   const timer = setInterval(() => void check(), options.checkIntervalMs);
   timer.unref();
   return { check, stop: () => clearInterval(timer) };
-}
-
-/** A store's address as it may be logged: a Redis URL without user or password. */
-export function storeAddress(kind: string, redisUrl: string): string {
-  if (kind !== 'redis') return 'in process';
-  const url = new URL(redisUrl);
-  url.username = '';
-  url.password = '';
-  return url.toString().replace(/\/$/, '');
 }

@@ -7,13 +7,17 @@
  * is not kept at all: it is withheld, and a retry gets a problem instead of it.
  */
 import { XMLBuilder, XMLParser, XMLValidator } from 'fast-xml-parser';
-import { digitGroups, isLuhnValid } from '../sensitive-numbers.js';
+import { digitGroups, isLuhnValid, isUuid } from '../sensitive-numbers.js';
 
 export type Storable = { kind: 'response'; body: string } | { kind: 'withheld'; reason: string };
 
 /** Galileo's masked PAN: a few leading digits, masking characters, the last four. */
 const MASKED_PAN = /^[0-9]{0,6}[Xx*]{4,}[0-9]{0,4}$/;
-/** Galileo's timestamps (system_timestamp) are digits too, but no card number. */
+/**
+ * What Galileo always sends that is made of digit groups but is no card number: its timestamps
+ * (system_timestamp) and UUIDs (rtoken, new_emboss_uuid), whose digits can line up across the
+ * dashes into a Luhn-valid run by chance (about one rtoken in a hundred).
+ */
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$/;
 
 export function storableBody(contentType: string, body: string, pciFields: readonly string[]): Storable {
@@ -28,7 +32,7 @@ function keeps(field: string, value: unknown): boolean {
 }
 
 function holdsCardNumber(value: string): boolean {
-  if (DATE_TIME.test(value.trim())) return false;
+  if (DATE_TIME.test(value.trim()) || isUuid(value.trim())) return false;
   return digitGroups(value).some(({ digits }) => digits.length >= 13 && digits.length <= 19 && isLuhnValid(digits));
 }
 

@@ -8,7 +8,7 @@ import type { RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { GatewayError } from '../errors.js';
 import { fingerprint } from '../idempotency/fingerprint.js';
-import { StoreUnavailableError, type IdempotencyStore, type StoredResponse } from '../idempotency/store.js';
+import { StoreFencedError, StoreUnavailableError, type IdempotencyStore, type StoredResponse } from '../idempotency/store.js';
 import type { GalileoReply } from '../galileo/forward.js';
 import { context } from './context.js';
 import type { Metrics } from '../metrics.js';
@@ -49,9 +49,7 @@ export function claimTransaction(deps: IdempotencyDeps, operationId: string): Re
       if (!(err instanceof StoreUnavailableError)) throw err;
       metrics.storeErrors.inc({ operation: 'claim' });
       outcome('store_unavailable');
-      throw new GatewayError('idempotency_store_unavailable', 'The idempotency store cannot be reached; nothing was sent to Galileo. Retry with the same transactionId.', {
-        headers: { 'retry-after': '1' },
-      });
+      throw storeUnavailable(err);
     }
 
     switch (found.state) {
@@ -128,8 +126,23 @@ export function recordOutcome(
   };
 }
 
+/** A fenced store says how long it refuses claims; Retry-After tells the caller. */
+function storeUnavailable(err: StoreUnavailableError): GatewayError {
+  if (err instanceof StoreFencedError) {
+    const seconds = Math.max(1, Math.ceil(err.retryAfterMs / 1000));
+    return new GatewayError(
+      'idempotency_store_unavailable',
+      `The idempotency store may have lost recent claims (a Redis restart or failover), so no new call is sent for ${seconds} s while an earlier one may still be running; nothing was sent to Galileo. Retry with the same transactionId.`,
+      { headers: { 'retry-after': String(seconds) } },
+    );
+  }
+  return new GatewayError('idempotency_store_unavailable', 'The idempotency store cannot be reached; nothing was sent to Galileo. Retry with the same transactionId.', {
+    headers: { 'retry-after': '1' },
+  });
+}
+
 function logClaimLost(logger: Logger, res: Response, transition: string): void {
-  logger.warn({ requestId: context(res).requestId }, `idempotency ${transition} skipped: the claim expired and was taken by another request`);
+  logger.warn({ requestId: context(res).requestId }, `idempotency ${transition} skipped: the claim is gone (it expired and was taken by another request, or the store lost it)`);
 }
 
 function errorSummary(err: unknown) {

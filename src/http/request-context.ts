@@ -10,7 +10,7 @@ import type { Duplex } from 'node:stream';
 import type { RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { loggableId, loggablePath } from '../logger.js';
-import { digitGroups } from '../sensitive-numbers.js';
+import { digitGroups, isUuid } from '../sensitive-numbers.js';
 import type { Metrics } from '../metrics.js';
 import type { RequestContext } from './context.js';
 
@@ -20,10 +20,10 @@ const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /**
  * Nine digits or more, whatever separates them (4111-1111-1111-1111, 123.45.6789), could be an
  * SSN, a PRN or a PAN: such an id is replaced, not logged (the caller still gets the new id back).
- * An ordinary UUID is kept: its hex letters cut its digits into short groups.
+ * A UUID is kept as it is (its digits may line up across its dashes, but it is an id).
  */
 function requestIdFrom(incoming: string | string[] | undefined): string {
-  const sane = typeof incoming === 'string' && SANE_REQUEST_ID.test(incoming) && !digitGroups(incoming).some((g) => g.digits.length >= 9);
+  const sane = typeof incoming === 'string' && SANE_REQUEST_ID.test(incoming) && (isUuid(incoming) || !digitGroups(incoming).some((g) => g.digits.length >= 9));
   return sane ? incoming : randomUUID();
 }
 

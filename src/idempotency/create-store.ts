@@ -1,21 +1,38 @@
 /**
- * The one place that picks a store implementation; everything else sees IdempotencyStore.
+ * The one place that picks a store implementation (and, through redis-client.ts, a Redis
+ * topology); everything else sees IdempotencyStore.
  */
 import { aesGcmCodec, parseEncryptionKey, plainCodec } from './codec.js';
 import { MemoryStore } from './memory-store.js';
-import { RedisStore, createRedisClient } from './redis-store.js';
-import type { IdempotencyStore, StoreTimings } from './store.js';
+import { createRedisClient, type RedisConnection } from './redis-client.js';
+import { RedisStore } from './redis-store.js';
+import type { IdempotencyStore, StoreEvent, StoreTimings } from './store.js';
 
-export interface StoreOptions {
-  kind: 'memory' | 'redis';
-  redisUrl: string;
-  keyPrefix: string;
-  maxEntries: number;
+/** What every store takes, then what each kind takes of its own. */
+interface CommonOptions {
   /** base64 of 32 bytes: stored responses are then encrypted with AES-256-GCM. */
   encryptionKey: string | undefined;
   timings: StoreTimings;
+}
+
+export type StoreOptions = (CommonOptions & MemoryOptions) | (CommonOptions & RedisOptions);
+
+interface MemoryOptions {
+  kind: 'memory';
+  maxEntries: number;
+}
+
+interface RedisOptions {
+  kind: 'redis';
+  redis: RedisConnection;
+  keyPrefix: string;
   /** How long a Redis command may take before the store counts as unavailable. */
   commandTimeoutMs?: number;
+  /** Replicas that must acknowledge a claim before the call is forwarded (Redis WAIT). */
+  minReplicasAck?: number;
+  /** 'refuse' (production): a Redis that may evict keys refuses claims. */
+  evictionPolicy?: 'refuse' | 'warn';
+  onEvent?: (event: StoreEvent) => void;
 }
 
 export function createStore(options: StoreOptions): IdempotencyStore {
@@ -23,8 +40,17 @@ export function createStore(options: StoreOptions): IdempotencyStore {
   if (options.kind === 'memory') {
     return new MemoryStore({ timings: options.timings, maxEntries: options.maxEntries, codec });
   }
-  const redis = createRedisClient(options.redisUrl, { commandTimeoutMs: options.commandTimeoutMs ?? 1000 });
-  return new RedisStore({ redis, keyPrefix: options.keyPrefix, timings: options.timings, codec });
+  const commandTimeoutMs = options.commandTimeoutMs ?? 1000;
+  return new RedisStore({
+    redis: createRedisClient(options.redis, { commandTimeoutMs }),
+    keyPrefix: options.keyPrefix,
+    timings: options.timings,
+    codec,
+    commandTimeoutMs,
+    minReplicasAck: options.minReplicasAck ?? 0,
+    evictionPolicy: options.evictionPolicy ?? 'warn',
+    ...(options.onEvent && { onEvent: options.onEvent }),
+  });
 }
 
 /**

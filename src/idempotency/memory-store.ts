@@ -100,6 +100,14 @@ export class MemoryStore implements IdempotencyStore {
     return settle(() => this.#assertOpen());
   }
 
+  /** Nothing to report: the bound above is the only way it drops records, and never a live claim. */
+  inspect(): Promise<[]> {
+    return settle(() => {
+      this.#assertOpen();
+      return [];
+    });
+  }
+
   close(): Promise<void> {
     this.#closed = true;
     this.#claims.clear();

@@ -1,163 +1,252 @@
 /**
- * Redis store, shared by any number of gateway replicas. One record = one hash at keyPrefix + key
- * with fields state, fp, token (in_progress only), resp (consumed only, codec output). Each
- * transition is one Lua script on one key, so it is atomic and Redis Cluster safe.
- * Every Redis failure surfaces as StoreUnavailableError: the gateway fails closed.
+ * Redis store, shared by any number of gateway replicas, on one server, Sentinel or Cluster (the
+ * client comes from redis-client.ts). Keys are spread over BUCKETS hash-tagged buckets; one record
+ * is one hash, each transition one Lua script on the keys of one bucket (redis-scripts.ts), so it
+ * is atomic and runs on one Cluster slot. Claims are guarded against lost writes (a restart, a
+ * failover): see redis-scripts.ts. Every Redis failure surfaces as StoreUnavailableError: the
+ * gateway fails closed.
  */
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import type { ResponseCodec } from './codec.js';
+import { masters, serverName, type RedisClient } from './redis-client.js';
+import { CLAIM_LUA, COMPLETE_LUA, PROBE_LUA, RELEASE_LUA } from './redis-scripts.js';
 import {
+  StoreFencedError,
   StoreUnavailableError,
   type ClaimResult,
   type IdempotencyStore,
   type StoredResponse,
+  type StoreEvent,
+  type StoreFinding,
   type StoreTimings,
 } from './store.js';
 
-/**
- * A client that fails fast while Redis is down (no offline queue, bounded commands) and keeps
- * reconnecting in the background, so the gateway recovers without a restart.
- */
-export function createRedisClient(url: string, options: { commandTimeoutMs: number }): Redis {
-  const client = new Redis(url, {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    commandTimeout: options.commandTimeoutMs,
-    lazyConnect: false,
-    retryStrategy: (times) => Math.min(times * 100, 1000),
-    // A command whose caller already got a timeout must not run later: a late claim would leave
-    // an orphan lock blocking the key until lockTtlMs.
-    autoResendUnfulfilledCommands: false,
-  });
-  // Without a listener ioredis' 'error' events would crash the process; each failed call already
-  // rejects with StoreUnavailableError, which the caller logs.
-  client.on('error', () => {});
-  return client;
-}
+/** Enough buckets to spread records evenly over a cluster's masters; few enough to probe them all at once. */
+export const BUCKETS = 1024;
 
 export interface RedisStoreOptions {
   /** Owned by the store from now on: close() closes it. */
-  redis: Redis;
+  redis: RedisClient;
   keyPrefix: string;
   timings: StoreTimings;
   codec: ResponseCodec;
+  /** The client's command timeout: bounds the wait for a first connection and for WAIT. */
+  commandTimeoutMs?: number;
+  /** Replicas that must acknowledge a claim (WAIT) before it counts; 0 = do not wait. */
+  minReplicasAck?: number;
+  /** 'refuse': while a master may evict keys, every claim fails (503). 'warn': report only. */
+  evictionPolicy?: 'refuse' | 'warn';
+  onEvent?: (event: StoreEvent) => void;
 }
-
-// KEYS[1] record; ARGV fp, token, lockTtlMs. resp is returned only on a fingerprint match,
-// since only then is it replayed.
-const CLAIM_LUA = `
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  local r = redis.call('HMGET', KEYS[1], 'state', 'fp', 'resp')
-  local state, fp, resp = r[1] or '', r[2] or '', r[3] or ''
-  if fp ~= ARGV[1] then resp = '' end
-  return {state, fp, resp}
-end
-redis.call('HSET', KEYS[1], 'state', 'in_progress', 'fp', ARGV[1], 'token', ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-return {'claimed'}
-`;
-
-// KEYS[1] record; ARGV token, resp, consumedTtlMs. Only the token holder may complete.
-const COMPLETE_LUA = `
-if redis.call('HGET', KEYS[1], 'token') == ARGV[1] then
-  redis.call('HSET', KEYS[1], 'state', 'consumed', 'resp', ARGV[2])
-  redis.call('HDEL', KEYS[1], 'token')
-  redis.call('PEXPIRE', KEYS[1], ARGV[3])
-  return 1
-end
-return 0
-`;
-
-// KEYS[1] record; ARGV token. Only the token holder may release.
-const RELEASE_LUA = `
-if redis.call('HGET', KEYS[1], 'token') == ARGV[1] then
-  redis.call('DEL', KEYS[1])
-  return 1
-end
-return 0
-`;
 
 /** The methods defineCommand adds (EVALSHA, falling back to EVAL after a script-cache flush). */
 interface ScriptCommands {
-  idempotencyClaim(key: string, fp: string, token: string, lockTtlMs: number): Promise<string[]>;
-  idempotencyComplete(key: string, token: string, resp: string, consumedTtlMs: number): Promise<number>;
-  idempotencyRelease(key: string, token: string): Promise<number>;
+  idempotencyClaim(record: string, epoch: string, fence: string, fp: string, token: string, lockTtlMs: number, known: string): Promise<string[]>;
+  idempotencyProbe(epoch: string, fence: string, lockTtlMs: number, known: string): Promise<string[]>;
+  idempotencyComplete(record: string, token: string, resp: string, consumedTtlMs: number): Promise<number>;
+  idempotencyRelease(record: string, token: string): Promise<number>;
 }
+type ScriptPipeline = { idempotencyClaim(...args: Parameters<ScriptCommands['idempotencyClaim']>): ScriptPipeline; wait(n: number, ms: number): ScriptPipeline; exec(): Promise<Array<[Error | null, unknown]> | null> };
 
 export class RedisStore implements IdempotencyStore {
-  readonly #redis: Redis & ScriptCommands;
+  readonly #redis: RedisClient & ScriptCommands;
   readonly #keyPrefix: string;
   readonly #timings: StoreTimings;
   readonly #codec: ResponseCodec;
+  readonly #commandTimeoutMs: number;
+  readonly #minReplicasAck: number;
+  readonly #refuseEviction: boolean;
+  readonly #onEvent: (event: StoreEvent) => void;
+  /** Buckets whose epoch key this client has seen: a missing one there is a loss, not a new bucket. */
+  readonly #known = new Uint8Array(BUCKETS);
   #everReady: boolean;
   #firstReady: Promise<void> | undefined;
-  /** Why the client is not connected (e.g. "connect ECONNREFUSED 10.0.0.5:6379"), for ping's error. */
+  #sweep: Promise<void> | undefined;
+  #sweepAgain = false;
+  /** Why claims are refused whatever the records say (an evicting maxmemory-policy), if they are. */
+  #refusal: string | undefined;
+  #inspectedAt = 0;
+  #lastFindings = '';
+  /** Why the client cannot connect (WRONGPASS, a TLS error, ECONNREFUSED), for failure messages. */
   #connectionError: string | undefined;
 
   constructor(options: RedisStoreOptions) {
     const { redis, timings } = options;
     if (!(timings.lockTtlMs > 0) || !(timings.consumedTtlMs > 0)) throw new RangeError('RedisStore: TTLs must be positive');
-    redis.defineCommand('idempotencyClaim', { numberOfKeys: 1, lua: CLAIM_LUA });
+    redis.defineCommand('idempotencyClaim', { numberOfKeys: 3, lua: CLAIM_LUA });
+    redis.defineCommand('idempotencyProbe', { numberOfKeys: 2, lua: PROBE_LUA });
     redis.defineCommand('idempotencyComplete', { numberOfKeys: 1, lua: COMPLETE_LUA });
     redis.defineCommand('idempotencyRelease', { numberOfKeys: 1, lua: RELEASE_LUA });
-    this.#redis = redis as Redis & ScriptCommands;
+    this.#redis = redis as RedisClient & ScriptCommands;
     this.#keyPrefix = options.keyPrefix;
     this.#timings = { lockTtlMs: Math.ceil(timings.lockTtlMs), consumedTtlMs: Math.ceil(timings.consumedTtlMs) };
     this.#codec = options.codec;
+    this.#commandTimeoutMs = options.commandTimeoutMs ?? 1000;
+    this.#minReplicasAck = options.minReplicasAck ?? 0;
+    this.#refuseEviction = options.evictionPolicy === 'refuse';
+    this.#onEvent = options.onEvent ?? (() => {});
     this.#everReady = redis.status === 'ready';
-    if (!this.#everReady) redis.once('ready', () => (this.#everReady = true));
     redis.on('error', (err: Error) => (this.#connectionError = err.message));
-    redis.on('ready', () => (this.#connectionError = undefined));
+    redis.on('ready', () => {
+      this.#connectionError = undefined;
+      // A reconnection may be to another server (a restart, a Sentinel failover): probe every
+      // bucket now, so the fence starts at once rather than at each bucket's next claim.
+      if (this.#everReady) this.#startSweep();
+      this.#everReady = true;
+      // The server may have changed, and its settings with it.
+      this.inspect().catch(() => {});
+    });
   }
 
   async claim(key: string, fingerprint: string): Promise<ClaimResult> {
+    const bucket = bucketOf(key);
     const token = randomUUID();
-    const reply = await this.#call('claim', () =>
-      this.#redis.idempotencyClaim(this.#keyPrefix + key, fingerprint, token, this.#timings.lockTtlMs),
-    );
-    const [state, fp, resp] = reply;
-    if (state === 'claimed') return { state: 'claimed', token };
-    if (state === 'in_progress') return { state: 'in_progress', sameFingerprint: fp === fingerprint };
-    if (state === 'consumed') {
-      if (fp !== fingerprint) return { state: 'consumed', sameFingerprint: false };
-      // An empty resp cannot be a codec output: the record is damaged, not replayable.
-      if (!resp) throw new StoreUnavailableError('idempotency record unreadable: consumed without a response');
-      return { state: 'consumed', sameFingerprint: true, response: this.#codec.decode(resp) };
+    const { reply, acked } = await this.#call('claim', async () => {
+      await this.#assertNotRefused();
+      return this.#runClaim(bucket, key, fingerprint, token);
+    });
+    this.#known[bucket] = 1;
+    const [state, fp, resp, detected] = reply;
+    switch (state) {
+      case 'claimed':
+        if (acked !== undefined && acked < this.#minReplicasAck) {
+          // Not durable enough to forward on: give the key back so a retry is not blocked by it.
+          await this.release(key, token).catch(() => false);
+          throw new StoreUnavailableError(`redis claim acknowledged by ${acked} of the ${this.#minReplicasAck} replicas required`);
+        }
+        return { state: 'claimed', token };
+      case 'in_progress':
+        return { state: 'in_progress', sameFingerprint: fp === fingerprint };
+      case 'consumed':
+        if (fp !== fingerprint) return { state: 'consumed', sameFingerprint: false };
+        // An empty resp cannot be a codec output: the record is damaged, not replayable.
+        if (!resp) throw new StoreUnavailableError('idempotency record unreadable: consumed without a response');
+        return { state: 'consumed', sameFingerprint: true, response: this.#codec.decode(resp) };
+      case 'fenced': {
+        // Here fp is the fence's remaining ms and resp its reason.
+        const ms = Number(fp);
+        if (detected) this.#lossDetected(detected, 1, ms);
+        throw new StoreFencedError(`the store may have lost writes (${resp}): new claims are refused for ${ms} ms`, ms);
+      }
     }
     throw new StoreUnavailableError(`idempotency record unreadable: unknown state ${JSON.stringify(state)}`);
   }
 
   async complete(key: string, token: string, response: StoredResponse): Promise<boolean> {
     const done = await this.#call('complete', () =>
-      this.#redis.idempotencyComplete(this.#keyPrefix + key, token, this.#codec.encode(response), this.#timings.consumedTtlMs),
+      this.#redis.idempotencyComplete(this.#keys(bucketOf(key), key).record, token, this.#codec.encode(response), this.#timings.consumedTtlMs),
     );
     return done === 1;
   }
 
   async release(key: string, token: string): Promise<boolean> {
-    const done = await this.#call('release', () => this.#redis.idempotencyRelease(this.#keyPrefix + key, token));
+    const done = await this.#call('release', () => this.#redis.idempotencyRelease(this.#keys(bucketOf(key), key).record, token));
     return done === 1;
   }
 
   async ping(): Promise<void> {
-    try {
-      await this.#call('ping', () => this.#redis.ping());
-    } catch (err) {
-      // "Connection is closed" says little: the last connection error says why.
-      if (this.#connectionError === undefined) throw err;
-      throw new StoreUnavailableError(`${(err as Error).message} (${this.#connectionError})`, { cause: err });
+    await this.#call('ping', async () => {
+      await this.#assertNotRefused();
+      await this.#redis.ping();
+    });
+  }
+
+  async inspect(): Promise<StoreFinding[]> {
+    const findings = await this.#call('inspect', async () => {
+      const servers = masters(this.#redis);
+      if (servers.length === 0) throw new StoreUnavailableError('no master is known yet');
+      return (await Promise.all(servers.map(evictionFinding))).filter((f) => f !== undefined);
+    });
+    this.#inspectedAt = Date.now();
+    const evicting = findings.filter((f) => f.code === 'eviction_policy');
+    this.#refusal =
+      this.#refuseEviction && evicting.length > 0
+        ? `maxmemory-policy ${evicting.map((f) => `${f.policy} on ${f.server}`).join(', ')} can evict idempotency records; claims are refused until it is noeviction`
+        : undefined;
+    const summary = JSON.stringify(findings);
+    if (summary !== this.#lastFindings) {
+      this.#lastFindings = summary;
+      this.#onEvent({ type: 'findings', findings, refusing: this.#refusal !== undefined });
     }
+    return findings;
   }
 
   async close(): Promise<void> {
-    if (this.#redis.status === 'end') return;
     try {
-      await this.#redis.quit();
+      if (this.#redis.status !== 'end') await this.#redis.quit();
     } catch {
-      // Redis unreachable: QUIT cannot be sent. Drop the socket and stop reconnecting instead.
+      // Redis unreachable: QUIT cannot be sent. disconnect() below drops the socket instead.
+    } finally {
+      // Also stops reconnecting, and closes what quit() leaves open: the connections ioredis'
+      // Sentinel failover detector keeps to every sentinel.
       this.#redis.disconnect();
     }
+  }
+
+  /** While refusing, the policy is read again (at most every 5 s), so fixing it on the server ends the refusal. */
+  async #assertNotRefused(): Promise<void> {
+    if (this.#refusal === undefined) return;
+    if (Date.now() - this.#inspectedAt > 5000) await this.inspect();
+    if (this.#refusal !== undefined) throw new StoreUnavailableError(this.#refusal);
+  }
+
+  /** The claim script, followed on the same connection by WAIT when replicas must acknowledge it. */
+  async #runClaim(bucket: number, key: string, fingerprint: string, token: string): Promise<{ reply: string[]; acked?: number }> {
+    const k = this.#keys(bucket, key);
+    const args = [k.record, k.epoch, k.fence, fingerprint, token, this.#timings.lockTtlMs, this.#known[bucket] ? '1' : '0'] as const;
+    if (this.#minReplicasAck === 0) return { reply: await this.#redis.idempotencyClaim(...args) };
+    // A pipeline goes to the node of its keys (on a Cluster too), so WAIT covers this very write.
+    const pipeline = this.#redis.pipeline() as unknown as ScriptPipeline;
+    const results = await pipeline.idempotencyClaim(...args).wait(this.#minReplicasAck, Math.max(1, Math.floor(this.#commandTimeoutMs / 2))).exec();
+    const [claimed, waited] = results ?? [];
+    if (!claimed || !waited) throw new StoreUnavailableError('redis claim pipeline returned nothing');
+    if (claimed[0]) throw claimed[0];
+    if (waited[0]) throw waited[0];
+    return { reply: claimed[1] as string[], acked: Number(waited[1]) };
+  }
+
+  #keys(bucket: number, key: string): { record: string; epoch: string; fence: string } {
+    const tag = `${this.#keyPrefix}{${bucket}}`;
+    return { record: `${tag}r:${key}`, epoch: `${tag}epoch`, fence: `${tag}fence` };
+  }
+
+  #lossDetected(reason: string, buckets: number, fencedMs: number): void {
+    this.#onEvent({ type: 'writes_may_be_lost', reason, buckets, fencedMs });
+    // One bucket found it: the others on that server lost the same writes. Fence them now.
+    this.#startSweep();
+  }
+
+  /** Probes every bucket (one at a time per sweep; a request during one runs one more). */
+  #startSweep(): void {
+    if (this.#sweep) {
+      this.#sweepAgain = true;
+      return;
+    }
+    this.#sweep = (async () => {
+      do {
+        this.#sweepAgain = false;
+        await this.#probeAll();
+      } while (this.#sweepAgain && this.#redis.status !== 'end');
+    })().finally(() => (this.#sweep = undefined));
+  }
+
+  async #probeAll(): Promise<void> {
+    const found = new Map<string, { buckets: number; fencedMs: number }>();
+    await Promise.all(
+      Array.from({ length: BUCKETS }, async (_, bucket) => {
+        const k = this.#keys(bucket, '');
+        try {
+          const [ms, , detected] = await this.#redis.idempotencyProbe(k.epoch, k.fence, this.#timings.lockTtlMs, this.#known[bucket] ? '1' : '0');
+          this.#known[bucket] = 1;
+          if (!detected) return;
+          const entry = found.get(detected) ?? { buckets: 0, fencedMs: 0 };
+          found.set(detected, { buckets: entry.buckets + 1, fencedMs: Math.max(entry.fencedMs, Number(ms)) });
+        } catch {
+          // Unreachable again: the next reconnection sweeps again, and claims guard themselves.
+        }
+      }),
+    );
+    for (const [reason, { buckets, fencedMs }] of found) this.#onEvent({ type: 'writes_may_be_lost', reason, buckets, fencedMs });
   }
 
   /** Runs one Redis call; any failure becomes StoreUnavailableError (cause kept). */
@@ -168,7 +257,9 @@ export class RedisStore implements IdempotencyStore {
     } catch (cause) {
       if (cause instanceof StoreUnavailableError) throw cause;
       const detail = cause instanceof Error ? cause.message : String(cause);
-      throw new StoreUnavailableError(`redis ${operation} failed: ${detail}`, { cause });
+      // "Stream isn't writeable" says little; the last connection error says why.
+      const why = this.#redis.status !== 'ready' && this.#connectionError !== undefined ? ` (connection: ${this.#connectionError})` : '';
+      throw new StoreUnavailableError(`redis ${operation} failed: ${detail}${why}`, { cause });
     }
   }
 
@@ -184,7 +275,7 @@ export class RedisStore implements IdempotencyStore {
     if (redis.status === 'ready' || redis.status === 'end') return;
     // One shared wait, however many calls arrive meanwhile (one listener, not one per call).
     this.#firstReady ??= new Promise<void>((resolve) => {
-      const timer = setTimeout(done, redis.options.commandTimeout ?? 1000);
+      const timer = setTimeout(done, this.#commandTimeoutMs);
       redis.once('ready', done);
       function done(): void {
         clearTimeout(timer);
@@ -194,4 +285,45 @@ export class RedisStore implements IdempotencyStore {
     }).finally(() => (this.#firstReady = undefined));
     await this.#firstReady;
   }
+}
+
+/** FNV-1a over the key's UTF-16 code units: cheap, and spreads similar keys over buckets. */
+export function bucketOf(key: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    hash ^= key.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) % BUCKETS;
+}
+
+/**
+ * maxmemory-policy of one master, from INFO (which managed services allow) or else CONFIG GET.
+ * Records expire, so even the volatile-* policies may evict them: only noeviction is safe. A
+ * server refusing both (an error reply) leaves it unknown; a failed connection rejects.
+ */
+async function evictionFinding(server: Parameters<typeof serverName>[0]): Promise<StoreFinding | undefined> {
+  const name = serverName(server);
+  let policy: string | undefined;
+  let reason = 'INFO memory does not report it';
+  try {
+    policy = /^maxmemory_policy:(\S+)/m.exec(await server.info('memory'))?.[1];
+  } catch (err) {
+    reason = `INFO refused: ${refusal(err)}`;
+  }
+  if (policy === undefined) {
+    try {
+      policy = ((await server.config('GET', 'maxmemory-policy')) as string[])[1];
+    } catch (err) {
+      return { code: 'eviction_policy_unknown', server: name, reason: `${reason}; CONFIG GET refused: ${refusal(err)}` };
+    }
+  }
+  if (policy === undefined) return { code: 'eviction_policy_unknown', server: name, reason };
+  return policy === 'noeviction' ? undefined : { code: 'eviction_policy', server: name, policy };
+}
+
+/** The server's error reply (NOPERM, unknown command); anything else is an outage and propagates. */
+function refusal(err: unknown): string {
+  if ((err as Error | undefined)?.name !== 'ReplyError') throw err;
+  return (err as Error).message;
 }

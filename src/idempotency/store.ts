@@ -39,8 +39,31 @@ export interface IdempotencyStore {
   release(key: string, token: string): Promise<boolean>;
   /** Resolves when the store is usable; rejects with StoreUnavailableError otherwise. */
   ping(): Promise<void>;
+  /**
+   * Reads the store's own settings that could make it lose claims (e.g. an eviction policy), for
+   * the start-up checks. Rejects with StoreUnavailableError when the store cannot be reached.
+   */
+  inspect(): Promise<StoreFinding[]>;
   close(): Promise<void>;
 }
+
+/** A setting of the store that can make it forget claims. */
+export type StoreFinding =
+  /** The server may evict keys under memory pressure (any maxmemory-policy but noeviction). */
+  | { code: 'eviction_policy'; server: string; policy: string }
+  /** The policy could not be read (managed services often refuse CONFIG): unknown, not refused. */
+  | { code: 'eviction_policy_unknown'; server: string; reason: string };
+
+/** What a store reports on its own, outside any call: the server logs these. */
+export type StoreEvent =
+  /**
+   * The store may have lost acknowledged writes (`server_changed`: another server process now
+   * holds the data, after a restart or a failover; `epoch_missing`: the data is gone), so new
+   * claims in `buckets` buckets are refused for `fencedMs`.
+   */
+  | { type: 'writes_may_be_lost'; reason: string; buckets: number; fencedMs: number }
+  /** The result of inspect() changed (at start-up, or on a reconnection to another server). */
+  | { type: 'findings'; findings: StoreFinding[]; refusing: boolean };
 
 /** Settings every store shares. */
 export interface StoreTimings {
@@ -52,8 +75,19 @@ export interface StoreTimings {
 
 /** The store cannot be reached or holds a record it cannot read: the gateway fails closed (503). */
 export class StoreUnavailableError extends Error {
-  override readonly name = 'StoreUnavailableError';
+  override readonly name: string = 'StoreUnavailableError';
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
+  }
+}
+
+/**
+ * The store may have lost claims (a restart, a failover): a call claimed before the loss may still
+ * be running, so new claims are refused until `retryAfterMs` has passed.
+ */
+export class StoreFencedError extends StoreUnavailableError {
+  override readonly name: string = 'StoreFencedError';
+  constructor(message: string, readonly retryAfterMs: number) {
+    super(message);
   }
 }

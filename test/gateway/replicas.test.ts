@@ -10,6 +10,7 @@ import request from 'supertest';
 import { CREDENTIALS, startTestSimulator, txId, uniqueSsn, type Simulator } from '../helpers/harness.js';
 import { pathOf } from '../helpers/examples.js';
 import { killAllGatewayProcesses, startGatewayProcess } from '../helpers/process.js';
+import { assertStormReachesGalileoOnce } from '../helpers/storm.js';
 import { adminClient, deleteByPrefix } from '../idempotency/redis-helpers.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -49,24 +50,7 @@ describe('replicas sharing one Redis (real processes)', function () {
   it('50 simultaneous identical requests split across two replicas reach Galileo exactly once', async () => {
     const [a, b] = await Promise.all([startGatewayProcess(env(5000)), startGatewayProcess(env(5000))]);
     try {
-      const body = account();
-      sim.addFault({ fault: { type: 'latency', ms: 200 }, match: { transactionId: body.transactionId } });
-      const responses = await Promise.all(
-        Array.from({ length: 50 }, (_, i) => request(i % 2 === 0 ? a.url : b.url).post(pathOf('createAccount')).send(body)),
-      );
-      assert.equal(received(body.transactionId), 1);
-      const original = responses.filter((r) => r.status === 200 && r.headers['idempotent-replayed'] === undefined);
-      assert.equal(original.length, 1);
-      for (const r of responses) {
-        assert.ok(r.status === 409 || r.status === 200, `${r.status} ${r.text}`);
-        if (r.status === 200) assert.equal(r.text, original[0]!.text, 'a replay differs from the original');
-      }
-      // Afterwards both replicas replay it.
-      for (const url of [a.url, b.url]) {
-        const again = await request(url).post(pathOf('createAccount')).send(body);
-        assert.equal(again.headers['idempotent-replayed'], 'true');
-      }
-      assert.equal(received(body.transactionId), 1);
+      await assertStormReachesGalileoOnce(sim, [a.url, b.url], account(), 50);
     } finally {
       await Promise.all([a.kill(), b.kill()]);
     }

@@ -1,21 +1,34 @@
 /**
- * The gateway fails closed when its Redis goes away (503, nothing forwarded, /readyz 503) and
- * recovers by itself when Redis is back, without a restart.
+ * The gateway on its own redis-server: it fails closed when Redis goes away (503, nothing
+ * forwarded, /readyz 503); when Redis comes back without its data (no persistence) it refuses new
+ * claims for one lock TTL, so a retry is never forwarded while the first call may still run; then
+ * it works again without a restart.
  */
 import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
-import { startTestGateway, startTestSimulator, txId, type Simulator, type TestGateway } from '../helpers/harness.js';
-import { exampleBody, pathOf } from '../helpers/examples.js';
+import { startTestGateway, startTestSimulator, txId, uniqueSsn, type Simulator, type TestGateway } from '../helpers/harness.js';
+import { pathOf } from '../helpers/examples.js';
 import { SpareRedis, until } from '../helpers/redis-server.js';
+import { adoptPrefix, plainClient } from '../idempotency/redis-helpers.js';
 
-describe('idempotency store outage (gateway on its own redis-server)', () => {
+// No retries and a short timeout: lock TTL = 400 ms + 2 s margin.
+const TIMEOUT_MS = 400;
+const LOCK_TTL_MS = TIMEOUT_MS + 2000;
+
+describe('idempotency store outage and restart without persistence (gateway on its own redis-server)', () => {
   const redis = new SpareRedis();
   let sim: Simulator;
   let gw: TestGateway;
   before(async () => {
     await redis.start();
+    // Started a moment ago: as a server that has served this prefix before (see redis-outage.test.ts
+    // for the fence a new server gets).
+    const admin = plainClient(redis.url);
+    await adoptPrefix(admin, 'galileo-gw:idem:');
+    admin.disconnect();
     sim = await startTestSimulator();
-    gw = await startTestGateway(sim.url, { IDEMPOTENCY_STORE: 'redis', REDIS_URL: redis.url });
+    gw = await startTestGateway(sim.url, { IDEMPOTENCY_STORE: 'redis', REDIS_URL: redis.url, GALILEO_TIMEOUT_MS: String(TIMEOUT_MS), GALILEO_MAX_RETRIES: '0' });
   });
   after(async () => {
     await gw?.stop();
@@ -23,30 +36,63 @@ describe('idempotency store outage (gateway on its own redis-server)', () => {
     await redis.dispose();
   });
 
-  const call = (transactionId: string) => request(gw.url).post(pathOf('createIvrCall')).send({ ...exampleBody('createIvrCall'), transactionId });
+  // Consumed at Galileo (status 0), so Galileo's own duplicate check shows a second execution attempt.
+  const account = { prodId: 501, firstName: 'Grace', lastName: 'Hopper', idType: 2, id: uniqueSsn() };
+  const createAccount = (transactionId: string) => request(gw.url).post(pathOf('createAccount')).send({ ...account, transactionId });
+  const received = (transactionId: string) => sim.requests().filter((r) => r.params.transactionId === transactionId);
+  const problem = (res: request.Response) => JSON.parse(res.text) as { code: string; detail: string };
 
-  it('Redis down: 503 idempotency_store_unavailable, nothing forwarded, /readyz 503; back up: recovers', async () => {
-    assert.equal((await call(txId('before'))).status, 200);
-    assert.equal((await request(gw.url).get('/readyz')).status, 200);
+  it('Redis killed and restarted empty during a call: 503 while down, then the retry is refused while the first call may run, then forwarded', async () => {
+    const transactionId = txId('restart');
+    sim.addFault({ fault: { type: 'latency', ms: 300 }, match: { transactionId }, times: 1 });
+    const first = createAccount(transactionId).then((r) => r);
+    await until('the first call to reach Galileo', 5000, async () => (received(transactionId).length === 1 ? true : undefined));
 
     await redis.kill();
-    const before = sim.requests().length;
-    const transactionId = txId('down');
-    const down = await call(transactionId);
+    const down = await createAccount(transactionId);
     assert.equal(down.status, 503, down.text);
     assert.equal(down.headers['retry-after'], '1');
-    assert.equal(JSON.parse(down.text).code, 'idempotency_store_unavailable');
-    assert.equal(sim.requests().length, before, 'a request was forwarded while the store was down');
+    assert.match(problem(down).detail, /cannot be reached/);
     const notReady = await request(gw.url).get('/readyz');
     assert.equal(notReady.status, 503);
     assert.deepEqual(JSON.parse(notReady.text).checks, { config: 'ok', store: 'unavailable' });
-    const line = gw.logs.find((l) => l.msg === 'request completed' && l.transactionId === transactionId);
-    assert.equal(line?.idempotency, 'store_unavailable');
+    const line = gw.logs.find((l) => l.msg === 'request completed' && l.idempotency === 'store_unavailable' && l.transactionId === transactionId);
+    assert.ok(line, 'a store_unavailable request line');
 
     await redis.start();
+    const restartedAt = Date.now();
     await until('/readyz to be 200 again', 10_000, async () => ((await request(gw.url).get('/readyz')).status === 200 ? true : undefined));
-    const again = await call(transactionId);
+    // The claim of the first call is gone with Redis' memory, and that call is still running.
+    const retry = await createAccount(transactionId);
+    assert.equal(retry.status, 503, retry.text);
+    assert.equal(problem(retry).code, 'idempotency_store_unavailable');
+    assert.match(problem(retry).detail, /may have lost recent claims/);
+    const retryAfter = Number(retry.headers['retry-after']);
+    assert.ok(retryAfter >= 1 && retryAfter <= Math.ceil(LOCK_TTL_MS / 1000), `Retry-After ${retryAfter}`);
+    assert.equal(received(transactionId).length, 1, 'the retry was forwarded while the first call may still run');
+
+    const firstAnswer = await first;
+    assert.equal(firstAnswer.status, 200, firstAnswer.text);
+    assert.ok(
+      gw.logs.some((l) => l.msg === 'idempotency store may have lost writes: new claims are refused for one lock TTL' && l.reason === 'epoch_missing'),
+      'the loss is logged',
+    );
+    // Its answer could not be recorded: Redis was down, or the claim was gone.
+    assert.ok(gw.logs.some((l) => typeof l.msg === 'string' && /^idempotency complete (skipped: the claim is gone|failed)/.test(l.msg)), 'the answer was not recorded');
+
+    // Until a lock TTL after the restart, still refused; after it, forwarded again (and Galileo,
+    // which did execute the first call, answers 24).
+    while (Date.now() - restartedAt < LOCK_TTL_MS - 500) {
+      assert.equal((await createAccount(transactionId)).status, 503);
+      assert.equal(received(transactionId).length, 1);
+      await sleep(200);
+    }
+    const again = await until('the fence to pass', LOCK_TTL_MS + 2000, async () => {
+      const res = await createAccount(transactionId);
+      return res.status === 503 ? undefined : res;
+    });
     assert.equal(again.status, 200, again.text);
-    assert.equal(sim.requests().length, before + 1);
+    assert.match(again.text, /"status_code":24/);
+    assert.equal(received(transactionId).length, 2);
   });
 });

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { aesGcmCodec, plainCodec, type ResponseCodec } from '../../src/idempotency/codec.js';
-import { createRedisClient, RedisStore } from '../../src/idempotency/redis-store.js';
+import { RedisStore } from '../../src/idempotency/redis-store.js';
 import { StoreUnavailableError, type StoredResponse, type StoreTimings } from '../../src/idempotency/store.js';
-import { adminClient, deleteByPrefix, REDIS_URL, uniquePrefix } from './redis-helpers.js';
+import { adminClient, deleteByPrefix, recordKey, REDIS_URL, storeClient, uniquePrefix } from './redis-helpers.js';
 
 const SECRET = 'SECRET-PAN-4870931234561264';
 const RESPONSE: StoredResponse = { status: 200, contentType: 'application/json', body: `{"card":"${SECRET}"}` };
@@ -17,7 +17,7 @@ describe('RedisStore', () => {
   let admin: Redis;
 
   const open = (codec: ResponseCodec, keyPrefix = prefix): RedisStore => {
-    const store = new RedisStore({ redis: createRedisClient(REDIS_URL, { commandTimeoutMs: 2000 }), keyPrefix, timings, codec });
+    const store = new RedisStore({ redis: storeClient(REDIS_URL), keyPrefix, timings, codec });
     opened.push(store);
     return store;
   };
@@ -44,8 +44,8 @@ describe('RedisStore', () => {
     const store = open(plainCodec);
     const key = newKey();
     const token = await claimToken(store, key, 'fp-a');
-    assert.deepEqual(await admin.hgetall(prefix + key), { state: 'in_progress', fp: 'fp-a', token });
-    const pttl = await admin.pttl(prefix + key);
+    assert.deepEqual(await admin.hgetall(recordKey(prefix, key)), { state: 'in_progress', fp: 'fp-a', token });
+    const pttl = await admin.pttl(recordKey(prefix, key));
     assert.ok(pttl > 0 && pttl <= timings.lockTtlMs, `in_progress PTTL ${pttl}`);
   });
 
@@ -53,11 +53,11 @@ describe('RedisStore', () => {
     const store = open(plainCodec);
     const key = newKey();
     assert.equal(await store.complete(key, await claimToken(store, key, 'fp-a'), RESPONSE), true);
-    const raw = await admin.hgetall(prefix + key);
+    const raw = await admin.hgetall(recordKey(prefix, key));
     assert.deepEqual(Object.keys(raw).sort(), ['fp', 'resp', 'state']);
     assert.equal(raw.state, 'consumed');
     assert.equal(raw.fp, 'fp-a');
-    const pttl = await admin.pttl(prefix + key);
+    const pttl = await admin.pttl(recordKey(prefix, key));
     assert.ok(pttl > timings.lockTtlMs && pttl <= timings.consumedTtlMs, `consumed PTTL ${pttl}`);
   });
 
@@ -65,7 +65,7 @@ describe('RedisStore', () => {
     const store = open(plainCodec);
     const key = newKey();
     assert.equal(await store.complete(key, await claimToken(store, key), RESPONSE), true);
-    const raw = await admin.hgetallBuffer(prefix + key);
+    const raw = await admin.hgetallBuffer(recordKey(prefix, key));
     assert.ok(raw.resp?.toString('utf8').includes(SECRET));
   });
 
@@ -73,7 +73,7 @@ describe('RedisStore', () => {
     const store = open(aesGcmCodec(randomBytes(32)));
     const key = newKey();
     assert.equal(await store.complete(key, await claimToken(store, key), RESPONSE), true);
-    const raw = await admin.hgetallBuffer(prefix + key);
+    const raw = await admin.hgetallBuffer(recordKey(prefix, key));
     const everything = Buffer.concat(Object.entries(raw).flatMap(([f, v]) => [Buffer.from(f), v])).toString('latin1');
     assert.equal(everything.includes(SECRET), false);
     assert.equal(everything.includes('4870931234561264'), false);
@@ -88,8 +88,8 @@ describe('RedisStore', () => {
       const store = open(makeCodec());
       const key = newKey();
       assert.equal(await store.complete(key, await claimToken(store, key), RESPONSE), true);
-      const resp = (await admin.hget(prefix + key, 'resp')) ?? '';
-      await admin.hset(prefix + key, 'resp', resp.slice(0, -7));
+      const resp = (await admin.hget(recordKey(prefix, key), 'resp')) ?? '';
+      await admin.hset(recordKey(prefix, key), 'resp', resp.slice(0, -7));
       await assert.rejects(store.claim(key, 'fp'), StoreUnavailableError);
       // A different fingerprint never needs the response.
       assert.deepEqual(await store.claim(key, 'other'), { state: 'consumed', sameFingerprint: false });
@@ -108,15 +108,15 @@ describe('RedisStore', () => {
   it('a hash it did not write (no state) is an unreadable record, not something to overwrite', async () => {
     const store = open(plainCodec);
     const key = newKey();
-    await admin.hset(prefix + key, 'foo', 'bar');
+    await admin.hset(recordKey(prefix, key), 'foo', 'bar');
     await assert.rejects(store.claim(key, 'fp'), StoreUnavailableError);
-    assert.deepEqual(await admin.hgetall(prefix + key), { foo: 'bar' });
+    assert.deepEqual(await admin.hgetall(recordKey(prefix, key)), { foo: 'bar' });
   });
 
   it('a consumed record missing its resp is unreadable', async () => {
     const store = open(plainCodec);
     const key = newKey();
-    await admin.hset(prefix + key, 'state', 'consumed', 'fp', 'fp');
+    await admin.hset(recordKey(prefix, key), 'state', 'consumed', 'fp', 'fp');
     await assert.rejects(store.claim(key, 'fp'), StoreUnavailableError);
   });
 
@@ -135,7 +135,7 @@ describe('RedisStore', () => {
     const key = newKey();
     await claimToken(a, key);
     await claimToken(b, key);
-    assert.equal(await admin.exists(`${prefix}a:${key}`, `${prefix}b:${key}`), 2);
+    assert.equal(await admin.exists(recordKey(`${prefix}a:`, key), recordKey(`${prefix}b:`, key)), 2);
   });
 
   it('works when called right after construction, before the first connection is up', async () => {

@@ -38,7 +38,15 @@ describe('configuration', () => {
     assert.equal(config.clients, undefined);
     assert.deepEqual(
       { ...config.idempotency },
-      { store: 'memory', redisUrl: 'redis://127.0.0.1:6379', keyPrefix: 'galileo-gw:idem:', ttlSeconds: 86400, maxEntries: 100000, encryptionKey: undefined },
+      {
+        store: 'memory',
+        redis: { topology: { kind: 'single', host: '127.0.0.1', port: 6379, db: 0 }, username: undefined, password: undefined, tls: false, tlsCa: undefined },
+        minReplicasAck: 0,
+        keyPrefix: 'galileo-gw:idem:',
+        ttlSeconds: 86400,
+        maxEntries: 100000,
+        encryptionKey: undefined,
+      },
     );
     assert.equal(config.bodyLimit, 64 * 1024);
     assert.deepEqual(config.http, { requestTimeoutMs: 30_000, headersTimeoutMs: 20_000, maxConnections: 2048 });
@@ -139,5 +147,112 @@ describe('configuration', () => {
     assert.deepEqual(loadConfig({ STORE_CHECK_INTERVAL_MS: '250', PROBLEM_LOG_INTERVAL_MS: '60000' }).diagnostics, { storeCheckIntervalMs: 250, repeatLogIntervalMs: 60000 });
     rejects({ STORE_CHECK_INTERVAL_MS: '10' }, 'STORE_CHECK_INTERVAL_MS', /between/);
     rejects({ PROBLEM_LOG_INTERVAL_MS: 'often' }, 'PROBLEM_LOG_INTERVAL_MS', /integer/);
+  });
+
+  describe('Redis connection', () => {
+    const redis = (env: Record<string, string>) => loadConfig(env).idempotency.redis;
+    const PASSWORD = 'p@ss:w/rd%secret';
+
+    it('REDIS_URL: host, port, database, TLS by scheme, user and percent-encoded password', () => {
+      assert.deepEqual(redis({ REDIS_URL: `rediss://gw-user:${encodeURIComponent(PASSWORD)}@redis.internal:6380/2` }), {
+        topology: { kind: 'single', host: 'redis.internal', port: 6380, db: 2 },
+        username: 'gw-user',
+        password: PASSWORD,
+        tls: true,
+        tlsCa: undefined,
+      });
+      assert.deepEqual(redis({ REDIS_URL: 'redis://[::1]' }).topology, { kind: 'single', host: '::1', port: 6379, db: 0 });
+      assert.equal(redis({ REDIS_URL: 'redis://:only-a-password@h' }).password, 'only-a-password');
+    });
+
+    it('REDIS_USERNAME and REDIS_PASSWORD or REDIS_PASSWORD_FILE, for every topology', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'gw-config-'));
+      const file = join(dir, 'redis-password');
+      writeFileSync(file, `${PASSWORD}\n`);
+      assert.deepEqual(redis({ REDIS_URL: 'redis://h:1', REDIS_USERNAME: 'gw', REDIS_PASSWORD_FILE: file }), {
+        topology: { kind: 'single', host: 'h', port: 1, db: 0 },
+        username: 'gw',
+        password: PASSWORD,
+        tls: false,
+        tlsCa: undefined,
+      });
+      assert.equal(redis({ REDIS_CLUSTER_NODES: 'a:1', REDIS_PASSWORD: PASSWORD }).password, PASSWORD);
+    });
+
+    it('REDIS_SENTINELS + REDIS_SENTINEL_MASTER, with the sentinels\' own password and TLS', () => {
+      assert.deepEqual(
+        redis({ REDIS_SENTINELS: '10.0.0.1:26379, 10.0.0.2 ,[fd00::3]:26380', REDIS_SENTINEL_MASTER: 'gw', REDIS_SENTINEL_PASSWORD: 's', REDIS_TLS: 'true' }),
+        {
+          topology: { kind: 'sentinel', sentinels: [{ host: '10.0.0.1', port: 26379 }, { host: '10.0.0.2', port: 26379 }, { host: 'fd00::3', port: 26380 }], masterName: 'gw' },
+          username: undefined,
+          password: undefined,
+          sentinelPassword: 's',
+          tls: true,
+          tlsCa: undefined,
+        },
+      );
+    });
+
+    it('REDIS_CLUSTER_NODES, and a CA file for TLS', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'gw-config-'));
+      const ca = join(dir, 'ca.pem');
+      writeFileSync(ca, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+      const connection = redis({ REDIS_CLUSTER_NODES: 'n1:7000,n2:7001', REDIS_TLS: 'true', REDIS_TLS_CA_FILE: ca });
+      assert.deepEqual(connection.topology, { kind: 'cluster', nodes: [{ host: 'n1', port: 7000 }, { host: 'n2', port: 7001 }] });
+      assert.match(connection.tlsCa ?? '', /BEGIN CERTIFICATE/);
+      rejects({ REDIS_TLS_CA_FILE: join(dir, 'missing.pem') }, 'REDIS_TLS_CA_FILE', /cannot read/);
+      writeFileSync(join(dir, 'not.pem'), 'hello');
+      rejects({ REDIS_TLS_CA_FILE: join(dir, 'not.pem') }, 'REDIS_TLS_CA_FILE', /no PEM/);
+    });
+
+    it('REDIS_MIN_REPLICAS_ACK', () => {
+      assert.equal(loadConfig({ REDIS_MIN_REPLICAS_ACK: '2' }).idempotency.minReplicasAck, 2);
+      rejects({ REDIS_MIN_REPLICAS_ACK: 'all' }, 'REDIS_MIN_REPLICAS_ACK');
+    });
+
+    it('refuses ambiguous or incomplete settings, naming the variable', () => {
+      rejects({ REDIS_SENTINELS: 'a:1', REDIS_SENTINEL_MASTER: 'm', REDIS_CLUSTER_NODES: 'b:2' }, 'REDIS_CLUSTER_NODES', /not both/);
+      rejects({ REDIS_URL: 'redis://h', REDIS_CLUSTER_NODES: 'b:2' }, 'REDIS_URL', /not both/);
+      rejects({ REDIS_SENTINELS: 'a:1' }, 'REDIS_SENTINEL_MASTER', /required/);
+      rejects({ REDIS_SENTINEL_MASTER: 'm' }, 'REDIS_SENTINELS', /required/);
+      rejects({ REDIS_SENTINEL_PASSWORD: 'x' }, 'REDIS_SENTINEL_PASSWORD', /only/);
+      rejects({ REDIS_CLUSTER_NODES: 'a:1,,b:2' }, 'REDIS_CLUSTER_NODES', /entry 2/);
+      rejects({ REDIS_CLUSTER_NODES: 'a:99999' }, 'REDIS_CLUSTER_NODES', /port of entry 1/);
+      rejects({ REDIS_TLS: 'yes', REDIS_CLUSTER_NODES: 'a:1' }, 'REDIS_TLS');
+      rejects({ REDIS_TLS: 'true' }, 'REDIS_TLS', /rediss/);
+      rejects({ REDIS_URL: 'redis://h/db' }, 'REDIS_URL', /database/);
+      rejects({ REDIS_URL: 'redis://h?tls=true' }, 'REDIS_URL', /query/);
+      rejects({ IDEMPOTENCY_KEY_PREFIX: 'gw:{x}:' }, 'IDEMPOTENCY_KEY_PREFIX', /hash tags/);
+    });
+
+    it('never puts a password into a message', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'gw-config-'));
+      const file = join(dir, 'pw');
+      writeFileSync(file, PASSWORD);
+      const cases: Array<Record<string, string>> = [
+        { REDIS_URL: `redis://u:${encodeURIComponent(PASSWORD)}@h/${PASSWORD}` },
+        { REDIS_URL: `redis://u:${encodeURIComponent(PASSWORD)}@h:notaport` },
+        { REDIS_URL: `redis://u:${encodeURIComponent(PASSWORD)}@h?x=1` },
+        { REDIS_URL: `redis://u:${encodeURIComponent(PASSWORD)}@h`, REDIS_PASSWORD: PASSWORD },
+        { REDIS_URL: `redis://u:${encodeURIComponent(PASSWORD)}@h`, REDIS_PASSWORD_FILE: file },
+        { REDIS_URL: `ftp://u:${encodeURIComponent(PASSWORD)}@h` },
+        { REDIS_URL: `redis://u:%E0%A4%A@h` },
+        { REDIS_PASSWORD: PASSWORD, REDIS_PASSWORD_FILE: file },
+      ];
+      for (const env of cases) {
+        const error = (() => {
+          try {
+            loadConfig(env);
+          } catch (err) {
+            return err as Error;
+          }
+          return undefined;
+        })();
+        assert.ok(error instanceof ConfigError, `expected a ConfigError for ${Object.keys(env).join(',')}`);
+        for (const secret of [PASSWORD, encodeURIComponent(PASSWORD), '%E0%A4%A']) {
+          assert.equal(error.message.includes(secret), false, error.message);
+        }
+      }
+    });
   });
 });

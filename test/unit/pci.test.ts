@@ -87,5 +87,7 @@ describe('what is kept for replay', () => {
       assert.equal(storableBody('application/json', json({}, { system_timestamp: timestamp }), pciFields).kind, 'response', timestamp);
     }
     assert.equal(storableBody('application/json', json({ galileo_account_number: '1000000001', card_id: '10001', billing_cycle_day: 15 }), pciFields).kind, 'response');
+    // A UUID whose digits line up across its dashes into a Luhn-valid 16 (4111 1111 1111 1111).
+    assert.equal(storableBody('application/json', json({ new_emboss_uuid: 'a4111111-1111-1111-1111-bcdefabcdefa' }), pciFields).kind, 'response');
   });
 });

@@ -1,0 +1,74 @@
+/**
+ * Two real gateway processes on a real Redis Cluster of three masters (REDIS_CLUSTER_NODES): a
+ * storm of identical requests split over both reaches Galileo once, and records land on every
+ * master's slots.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import type { Cluster } from 'ioredis';
+import request from 'supertest';
+import { CREDENTIALS, startTestSimulator, txId, uniqueSsn, type Simulator } from '../helpers/harness.js';
+import { pathOf } from '../helpers/examples.js';
+import { killAllGatewayProcesses, startGatewayProcess } from '../helpers/process.js';
+import { sharedCluster, type TestRedisCluster } from '../helpers/redis-topologies.js';
+import { assertStormReachesGalileoOnce } from '../helpers/storm.js';
+import { adoptPrefix } from '../idempotency/redis-helpers.js';
+
+describe('two gateway processes on a Redis Cluster (three masters)', function () {
+  this.timeout(60_000);
+  let sim: Simulator;
+  let cluster: TestRedisCluster;
+  let admin: Cluster;
+  const prefix = `test:cluster-gw:${randomBytes(6).toString('hex')}:`;
+
+  before(async () => {
+    [sim, cluster] = await Promise.all([startTestSimulator(), sharedCluster()]);
+    admin = cluster.admin();
+    // The cluster was started seconds ago: without this the store would wait out one lock TTL
+    // (it cannot tell a new server from one that forgot its claims).
+    await adoptPrefix(admin, prefix);
+  });
+  after(async () => {
+    await killAllGatewayProcesses();
+    await sim?.close();
+    admin?.disconnect();
+  });
+
+  const env = () => ({
+    GATEWAY_AUTH: 'off',
+    GALILEO_BASE_URL: sim.url,
+    GALILEO_API_LOGIN: CREDENTIALS.apiLogin,
+    GALILEO_API_TRANS_KEY: CREDENTIALS.apiTransKey,
+    GALILEO_PROVIDER_ID: String(CREDENTIALS.providerId),
+    GALILEO_TIMEOUT_MS: '5000',
+    GALILEO_MAX_RETRIES: '0',
+    IDEMPOTENCY_STORE: 'redis',
+    REDIS_CLUSTER_NODES: cluster.addresses,
+    IDEMPOTENCY_KEY_PREFIX: prefix,
+    IDEMPOTENCY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    LOG_LEVEL: 'info',
+  });
+  const account = () => ({ transactionId: txId('cluster'), prodId: 501, firstName: 'Grace', lastName: 'Hopper', idType: 2, id: uniqueSsn() });
+
+  it('30 identical requests split across both reach Galileo once (409 or byte-identical replays); records land on every master', async () => {
+    const shared = env(); // one encryption key for both replicas
+    const [a, b] = await Promise.all([startGatewayProcess(shared), startGatewayProcess(shared)]);
+    try {
+      const started = a.logs().find((l) => l.msg === 'gateway started');
+      assert.deepEqual(started?.redis, { topology: 'cluster', nodes: cluster.addresses, tls: false, auth: false });
+
+      await assertStormReachesGalileoOnce(sim, [a.url, b.url], account(), 30);
+
+      // Thirty different transactions: their records spread over the three masters' slots.
+      const many = await Promise.all(Array.from({ length: 30 }, (_, i) => request(i % 2 === 0 ? a.url : b.url).post(pathOf('createAccount')).send(account())));
+      for (const r of many) assert.equal(r.status, 200, r.text);
+      const perNode = (await cluster.keysPerNode(prefix)).map((keys) => keys.filter((k) => k.includes('}r:')).length);
+      assert.equal(perNode.reduce((x, y) => x + y), 31);
+      assert.ok(perNode.every((n) => n > 0), `records per master: ${perNode.join('/')}`);
+
+      for (const proc of [a, b]) assert.deepEqual(proc.logs().filter((l) => Number(l.level) >= 50), []);
+    } finally {
+      await Promise.all([a.kill(), b.kill()]);
+    }
+  });
+});

@@ -283,6 +283,7 @@ async function exercise(runtime: Stage, secretsDir: string, redisPrefix: string)
       REDIS_URL,
       IDEMPOTENCY_KEY_PREFIX: redisPrefix,
       IDEMPOTENCY_ENCRYPTION_KEY_FILE: secret('encryption-key', randomBytes(32).toString('base64')),
+      IDEMPOTENCY_FINGERPRINT_KEY_FILE: secret('fingerprint-key', randomBytes(32).toString('base64')),
       GALILEO_TIMEOUT_MS: '5000',
     };
     const startedAt = performance.now();

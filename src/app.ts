@@ -32,6 +32,8 @@ export interface GatewayDeps {
   forwarder: Forwarder;
   /** Galileo provider id: part of every idempotency key, as at Galileo. */
   providerId: number;
+  /** The HMAC key of request fingerprints, the same on every replica sharing a store. */
+  fingerprintKey: Buffer;
   clients: ClientConfig[] | undefined;
   /** Inbound body limit in bytes. */
   bodyLimit: number;
@@ -57,7 +59,7 @@ export function buildApp(deps: GatewayDeps): Express {
 
   const auth = createAuthenticator(deps.clients, spec.operations.map((op) => op.operationId));
   const validate = deps.validate ?? validateRequest(spec.document);
-  const idempotency = { store, providerId: deps.providerId, metrics, logger };
+  const idempotency = { store, providerId: deps.providerId, fingerprintKey: deps.fingerprintKey, metrics, logger };
 
   for (const { operationId, path } of spec.operations) {
     app.post(

@@ -4,6 +4,7 @@
  * secrets). Nothing else in src/ reads process.env.
  */
 import { readFileSync } from 'node:fs';
+import { parseKeyRing } from './idempotency/codec.js';
 import type { HostPort, RedisConnection } from './idempotency/redis-client.js';
 
 export interface ClientConfig {
@@ -57,8 +58,14 @@ export interface Config {
     keyPrefix: string;
     ttlSeconds: number;
     maxEntries: number;
-    /** base64 of 32 bytes, validated by the codec at start-up. */
+    /** One key (base64 of 32 bytes) or a key ring `id:base64,...` (the first encrypts), validated here. */
     encryptionKey: string | undefined;
+    /**
+     * The secret that keys fingerprints (HMAC), the same on every replica. Unset: a random one per
+     * process (the memory store's records die with it), or a fixed development key for Redis
+     * outside production (with a warning); required with Redis in production.
+     */
+    fingerprintKey: Buffer | undefined;
   };
   /** Inbound body limit in bytes (BODY_LIMIT, e.g. 64kb). */
   bodyLimit: number;
@@ -148,6 +155,20 @@ export function loadConfig(env: Env = process.env): Config {
   if (production && store === 'redis' && encryptionKey === undefined) {
     throw new ConfigError('IDEMPOTENCY_ENCRYPTION_KEY', 'is required when NODE_ENV=production and IDEMPOTENCY_STORE=redis');
   }
+  if (encryptionKey !== undefined) {
+    let ring;
+    try {
+      ring = parseKeyRing(encryptionKey);
+    } catch (err) {
+      throw new ConfigError('IDEMPOTENCY_ENCRYPTION_KEY', (err as Error).message);
+    }
+    const weak = ring.find(({ key }) => lowEntropy(key));
+    if (production && weak) throw new ConfigError('IDEMPOTENCY_ENCRYPTION_KEY', `key "${weak.id}" is not random (all zero or a few repeated bytes): generate one with openssl rand -base64 32`);
+  }
+  const fingerprintKey = fingerprintSecret(secret(env, 'IDEMPOTENCY_FINGERPRINT_KEY'), production);
+  if (production && store === 'redis' && fingerprintKey === undefined) {
+    throw new ConfigError('IDEMPOTENCY_FINGERPRINT_KEY', 'is required when NODE_ENV=production and IDEMPOTENCY_STORE=redis (the same on every replica)');
+  }
 
   const headersTimeoutMs = intVar(env, 'HTTP_HEADERS_TIMEOUT_MS', 20_000, 1_000, 600_000);
   const requestTimeoutMs = intVar(env, 'HTTP_REQUEST_TIMEOUT_MS', 30_000, 1_000, 600_000);
@@ -178,6 +199,7 @@ export function loadConfig(env: Env = process.env): Config {
       ttlSeconds: intVar(env, 'IDEMPOTENCY_TTL_SECONDS', 86_400, 1, 90 * 86_400),
       maxEntries: intVar(env, 'IDEMPOTENCY_MAX_ENTRIES', 100_000, 1, 100_000_000),
       encryptionKey,
+      fingerprintKey,
     },
     bodyLimit: bodyLimitBytes(env.BODY_LIMIT ?? '64kb'),
     logLevel: logLevel(env.LOG_LEVEL ?? 'info'),
@@ -187,6 +209,26 @@ export function loadConfig(env: Env = process.env): Config {
       repeatLogIntervalMs: intVar(env, 'PROBLEM_LOG_INTERVAL_MS', 30_000, 100, 86_400_000),
     },
   };
+}
+
+/** IDEMPOTENCY_FINGERPRINT_KEY: base64 of at least 32 bytes; not random enough is refused in production. */
+function fingerprintSecret(base64: string | undefined, production: boolean): Buffer | undefined {
+  if (base64 === undefined) return undefined;
+  const key = Buffer.from(base64.trim(), 'base64');
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(base64.trim()) || key.toString('base64') !== base64.trim()) {
+    throw new ConfigError('IDEMPOTENCY_FINGERPRINT_KEY', 'is not valid base64');
+  }
+  if (key.length < 32) throw new ConfigError('IDEMPOTENCY_FINGERPRINT_KEY', `must be base64 of at least 32 bytes, got ${key.length}`);
+  if (production && lowEntropy(key)) throw new ConfigError('IDEMPOTENCY_FINGERPRINT_KEY', 'is not random (all zero or a few repeated bytes): generate one with openssl rand -base64 32');
+  return key;
+}
+
+/**
+ * A key typed by hand rather than generated: all zero, or a few bytes repeated. 32 random bytes
+ * hold about 30 distinct values; fewer than 16 does not happen by chance.
+ */
+function lowEntropy(key: Buffer): boolean {
+  return new Set(key).size < 16;
 }
 
 /** A value given directly or as NAME_FILE (a path to a file holding it, as Docker/K8s secrets are mounted). */

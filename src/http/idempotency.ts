@@ -21,6 +21,8 @@ interface Claim {
 
 export interface IdempotencyDeps {
   store: IdempotencyStore;
+  /** The HMAC key of fingerprints (IDEMPOTENCY_FINGERPRINT_KEY): the same on every replica. */
+  fingerprintKey: Buffer;
   /** Galileo scopes transactionIds per provider: so does the key. */
   providerId: number;
   metrics: Metrics;
@@ -35,7 +37,9 @@ export function claimTransaction(deps: IdempotencyDeps, operationId: string): Re
     const transactionId = String(params.transactionId);
     ctx.transactionId = transactionId;
     const key = `${providerId}:${operationId}:${transactionId}`;
-    const print = fingerprint({ params, format: requestFormat(req) });
+    // The client is part of the request: another client's request under this transactionId is a
+    // different request (422, never a replay of someone else's answer).
+    const print = fingerprint({ client: ctx.client, params, format: requestFormat(req) }, deps.fingerprintKey);
 
     const outcome = (value: typeof ctx.idempotency) => {
       ctx.idempotency = value;
@@ -49,6 +53,9 @@ export function claimTransaction(deps: IdempotencyDeps, operationId: string): Re
       if (!(err instanceof StoreUnavailableError)) throw err;
       metrics.storeErrors.inc({ operation: 'claim' });
       outcome('store_unavailable');
+      // Why, every time (a record encrypted under a key the ring lacks, a tampered record, Redis
+      // down): the 503 alone does not say. Store messages hold no secret and no request data.
+      deps.logger.warn({ requestId: ctx.requestId, reason: err.message }, 'idempotency claim failed: nothing was forwarded');
       throw storeUnavailable(err);
     }
 

@@ -2,7 +2,7 @@
  * The one place that picks a store implementation (and, through redis-client.ts, a Redis
  * topology); everything else sees IdempotencyStore.
  */
-import { aesGcmCodec, parseEncryptionKey, plainCodec } from './codec.js';
+import { aesGcmCodec, parseKeyRing, plainCodec } from './codec.js';
 import { MemoryStore } from './memory-store.js';
 import { createRedisClient, type RedisConnection } from './redis-client.js';
 import { RedisStore } from './redis-store.js';
@@ -10,7 +10,7 @@ import type { IdempotencyStore, StoreEvent, StoreTimings } from './store.js';
 
 /** What every store takes, then what each kind takes of its own. */
 interface CommonOptions {
-  /** base64 of 32 bytes: stored responses are then encrypted with AES-256-GCM. */
+  /** A key (base64 of 32 bytes) or a key ring (id:base64,...): stored responses are then encrypted with AES-256-GCM. */
   encryptionKey: string | undefined;
   timings: StoreTimings;
 }
@@ -36,7 +36,7 @@ interface RedisOptions {
 }
 
 export function createStore(options: StoreOptions): IdempotencyStore {
-  const codec = options.encryptionKey === undefined ? plainCodec : aesGcmCodec(parseEncryptionKey(options.encryptionKey));
+  const codec = options.encryptionKey === undefined ? plainCodec : aesGcmCodec(parseKeyRing(options.encryptionKey));
   if (options.kind === 'memory') {
     return new MemoryStore({ timings: options.timings, maxEntries: options.maxEntries, codec });
   }

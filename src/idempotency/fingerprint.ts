@@ -1,16 +1,18 @@
 /**
- * Request fingerprint: SHA-256 hex of canonical JSON. Two requests that differ only in key order
+ * Request fingerprint: HMAC-SHA-256 (hex) of canonical JSON, keyed with a secret, so a reader of
+ * the store cannot recover a request from its fingerprint by guessing (a bare hash of the
+ * parameters gave a 4-digit verificationPin away in 4,897 guesses). Two requests that differ only in key order
  * must fingerprint the same, so objects are serialised with their keys sorted (by UTF-16 code unit,
  * recursively); arrays keep their order. Otherwise the rules of JSON.stringify apply: `toJSON` is
  * honoured, `undefined`/functions/symbols are dropped from objects (null in arrays), non-finite
  * numbers become null. A BigInt or a cycle throws a TypeError rather than fingerprinting ambiguously.
  */
-import { createHash } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 
-export function fingerprint(value: unknown): string {
+export function fingerprint(value: unknown, key: Buffer): string {
   const json = canonicalJson(value, new Set());
   if (json === undefined) throw new TypeError('fingerprint: value is not representable as JSON');
-  return createHash('sha256').update(json, 'utf8').digest('hex');
+  return createHmac('sha256', key).update(json, 'utf8').digest('hex');
 }
 
 /** Returns undefined for values JSON omits (undefined, functions, symbols). */

@@ -65,7 +65,7 @@ export class MemoryStore implements IdempotencyStore {
       const consumed = this.#consumed.live(key, now);
       if (consumed) {
         if (consumed.fingerprint !== fingerprint) return { state: 'consumed', sameFingerprint: false };
-        return { state: 'consumed', sameFingerprint: true, response: this.#codec.decode(consumed.encodedResponse) };
+        return { state: 'consumed', sameFingerprint: true, response: this.#codec.decode(consumed.encodedResponse, { key, fingerprint }) };
       }
       this.#makeRoom(now);
       const token = randomUUID();
@@ -80,7 +80,7 @@ export class MemoryStore implements IdempotencyStore {
       const now = this.#now();
       const claim = this.#claims.live(key, now);
       if (claim?.token !== token) return false;
-      const encodedResponse = this.#codec.encode(response);
+      const encodedResponse = this.#codec.encode(response, { key, fingerprint: claim.fingerprint });
       this.#claims.delete(key);
       this.#consumed.add(key, { fingerprint: claim.fingerprint, encodedResponse, expiresAt: now + this.#timings.consumedTtlMs });
       return true;

@@ -100,7 +100,9 @@ export class RedisStore implements IdempotencyStore {
 
   async claim(key: string, fingerprint: string): Promise<ClaimResult> {
     const bucket = bucketOf(key);
-    const token = randomUUID();
+    // The token carries the claim's fingerprint: complete() binds the encrypted response to it
+    // (the codec's associated data) without reading the record back first.
+    const token = `${randomUUID()}.${fingerprint}`;
     const { reply, acked } = await this.#call('claim', async () => {
       await this.#assertNotRefused();
       return this.#runClaim(bucket, key, fingerprint, token);
@@ -121,7 +123,7 @@ export class RedisStore implements IdempotencyStore {
         if (fp !== fingerprint) return { state: 'consumed', sameFingerprint: false };
         // An empty resp cannot be a codec output: the record is damaged, not replayable.
         if (!resp) throw new StoreUnavailableError('idempotency record unreadable: consumed without a response');
-        return { state: 'consumed', sameFingerprint: true, response: this.#codec.decode(resp) };
+        return { state: 'consumed', sameFingerprint: true, response: this.#codec.decode(resp, { key, fingerprint }) };
       case 'fenced': {
         // Here fp is the fence's remaining ms and resp its reason.
         const ms = Number(fp);
@@ -133,9 +135,9 @@ export class RedisStore implements IdempotencyStore {
   }
 
   async complete(key: string, token: string, response: StoredResponse): Promise<boolean> {
-    const done = await this.#call('complete', () =>
-      this.#redis.idempotencyComplete(this.#keys(bucketOf(key), key).record, token, this.#codec.encode(response), this.#timings.consumedTtlMs),
-    );
+    const fingerprint = token.slice(token.indexOf('.') + 1);
+    const encoded = this.#codec.encode(response, { key, fingerprint });
+    const done = await this.#call('complete', () => this.#redis.idempotencyComplete(this.#keys(bucketOf(key), key).record, token, encoded, this.#timings.consumedTtlMs));
     return done === 1;
   }
 

@@ -1,13 +1,26 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { fingerprint } from '../../src/idempotency/fingerprint.js';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { fingerprint as keyed } from '../../src/idempotency/fingerprint.js';
 
-const sha256 = (s: string): string => createHash('sha256').update(s, 'utf8').digest('hex');
+const KEY = randomBytes(32);
+const fingerprint = (value: unknown) => keyed(value, KEY);
+const sha256 = (s: string): string => createHmac('sha256', KEY).update(s, 'utf8').digest('hex');
 
 describe('fingerprint', () => {
-  it('is the SHA-256 hex of canonical JSON with sorted keys', () => {
+  it('is the HMAC-SHA-256 hex (keyed) of canonical JSON with sorted keys', () => {
     assert.equal(fingerprint({ b: 1, a: [1, 'x', { d: true, c: null }] }), sha256('{"a":[1,"x",{"c":null,"d":true}],"b":1}'));
     assert.match(fingerprint({}), /^[0-9a-f]{64}$/);
+  });
+
+  it('cannot be recomputed without the key: a store reader cannot guess a 4-digit PIN from it', () => {
+    const print = fingerprint({ params: { verificationPin: '1234' } });
+    const bare = (pin: string) => createHash('sha256').update(`{"params":{"verificationPin":"${pin}"}}`).digest('hex');
+    const otherKey = (pin: string) => keyed({ params: { verificationPin: pin } }, randomBytes(32));
+    for (let n = 0; n < 10_000; n++) {
+      const pin = String(n).padStart(4, '0');
+      assert.notEqual(bare(pin), print);
+      if (n % 1000 === 0) assert.notEqual(otherKey(pin), print);
+    }
   });
 
   it('ignores key order at every depth', () => {

@@ -108,19 +108,21 @@ describe('MemoryStore', () => {
     });
   });
 
-  it('keeps responses only in codec form and surfaces decode failures as StoreUnavailableError', async () => {
+  it('keeps responses only in codec form, bound to their key and fingerprint, and surfaces decode failures as StoreUnavailableError', async () => {
     const encoded: string[] = [];
     let corrupt = false;
     const spy: ResponseCodec = {
-      encode: (r) => {
-        const s = `enc:${plainCodec.encode(r)}`;
+      encode: (r, where) => {
+        assert.deepEqual(where, { key: 'k1', fingerprint: 'fp' });
+        const s = `enc:${plainCodec.encode(r, where)}`;
         encoded.push(s);
         return s;
       },
-      decode: (s) => {
+      decode: (s, where) => {
+        assert.deepEqual(where, { key: 'k1', fingerprint: 'fp' });
         if (corrupt) throw new StoreUnavailableError('unreadable');
         assert.ok(s.startsWith('enc:'), 'decode receives what encode produced');
-        return plainCodec.decode(s.slice(4));
+        return plainCodec.decode(s.slice(4), where);
       },
     };
     const { store } = storeWithClock(10, spy);

@@ -111,6 +111,7 @@ describe('Redis durability settings', function () {
           NODE_ENV: 'production',
           GATEWAY_CLIENTS: JSON.stringify([{ name: 't', keySha256: sha256('k'), operations: ['*'] }]),
           IDEMPOTENCY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+          IDEMPOTENCY_FINGERPRINT_KEY: randomBytes(32).toString('base64'),
         };
         await assert.rejects(startTestGateway(sim.url, production), (err: unknown) => {
           assert.ok(err instanceof ConfigError, String(err));

@@ -70,7 +70,7 @@ describe('RedisStore', () => {
   });
 
   it('aesGcmCodec stores no plaintext of the body', async () => {
-    const store = open(aesGcmCodec(randomBytes(32)));
+    const store = open(aesGcmCodec([{ id: 'test', key: randomBytes(32) }]));
     const key = newKey();
     assert.equal(await store.complete(key, await claimToken(store, key), RESPONSE), true);
     const raw = await admin.hgetallBuffer(recordKey(prefix, key));
@@ -78,12 +78,12 @@ describe('RedisStore', () => {
     assert.equal(everything.includes(SECRET), false);
     assert.equal(everything.includes('4870931234561264'), false);
     assert.equal(everything.includes('card'), false);
-    assert.match(raw.resp?.toString('utf8') ?? '', /^v1\./);
+    assert.match(raw.resp?.toString('utf8') ?? '', /^v2\.test\./);
     // Replay still returns the exact response.
     assert.deepEqual(await store.claim(key, 'fp'), { state: 'consumed', sameFingerprint: true, response: RESPONSE });
   });
 
-  for (const [name, makeCodec] of [['plainCodec', () => plainCodec], ['aesGcmCodec', () => aesGcmCodec(randomBytes(32))]] as const) {
+  for (const [name, makeCodec] of [['plainCodec', () => plainCodec], ['aesGcmCodec', () => aesGcmCodec([{ id: 'test', key: randomBytes(32) }])]] as const) {
     it(`a corrupted resp field rejects a same-fingerprint claim with StoreUnavailableError (${name})`, async () => {
       const store = open(makeCodec());
       const key = newKey();
@@ -97,8 +97,8 @@ describe('RedisStore', () => {
   }
 
   it('a record encrypted with key A cannot be read by a store with key B', async () => {
-    const storeA = open(aesGcmCodec(randomBytes(32)));
-    const storeB = open(aesGcmCodec(randomBytes(32)));
+    const storeA = open(aesGcmCodec([{ id: 'test', key: randomBytes(32) }]));
+    const storeB = open(aesGcmCodec([{ id: 'test', key: randomBytes(32) }]));
     const key = newKey();
     assert.equal(await storeA.complete(key, await claimToken(storeA, key), RESPONSE), true);
     await assert.rejects(storeB.claim(key, 'fp'), StoreUnavailableError);

@@ -8,7 +8,7 @@ import { describeStoreContract } from './store-contract.js';
 
 const codecs: [string, () => ResponseCodec][] = [
   ['plainCodec', () => plainCodec],
-  ['aesGcmCodec', () => aesGcmCodec(randomBytes(32))],
+  ['aesGcmCodec', () => aesGcmCodec([{ id: 'test', key: randomBytes(32) }])],
 ];
 
 for (const [codecName, makeCodec] of codecs) {

@@ -6,6 +6,7 @@
  * request-duration histogram. Never a credential or password in any of it.
  */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import { exampleBody, pathOf } from '../helpers/examples.js';
 import { CREDENTIALS, sha256, txId, uniqueSsn, type Simulator } from '../helpers/harness.js';
@@ -174,6 +175,7 @@ describe('ops: diagnostics (real processes)', function () {
         ...galileoEnv(),
         IDEMPOTENCY_STORE: 'redis',
         REDIS_URL: `redis://:${password}@127.0.0.1:${redis.port}`,
+        IDEMPOTENCY_FINGERPRINT_KEY: randomBytes(32).toString('base64'),
         STORE_CHECK_INTERVAL_MS: '100',
         PROBLEM_LOG_INTERVAL_MS: '500',
       });

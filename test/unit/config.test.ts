@@ -1,5 +1,6 @@
 /** Configuration (docs/contract.md, Configuration): defaults, *_FILE secrets, and one clear message per bad variable. */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,6 +47,7 @@ describe('configuration', () => {
         ttlSeconds: 86400,
         maxEntries: 100000,
         encryptionKey: undefined,
+        fingerprintKey: undefined,
       },
     );
     assert.equal(config.bodyLimit, 64 * 1024);
@@ -111,6 +113,24 @@ describe('configuration', () => {
     rejects({ BODY_LIMIT: 'lots' }, 'BODY_LIMIT');
     rejects({ LOG_LEVEL: 'loud' }, 'LOG_LEVEL');
     rejects({ GALILEO_API_LOGIN: '' }, 'GALILEO_API_LOGIN', /empty/);
+  });
+
+  it('keys: a key ring, a fingerprint key; production refuses one missing with Redis, and keys typed by hand', () => {
+    const [a, b] = [randomBytes(32).toString('base64'), randomBytes(32).toString('base64')];
+    assert.equal(loadConfig({ IDEMPOTENCY_ENCRYPTION_KEY: `2026-12:${a},2026-06:${b}` }).idempotency.encryptionKey, `2026-12:${a},2026-06:${b}`);
+    rejects({ IDEMPOTENCY_ENCRYPTION_KEY: `x:${a},x:${b}` }, 'IDEMPOTENCY_ENCRYPTION_KEY', /twice/);
+    assert.equal(loadConfig({ IDEMPOTENCY_FINGERPRINT_KEY: a }).idempotency.fingerprintKey?.length, 32);
+    rejects({ IDEMPOTENCY_FINGERPRINT_KEY: randomBytes(16).toString('base64') }, 'IDEMPOTENCY_FINGERPRINT_KEY', /at least 32 bytes/);
+    rejects({ IDEMPOTENCY_FINGERPRINT_KEY: 'not base64!' }, 'IDEMPOTENCY_FINGERPRINT_KEY', /base64/);
+    const production = { NODE_ENV: 'production', ...GALILEO, GATEWAY_CLIENTS: CLIENTS, IDEMPOTENCY_STORE: 'redis', IDEMPOTENCY_ENCRYPTION_KEY: a };
+    rejects(production, 'IDEMPOTENCY_FINGERPRINT_KEY', /required when NODE_ENV=production/);
+    assert.doesNotThrow(() => loadConfig({ ...production, IDEMPOTENCY_FINGERPRINT_KEY: b }));
+    const zeros = Buffer.alloc(32).toString('base64');
+    const repeated = Buffer.from('abcd'.repeat(8)).toString('base64');
+    rejects({ ...production, IDEMPOTENCY_FINGERPRINT_KEY: b, IDEMPOTENCY_ENCRYPTION_KEY: zeros }, 'IDEMPOTENCY_ENCRYPTION_KEY', /not random/);
+    rejects({ ...production, IDEMPOTENCY_FINGERPRINT_KEY: repeated }, 'IDEMPOTENCY_FINGERPRINT_KEY', /not random/);
+    // Outside production a hand-typed key is allowed (tests, demos).
+    assert.doesNotThrow(() => loadConfig({ IDEMPOTENCY_ENCRYPTION_KEY: zeros, IDEMPOTENCY_FINGERPRINT_KEY: repeated }));
   });
 
   it('refuses careless configurations: an unknown NODE_ENV, auth silently off, plain http to Galileo in production', () => {

@@ -1,26 +1,26 @@
 /**
- * A/B of gateway variants on a noisy machine: every variant runs at once against one simulator,
- * and short load windows alternate between them (order reversed every round), so a burst of
- * background load hits all of them alike. Reports the median and best gateway CPU per request
- * (from /proc, steadier than req/s) and req/s.
+ * A/B of servers on a noisy machine: every variant runs at once against one simulator, and short
+ * load windows alternate between them (order reversed every round), so a burst of background load
+ * hits all of them alike. Reports the median and best CPU per request of each server's process
+ * tree (from /proc, steadier than req/s) and req/s.
  *
  *   npx tsx scripts/bench/ab.ts [--rounds 10] [--seconds 3] [--connections 16] [--op createIvrCall]
  *                               [--store memory|redis] VARIANT...
  *
- * A VARIANT is a directory holding a copy of src/ and generated/ (`.` is the working tree),
- * optionally followed by @LEVEL for LOG_LEVEL (default info), e.g.
- *   mkdir -p /tmp/v && cp -r src generated /tmp/v/ && (edit /tmp/v/src/...) && npx tsx scripts/bench/ab.ts . /tmp/v
+ * A VARIANT is `dist` (this checkout as it ships, built if stale), `peer` or `baseline`
+ * (scripts/bench/peer.ts, baseline-proxy.ts), or a directory holding a copy of src/ and
+ * generated/ run through tsx (`.` is the working tree), optionally followed by @LEVEL for
+ * LOG_LEVEL (default info), e.g.
+ *   mkdir -p /tmp/v && cp -r src generated /tmp/v/ && (edit /tmp/v/src/...) && npx tsx scripts/bench/ab.ts peer . /tmp/v
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
 import os from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { deleteByPrefix } from '../../test/idempotency/redis-helpers.js';
 import { runLoad } from './load.js';
-import { bodyFactory, exampleBody, nextTransactionId, OPERATIONS, type Operation } from './payloads.js';
-import { cpuMs, freePort, postJson, startService, stopAllServices, waitForHttp, type Service } from './procs.js';
+import { bodyFactory, exampleBody, OPERATIONS, type Operation } from './payloads.js';
+import { cpuMs, stopAllServices } from './procs.js';
+import { CLIENT_KEY, buildGateway, createIvrAccount, removeLogFiles, startBaseline, startGateway, startPeer, startSimulator, type Server } from './servers.js';
 
 const { values: args, positionals } = parseArgs({
   allowPositionals: true,
@@ -34,70 +34,55 @@ const { values: args, positionals } = parseArgs({
 });
 const op = args.op as Operation;
 if (!OPERATIONS.includes(op)) throw new Error(`unknown operation ${op}`);
-if (positionals.length === 0) throw new Error('name at least one variant directory');
+if (positionals.length === 0) throw new Error('name at least one variant');
 const rounds = Number(args.rounds);
 const seconds = Number(args.seconds);
 const connections = Number(args.connections);
-const key = randomBytes(18).toString('base64url');
 const prefix = `galileo-gw-ab:${process.pid}:`;
 
 interface Variant {
   name: string;
-  service: Service;
-  origin: string;
-  logFile: string;
+  server: Server;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 const variants: Variant[] = [];
 try {
-  const simPort = await freePort();
-  const sim = startService({ name: 'simulator', script: 'src/simulator/main.ts', env: { SIMULATOR_PORT: String(simPort) } });
-  const simOrigin = `http://127.0.0.1:${simPort}`;
-  await waitForHttp(sim, `${simOrigin}/__sim/state`);
-  const account = await postJson(
-    `${simOrigin}/intserv/4.0/createAccount`,
-    new URLSearchParams({ apiLogin: 'sim-login', apiTransKey: 'simTransKey0001', providerId: '9999', transactionId: nextTransactionId(), prodId: '501', firstName: 'Ivr', lastName: 'Bench', mobilePhone: '8015556060', mobilePhoneCountryCode: '+1' }).toString(),
-    { 'content-type': 'application/x-www-form-urlencoded', 'response-content-type': 'json' },
-  );
+  const sim = await startSimulator();
+  const galileoUrl = `${sim.origin}/intserv/4.0`;
   const fields = exampleBody(op);
-  if (op === 'createIvrCall') fields.accountNo = /"pmt_ref_no":"(\d+)"/.exec(account.text)?.[1];
+  if (op === 'createIvrCall') fields.accountNo = await createIvrAccount(sim.origin);
+  if (positionals.includes('dist')) buildGateway();
 
   for (const [i, spec] of positionals.entries()) {
     const [dir, level] = spec.split('@') as [string, string | undefined];
-    const port = await freePort();
-    const logFile = join(os.tmpdir(), `galileo-ab-${process.pid}-${i}.log`);
-    const service = startService({
-      name: spec,
-      script: join(dir, 'src/main.ts'),
-      stdoutFile: logFile,
-      env: {
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        GALILEO_BASE_URL: `${simOrigin}/intserv/4.0`,
-        GALILEO_API_LOGIN: 'sim-login',
-        GALILEO_API_TRANS_KEY: 'simTransKey0001',
-        GALILEO_PROVIDER_ID: '9999',
-        LOG_LEVEL: level ?? 'info',
-        GATEWAY_CLIENTS: JSON.stringify([{ name: 'ab', keySha256: createHash('sha256').update(key).digest('hex'), operations: ['*'] }]),
-        ...(args.store === 'redis' && { IDEMPOTENCY_STORE: 'redis', IDEMPOTENCY_KEY_PREFIX: `${prefix}${i}:` }),
-      },
-    });
-    variants.push({ name: spec, service, origin: `http://127.0.0.1:${port}`, logFile });
+    const server =
+      dir === 'peer'
+        ? await startPeer(galileoUrl)
+        : dir === 'baseline'
+          ? await startBaseline(galileoUrl)
+          : await startGateway({
+              name: `ab-${i}`,
+              galileoUrl,
+              dir: dir === 'dist' ? undefined : dir,
+              store: args.store === 'redis' ? 'redis' : 'memory',
+              redisKeyPrefix: `${prefix}${i}:`,
+              env: { LOG_LEVEL: level ?? 'info' },
+            });
+    variants.push({ name: spec, server });
   }
-  await Promise.all(variants.map((v) => waitForHttp(v.service, `${v.origin}/healthz`)));
 
-  const headers = { 'content-type': 'application/json', 'response-content-type': 'json', authorization: `Bearer ${key}` };
+  const headers = { 'content-type': 'application/json', 'response-content-type': 'json', authorization: `Bearer ${CLIENT_KEY}` };
   const bodies = bodyFactory(fields, 'json');
-  const load = (v: Variant, durationS: number) => runLoad({ url: v.origin, path: `/intserv/4.0/${op}`, connections, durationS, headers, body: bodies.next });
+  const load = (v: Variant, durationS: number) => runLoad({ url: v.server.origin, path: `/intserv/4.0/${op}`, connections, durationS, headers, body: bodies.next });
   for (const v of variants) await load(v, 2);
   const results = new Map<string, Array<{ rps: number; cpu: number; failures: number }>>();
   for (let round = 0; round < rounds; round++) {
     for (const v of round % 2 === 0 ? variants : [...variants].reverse()) {
-      const before = cpuMs(v.service.pid);
+      const before = cpuMs(v.server.service.pid);
       const r = await load(v, seconds);
-      const cpu = (cpuMs(v.service.pid) - before) / Math.max(1, r.requests);
+      const cpu = (cpuMs(v.server.service.pid) - before) / Math.max(1, r.requests);
       results.set(v.name, [...(results.get(v.name) ?? []), { rps: r.rps, cpu, failures: r.errors + r.non2xx }]);
     }
   }
@@ -110,7 +95,7 @@ try {
   }
 } finally {
   await stopAllServices();
-  for (const v of variants) rmSync(v.logFile, { force: true });
+  removeLogFiles();
   if (args.store === 'redis') {
     const redis = new Redis({ lazyConnect: true, maxRetriesPerRequest: 1 });
     await redis.connect();

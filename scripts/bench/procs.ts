@@ -1,10 +1,10 @@
 /**
- * The benchmark's processes: each service (simulator, baseline proxy, gateway) is its own
- * `node --import tsx` child, so its pid is the process doing the work and /proc gives its CPU and
- * RSS. Only the children started here are ever signalled.
+ * The benchmark's processes: each service (simulator, baseline proxy, peer, gateway) is its own
+ * node child (TypeScript through tsx, or compiled JavaScript as it ships), so /proc gives the CPU
+ * and RSS of its process tree. Only the children started here are ever signalled.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { openSync, closeSync, readFileSync } from 'node:fs';
+import { openSync, closeSync, readFileSync, readdirSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -31,11 +31,14 @@ export function startService(options: {
   script: string;
   env: Record<string, string>;
   nodeArgs?: string[];
+  /** Run `script` through the tsx loader (TypeScript) or as plain JavaScript (a built dist/). Default: by extension. */
+  tsx?: boolean;
   /** Where stdout goes: a file path (appended), or ignored. Never a pipe: it could back-pressure the child. */
   stdoutFile?: string;
 }): Service {
   const stdoutFd = options.stdoutFile === undefined ? 'ignore' : openSync(options.stdoutFile, 'a');
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', options.script], {
+  const tsx = options.tsx ?? options.script.endsWith('.ts');
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...(tsx ? ['--import', 'tsx'] : []), options.script], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', ...options.env },
     stdio: ['ignore', stdoutFd, 'pipe'],
@@ -103,21 +106,55 @@ export async function waitForHttp(service: Service, url: string, timeoutMs = 30_
   throw new Error(`${service.name} did not answer at ${url} within ${timeoutMs} ms:\n${service.stderr()}`);
 }
 
-/** utime + stime of a process, in ms of CPU. */
-export function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name (which may contain spaces) start at field 3 (state).
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const utime = Number(fields[11]);
-  const stime = Number(fields[12]);
-  return ((utime + stime) * 1000) / CLK_TCK;
+/** Fields of /proc/<pid>/stat after the command name (which may contain spaces): [0] is field 3 (state). */
+function statFields(pid: number): string[] | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined; // exited meanwhile
+  }
 }
 
-/** VmRSS in MB. */
+/** The process and every live descendant (a shell or npm in front of node counts too). */
+export function processTree(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const ppid = Number(statFields(Number(name))?.[1]);
+    if (Number.isFinite(ppid)) children.set(ppid, [...(children.get(ppid) ?? []), Number(name)]);
+  }
+  const tree: number[] = [];
+  for (let queue = [pid]; queue.length > 0; ) {
+    const next = queue.pop()!;
+    tree.push(next);
+    queue.push(...(children.get(next) ?? []));
+  }
+  return tree;
+}
+
+/** utime + stime of a process tree (all threads of each process), in ms of CPU. */
+export function cpuMs(pid: number): number {
+  let ticks = 0;
+  for (const p of processTree(pid)) {
+    const fields = statFields(p);
+    if (fields !== undefined) ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return (ticks * 1000) / CLK_TCK;
+}
+
+/** VmRSS of a process tree, in MB. */
 export function rssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const match = /^VmRSS:\s+(\d+) kB/m.exec(status);
-  return match ? Number(match[1]) / 1024 : Number.NaN;
+  let kb = 0;
+  for (const p of processTree(pid)) {
+    try {
+      const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${p}/status`, 'utf8'));
+      kb += match ? Number(match[1]) : 0;
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return kb / 1024;
 }
 
 /** One JSON POST, for set-up and checks (not for load). */

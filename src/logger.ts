@@ -4,7 +4,7 @@
  * carry a secret, and the mask helpers below clean the few caller-controlled texts a line does carry.
  */
 import pino, { type DestinationStream, type Logger } from 'pino';
-import { isCardOrSsn, isUuid, maskGroups } from './sensitive-numbers.js';
+import { digitCount, isCardOrSsn, isUuid, maskGroups } from './sensitive-numbers.js';
 
 /**
  * Keys censored whatever the spec says: a caller's key and cookies, and whole bodies, parameter
@@ -33,9 +33,12 @@ export function censor(value: unknown, sensitive: ReadonlySet<string>, depth = 0
     return copy ?? value;
   }
   let copy: Record<string, unknown> | undefined;
-  for (const [key, item] of Object.entries(value)) {
+  const record = value as Record<string, unknown>;
+  for (const key in record) {
+    if (!Object.hasOwn(record, key)) continue;
+    const item = record[key];
     const clean = sensitive.has(key) ? CENSOR : censor(item, sensitive, depth + 1);
-    if (clean !== item) (copy ??= { ...(value as Record<string, unknown>) })[key] = clean;
+    if (clean !== item) (copy ??= { ...record })[key] = clean;
   }
   return copy ?? value;
 }
@@ -70,7 +73,7 @@ export function createLogger(options: {
  * Each such group becomes `******` plus its last four digits.
  */
 export function maskDigits(text: string): string {
-  return maskGroups(text, (digits) => digits.length >= 6);
+  return digitCount(text) < 6 ? text : maskGroups(text, (digits) => digits.length >= 6);
 }
 
 /**
@@ -78,7 +81,8 @@ export function maskDigits(text: string): string {
  * number or an SSN, which is masked to its last four (ops still see every other id verbatim).
  */
 export function loggableId(id: string): string {
-  return isUuid(id) ? id : maskGroups(id, isCardOrSsn);
+  // Fewer than nine digits cannot be an SSN or a card number (the common case, checked first).
+  return digitCount(id) < 9 || isUuid(id) ? id : maskGroups(id, isCardOrSsn);
 }
 
 const MAX_PATH = 120;

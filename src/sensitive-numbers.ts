@@ -26,6 +26,16 @@ export function isUuid(text: string): boolean {
   return UUID.test(text);
 }
 
+/** How many ASCII digits the text holds: fewer than a number has means no group can be one. */
+export function digitCount(text: string): number {
+  let count = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) count++;
+  }
+  return count;
+}
+
 export function digitGroups(text: string): DigitGroup[] {
   return [...text.matchAll(GROUP)].map((m) => ({ start: m.index, end: m.index + m[0].length, digits: m[0].replace(/[^0-9]/g, '') }));
 }

@@ -100,10 +100,10 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   await storeMonitor.check();
 
   const spec = loadGatewaySpec();
-  const validate = validateRequest(spec.document);
+  const validator = validateRequest(spec.document);
   let warmedUp: WarmUpResult | undefined;
   try {
-    warmedUp = await warmUp({ spec, validate, bodyLimit: config.bodyLimit });
+    warmedUp = await warmUp({ spec, validator, bodyLimit: config.bodyLimit });
   } catch (err) {
     logger.warn({ err: loggableError(err) }, 'warm-up failed: the first request of each operation will be slower');
   }
@@ -123,7 +123,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     metrics,
     readiness,
     galileoConfigWatch: watchGalileoConfig({ logger, metrics, repeatLogIntervalMs: config.diagnostics.repeatLogIntervalMs }),
-    validate,
+    validator,
   });
 
   const server = createServer(

@@ -14,10 +14,10 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
-import type { RequestHandler } from 'express';
 import { buildApp } from './app.js';
 import { watchGalileoConfig } from './diagnostics/galileo-config-watch.js';
 import { createGalileoClient } from './galileo/client.js';
+import type { RequestValidator } from './http/validate.js';
 import { createForwarder } from './galileo/forward.js';
 import { createStore } from './idempotency/create-store.js';
 import { createLogger } from './logger.js';
@@ -28,7 +28,7 @@ export interface WarmUpResult {
   durationMs: number;
 }
 
-export async function warmUp(options: { spec: GatewaySpec; validate: RequestHandler[]; bodyLimit: number }): Promise<WarmUpResult> {
+export async function warmUp(options: { spec: GatewaySpec; validator: RequestValidator; bodyLimit: number }): Promise<WarmUpResult> {
   const started = performance.now();
   const { spec } = options;
   const galileoStub = await listen(http.createServer(answerLikeGalileo));
@@ -54,7 +54,7 @@ export async function warmUp(options: { spec: GatewaySpec; validate: RequestHand
     metrics,
     readiness: { shuttingDown: false },
     galileoConfigWatch: watchGalileoConfig({ logger, metrics, repeatLogIntervalMs: 60_000 }),
-    validate: options.validate,
+    validator: options.validator,
   });
   const gateway = await listen(http.createServer(app));
   const agent = new http.Agent({ keepAlive: true });

@@ -21,6 +21,11 @@ export interface GalileoClient {
   client: Client;
   /** GALILEO_TIMEOUT_MS: the whole attempt, body included (see forward.ts). */
   timeoutMs: number;
+  /**
+   * The transport itself ends an attempt at timeoutMs, body included (leanTransport). Not so with
+   * axios' own adapter (kept for a proxy), whose timeout stops at the response headers.
+   */
+  ownDeadline: boolean;
   close(): void;
 }
 
@@ -43,14 +48,18 @@ export function createGalileoClient(options: {
   const agentOptions = { keepAlive: true, maxSockets: 256, timeout: IDLE_SOCKET_TIMEOUT_MS };
   const httpAgent = new http.Agent(agentOptions);
   const httpsAgent = new https.Agent(agentOptions);
-  const client = createClient({
-    baseURL: options.baseUrl,
+  // The axios instance holds the whole transport configuration, once; the SDK client is given
+  // only that instance and the base URL. Everything in the SDK's own config is spread into every
+  // call and merged again by axios per request (measured: npm run bench, README Performance).
+  const instance = axios.create({
     timeout: options.timeoutMs,
     httpAgent,
     httpsAgent,
     // Galileo's answer is passed through byte for byte: never parse, never throw on a status.
     responseType: 'text',
     transformResponse: [(data: unknown) => data],
+    // The SDK has already serialised the body (a form): nothing to transform on the way out.
+    transformRequest: [],
     validateStatus: () => true,
     maxRedirects: 0,
     // A Galileo body is small; a huge one is not Galileo.
@@ -58,8 +67,9 @@ export function createGalileoClient(options: {
     ...(options.proxied ? {} : { adapter: leanTransport }),
   });
   return {
-    client,
+    client: Object.assign(new SdkClient(), createClient({ axios: instance, baseURL: options.baseUrl })),
     timeoutMs: options.timeoutMs,
+    ownDeadline: !options.proxied,
     close() {
       httpAgent.destroy();
       httpsAgent.destroy();
@@ -67,6 +77,12 @@ export function createGalileoClient(options: {
   };
 }
 
+/**
+ * The generated client as a class instance rather than a plain object. The SDK passes the client
+ * in each call's options, which reach axios, and axios deep-copies every plain object in a config
+ * on every request: the client's dozen functions included. An instance is passed by reference.
+ */
+class SdkClient {}
 
 const USER_AGENT = `axios/${axios.VERSION}`;
 

@@ -57,24 +57,27 @@ export function createForwarder(options: {
   const backoffMs = options.backoffMs ?? 100;
   const calls = sdk as unknown as Record<string, SdkCall>;
 
-  const attempt = async (call: SdkCall, body: Record<string, unknown>, format: ResponseFormat) => {
+  // Galileo's answer is a few hundred bytes: never compressed (a bomb is refused anyway, client.ts).
+  const headers = { json: { 'response-content-type': 'json', 'accept-encoding': 'identity' }, xml: { 'response-content-type': 'xml', 'accept-encoding': 'identity' } };
+  const send = (call: SdkCall, body: Record<string, unknown>, format: ResponseFormat, signal?: AbortSignal) =>
+    call({ client: galileo.client, body, headers: headers[format], responseType: 'text', throwOnError: true, ...(signal && { signal }) });
+
+  const attempt = async (call: SdkCall, body: Record<string, unknown>, format: ResponseFormat): Promise<Attempt> => {
+    if (galileo.ownDeadline) {
+      try {
+        return classifyResponse(await send(call, body, format));
+      } catch (err) {
+        return classifyError(err);
+      }
+    }
     // axios' `timeout` only bounds the wait for the response headers; after them it is a socket
     // idle timeout, so a body trickled in small chunks kept the call (and the idempotency claim)
-    // open far beyond GALILEO_TIMEOUT_MS (found by the fault matrix, test/faults). This deadline
-    // covers the whole attempt, body included.
+    // open far beyond GALILEO_TIMEOUT_MS (found by the fault matrix, test/faults). With axios' own
+    // adapter, this deadline covers the whole attempt, body included.
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), galileo.timeoutMs);
     try {
-      const response = await call({
-        client: galileo.client,
-        body,
-        // Galileo's answer is a few hundred bytes: never compressed (a bomb is refused anyway, client.ts).
-        headers: { 'response-content-type': format, 'accept-encoding': 'identity' },
-        responseType: 'text',
-        throwOnError: true,
-        signal: deadline.signal,
-      });
-      return classifyResponse(response);
+      return classifyResponse(await send(call, body, format, deadline.signal));
     } catch (err) {
       return deadline.signal.aborted ? TIMED_OUT : classifyError(err);
     } finally {

@@ -7,7 +7,7 @@
  * is not kept at all: it is withheld, and a retry gets a problem instead of it.
  */
 import { XMLBuilder, XMLParser, XMLValidator } from 'fast-xml-parser';
-import { digitGroups, isLuhnValid, isUuid } from '../sensitive-numbers.js';
+import { digitCount, digitGroups, isLuhnValid, isUuid } from '../sensitive-numbers.js';
 
 export type Storable = { kind: 'response'; body: string } | { kind: 'withheld'; reason: string };
 
@@ -20,8 +20,15 @@ const MASKED_PAN = /^[0-9]{0,6}[Xx*]{4,}[0-9]{0,4}$/;
  */
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$/;
 
+/** The spec's PCI fields, lower-cased, built once per list (the gateway has one). */
+const fieldSets = new WeakMap<readonly string[], ReadonlySet<string>>();
+
 export function storableBody(contentType: string, body: string, pciFields: readonly string[]): Storable {
-  const fields = new Set(pciFields.map((f) => f.toLowerCase()));
+  let fields = fieldSets.get(pciFields);
+  if (fields === undefined) {
+    fields = new Set(pciFields.map((f) => f.toLowerCase()));
+    fieldSets.set(pciFields, fields);
+  }
   return /xml/i.test(contentType) ? fromXml(body, fields) : fromJson(body, fields);
 }
 
@@ -32,6 +39,7 @@ function keeps(field: string, value: unknown): boolean {
 }
 
 function holdsCardNumber(value: string): boolean {
+  if (digitCount(value) < 13) return false; // most values: too few digits to be a card number
   if (DATE_TIME.test(value.trim()) || isUuid(value.trim())) return false;
   return digitGroups(value).some(({ digits }) => digits.length >= 13 && digits.length <= 19 && isLuhnValid(digits));
 }
@@ -52,7 +60,8 @@ function fromJson(body: string, fields: ReadonlySet<string>): Storable {
       return;
     }
     const record = node as Record<string, unknown>;
-    for (const [key, value] of Object.entries(record)) {
+    for (const key of Object.keys(record)) {
+      const value = record[key];
       if (holdsCardNumber(key)) card = true;
       const field = key.trim().toLowerCase();
       if (fields.has(field) && !keeps(field, value)) {

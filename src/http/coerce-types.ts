@@ -18,10 +18,10 @@
 import type { RequestHandler, Response } from 'express';
 import { GatewayError, type FieldError } from '../errors.js';
 import type { FieldFacts } from '../spec.js';
+import { FORM_TYPE, bodyMediaType } from './parse-body.js';
 
 /** Plain decimal notation: the only numeric text a number field accepts. */
 const DECIMAL = /^-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
-const FORM_TYPE = 'application/x-www-form-urlencoded';
 /** More unknown fields than this: refused at once, the first ones named. */
 const MAX_UNKNOWN_FIELDS = 20;
 const UNKNOWN = 'must NOT have additional properties';
@@ -33,7 +33,7 @@ export function coerceToSpecTypes(fields: ReadonlyMap<string, FieldFacts>): Requ
     const problems: FieldError[] = [];
     const body: unknown = req.body;
     refuseManyUnknownFields(body, res.locals.nullFields as string[] | undefined, fields);
-    if (req.is(FORM_TYPE) && typeof body === 'object' && body !== null) {
+    if (bodyMediaType(res) === FORM_TYPE && typeof body === 'object' && body !== null) {
       const record = body as Record<string, unknown>;
       for (const [field, value] of Object.entries(record)) {
         const facts = fields.get(field);

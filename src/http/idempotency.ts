@@ -83,12 +83,11 @@ export function claimTransaction(deps: IdempotencyDeps, operationId: string): Re
         if (found.sameFingerprint) {
           outcome('replayed');
           const { status, contentType, body } = found.response;
-          const payload = Buffer.from(body);
           res.status(status);
           res.setHeader('content-type', contentType);
-          res.setHeader('content-length', payload.length);
+          res.setHeader('content-length', Buffer.byteLength(body));
           res.setHeader('idempotent-replayed', 'true');
-          res.end(payload);
+          res.end(body);
           return;
         }
         break;

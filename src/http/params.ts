@@ -26,12 +26,21 @@ export const captureCallerFields: RequestHandler = (req, res, next) => {
   next();
 };
 
+/** Read once validation has passed (the idempotency and forwarding steps both ask). */
 export function validatedParams(req: Request, res: Response): Record<string, unknown> {
+  const known = res.locals.params as Record<string, unknown> | undefined;
+  if (known !== undefined) return known;
   const body = req.body as Record<string, unknown>;
   const sent = (res.locals.callerFields as string[] | undefined) ?? [];
   // A field removed on the way (a form's empty optional value) is absent: neither forwarded nor
   // part of the fingerprint, or it would be a different request from the one without it.
-  return Object.fromEntries(sent.filter((field) => body[field] !== null && body[field] !== undefined).map((field) => [field, body[field]]));
+  const params: Record<string, unknown> = {};
+  for (const field of sent) {
+    const value = body[field];
+    if (value !== null && value !== undefined) params[field] = value;
+  }
+  res.locals.params = params;
+  return params;
 }
 
 /** The spec allows only json|xml and defaults to json. */

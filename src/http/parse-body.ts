@@ -9,19 +9,20 @@
  */
 import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
-import express, { type RequestHandler } from 'express';
+import express, { type RequestHandler, type Response } from 'express';
 import secureJson from 'secure-json-parse';
 import { GatewayError } from '../errors.js';
 
-const JSON_TYPE = 'application/json';
-const FORM_TYPE = 'application/x-www-form-urlencoded';
+export const JSON_TYPE = 'application/json';
+export const FORM_TYPE = 'application/x-www-form-urlencoded';
 
 export function parseBody(limit: number): RequestHandler[] {
   const text = express.text({ type: JSON_TYPE, limit, inflate: false, defaultCharset: 'utf-8', verify: verifyJsonBytes });
   const form = express.urlencoded({ type: FORM_TYPE, limit, inflate: false, extended: false, parameterLimit: 1000, verify: verifyFormBytes });
 
   const checkHeaders: RequestHandler = (req, res, next) => {
-    if (!req.is([JSON_TYPE, FORM_TYPE])) {
+    const mediaType = req.is([JSON_TYPE, FORM_TYPE]);
+    if (!mediaType) {
       throw new GatewayError('unsupported_media_type', `Content-Type must be ${JSON_TYPE} or ${FORM_TYPE}.`, {
         errors: [{ field: 'content-type', message: `must be ${JSON_TYPE} or ${FORM_TYPE}` }],
       });
@@ -31,14 +32,15 @@ export function parseBody(limit: number): RequestHandler[] {
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > limit) throw fromParserError(bodyError('entity.too.large'));
     if (/^100-continue$/i.test(req.headers.expect ?? '')) res.writeContinue();
+    res.locals.mediaType = mediaType;
     next();
   };
 
   const parse: RequestHandler = (req, res, next) => {
-    const parser = req.is(JSON_TYPE) ? text : form;
-    parser(req, res, (err?: unknown) => {
+    const json = bodyMediaType(res) === JSON_TYPE;
+    (json ? text : form)(req, res, (err?: unknown) => {
       if (err) return next(fromParserError(err));
-      if (req.is(JSON_TYPE)) {
+      if (json) {
         try {
           req.body = parseJson(req.body);
         } catch (parseError) {
@@ -50,6 +52,11 @@ export function parseBody(limit: number): RequestHandler[] {
   };
 
   return [checkHeaders, parse];
+}
+
+/** The body's media type, as the headers step found it: application/json or a form. */
+export function bodyMediaType(res: Response): typeof JSON_TYPE | typeof FORM_TYPE {
+  return res.locals.mediaType as typeof JSON_TYPE | typeof FORM_TYPE;
 }
 
 function parseJson(body: unknown): unknown {
@@ -116,11 +123,17 @@ function topLevelMembers(text: string): { duplicates: string[]; inexact: string[
         let next = end + 1;
         while (next < text.length && ' \t\n\r'.includes(text[next]!)) next++;
         if (text[next] === ':') {
-          const key = JSON.parse(text.slice(i, end + 1)) as string;
+          const raw = text.slice(i + 1, end);
+          const key = raw.includes('\\') ? (JSON.parse(`"${raw}"`) as string) : raw;
           if (seen.has(key)) duplicates.add(key);
           seen.add(key);
-          const literal = /^[\s]*(-?\d+)(?![\d.eE])/.exec(text.slice(next + 1, next + 400))?.[1];
-          if (literal !== undefined && !exactInteger(literal)) inexact.push(key);
+          let value = next + 1;
+          while (value < text.length && ' \t\n\r'.includes(text[value]!)) value++;
+          // Only a number can be inexact: most values are strings, not worth the pattern.
+          if (text[value] === '-' || (text[value]! >= '0' && text[value]! <= '9')) {
+            const literal = /^(-?\d+)(?![\d.eE])/.exec(text.slice(value, value + 400))?.[1];
+            if (literal !== undefined && !exactInteger(literal)) inexact.push(key);
+          }
         }
       }
       i = end;

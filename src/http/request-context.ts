@@ -10,7 +10,7 @@ import type { Duplex } from 'node:stream';
 import type { RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { loggableId, loggablePath } from '../logger.js';
-import { digitGroups, isUuid } from '../sensitive-numbers.js';
+import { digitCount, digitGroups, isUuid } from '../sensitive-numbers.js';
 import type { Metrics } from '../metrics.js';
 import type { RequestContext } from './context.js';
 
@@ -23,7 +23,11 @@ const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  * A UUID is kept as it is (its digits may line up across its dashes, but it is an id).
  */
 function requestIdFrom(incoming: string | string[] | undefined): string {
-  const sane = typeof incoming === 'string' && SANE_REQUEST_ID.test(incoming) && (isUuid(incoming) || !digitGroups(incoming).some((g) => g.digits.length >= 9));
+  if (incoming === undefined) return randomUUID();
+  const sane =
+    typeof incoming === 'string' &&
+    SANE_REQUEST_ID.test(incoming) &&
+    (digitCount(incoming) < 9 || isUuid(incoming) || !digitGroups(incoming).some((g) => g.digits.length >= 9));
   return sane ? incoming : randomUUID();
 }
 
@@ -37,7 +41,8 @@ export function responseInFlight(socket: Duplex): Response | undefined {
 export function requestContext(logger: Logger, metrics: Metrics): RequestHandler {
   return (req, res, next) => {
     const requestId = requestIdFrom(req.headers['x-request-id']);
-    const path = loggablePath(req.path); // now: routers rewrite req.url on the way
+    // originalUrl: routers rewrite req.url on the way, never this.
+    const url = req.originalUrl;
     const ctx: RequestContext = {
       requestId,
       startedAt: process.hrtime.bigint(),
@@ -52,10 +57,11 @@ export function requestContext(logger: Logger, metrics: Metrics): RequestHandler
     metrics.inFlight.inc();
     res.setHeader('x-request-id', requestId);
 
-    let done = false;
-    const complete = () => {
-      if (done) return;
-      done = true;
+    const socket = req.socket;
+    inFlight.set(socket, res);
+    // 'close' comes last whether the response finished or the connection died first.
+    res.once('close', () => {
+      if (inFlight.get(socket) === res) inFlight.delete(socket);
       const durationMs = Number(process.hrtime.bigint() - ctx.startedAt) / 1e6;
       // A connection closed before the response finished is reported as 499 (client closed).
       const status = res.writableFinished ? res.statusCode : 499;
@@ -67,7 +73,7 @@ export function requestContext(logger: Logger, metrics: Metrics): RequestHandler
         {
           requestId,
           method: req.method,
-          path,
+          path: loggablePath(pathOf(url)),
           client: ctx.client,
           operation: ctx.operation,
           transactionId: ctx.transactionId === undefined ? undefined : loggableId(ctx.transactionId),
@@ -79,14 +85,20 @@ export function requestContext(logger: Logger, metrics: Metrics): RequestHandler
         },
         'request completed',
       );
-    };
-    res.once('finish', complete);
-    res.once('close', complete);
-    const socket = req.socket;
-    inFlight.set(socket, res);
-    res.once('close', () => {
-      if (inFlight.get(socket) === res) inFlight.delete(socket);
     });
     next();
   };
+}
+
+/** The path of a request target: origin-form (the usual `/a/b?q`) or absolute-form (`http://h/a/b`). */
+function pathOf(url: string): string {
+  if (!url.startsWith('/')) {
+    try {
+      return new URL(url).pathname;
+    } catch {
+      return url;
+    }
+  }
+  const query = url.indexOf('?');
+  return query === -1 ? url : url.slice(0, query);
 }

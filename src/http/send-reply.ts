@@ -8,9 +8,9 @@ export const sendReply: RequestHandler = (_req, res) => {
   if (reply.kind === 'failure') {
     throw new GatewayError(reply.code, reply.detail);
   }
-  const payload = Buffer.from(reply.body);
   res.status(reply.httpStatus);
   res.setHeader('content-type', reply.contentType);
-  res.setHeader('content-length', payload.length);
-  res.end(payload);
+  res.setHeader('content-length', Buffer.byteLength(reply.body));
+  // A string, not a Buffer: Node then sends the headers and the body in one write.
+  res.end(reply.body);
 };

@@ -2,16 +2,46 @@
  * Validation against the inbound spec (generated/gateway.openapi.json) with
  * express-openapi-validator: every problem is reported (allErrors), together with the ones
  * coerceToSpecTypes found, and the validator's errors are renamed to the fields the caller sent.
+ *
+ * One validator per operation, each given the inbound spec with that operation's path alone: the
+ * route already chose the operation, and a validator given every path looks the request's path up
+ * again on each request (compiling a path pattern per path it tries).
  */
 import type { RequestHandler } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
 import type { OpenAPIV3 } from 'express-openapi-validator/dist/framework/types.js';
 import { GatewayError, type FieldError } from '../errors.js';
 import { coercionProblems } from './coerce-types.js';
+import { inSequence } from './in-sequence.js';
 
-export function validateRequest(document: object): RequestHandler[] {
+export interface RequestValidator {
+  /**
+   * The validation step of the route at `path` (a path of the spec). Built on first use and kept:
+   * the warm-up's copy of the app and the real one share it (warm-up.ts).
+   */
+  forPath(path: string): RequestHandler;
+}
+
+export function validateRequest(document: Record<string, unknown>): RequestValidator {
+  const paths = document.paths as Record<string, unknown>;
+  const built = new Map<string, RequestHandler>();
+  return {
+    forPath(path) {
+      let handler = built.get(path);
+      if (handler === undefined) {
+        if (paths[path] === undefined) throw new Error(`the inbound spec has no path ${path}`);
+        // A copy: the validator rewrites the document it is given.
+        handler = validatorFor(structuredClone({ ...document, paths: { [path]: paths[path] } }));
+        built.set(path, handler);
+      }
+      return handler;
+    },
+  };
+}
+
+function validatorFor(document: object): RequestHandler {
   const middlewares = OpenApiValidator.middleware({
-    apiSpec: structuredClone(document) as OpenAPIV3.DocumentV3_1,
+    apiSpec: document as OpenAPIV3.DocumentV3_1,
     // No coercion: JSON must have the served spec's types, and forms were read as them already.
     validateRequests: { allErrors: true, coerceTypes: false },
     // Full formats: a date must exist in the calendar (2021-02-30 is refused).
@@ -33,7 +63,7 @@ export function validateRequest(document: object): RequestHandler[] {
     const problems = coercionProblems(res);
     next(problems.length > 0 ? invalid(problems) : undefined);
   };
-  return [...validators, reportCoercionProblems];
+  return inSequence([...validators, reportCoercionProblems]);
 }
 
 interface ValidatorError {

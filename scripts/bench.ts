@@ -1,41 +1,63 @@
 /**
- * `npm run bench`: the gateway's throughput and latency against a bare proxy and against the
- * simulator itself, on loopback, unattended, in under five minutes. Every service is its own
- * process: the simulator (zero added latency), the baseline proxy (scripts/bench/baseline-proxy.ts),
- * the gateway on the memory store and on Redis (127.0.0.1:6379, a unique key prefix deleted at
- * the end), and a fresh gateway for the RSS stability run. Results: bench/results.json and
- * bench/results.md.
+ * `npm run bench`: what a request costs in the gateway, next to what it costs in a bare proxy and
+ * in the peer (the same libraries assembled without this project), on loopback, unattended. Every
+ * server is its own process (scripts/bench/servers.ts): the simulator (zero added latency), the
+ * bare proxy (scripts/bench/baseline-proxy.ts), the peer (scripts/bench/peer.ts) and the gateway
+ * as it ships (`node dist/src/main.js`) on the memory store and on Redis (127.0.0.1:6379, a unique
+ * key prefix deleted at the end). The replay scenario sends one consumed transactionId again and
+ * again to the memory gateway.
  *
- * Options (for A/B runs and profiling; the defaults are the full benchmark):
- *   --window S --warmup S --rss-seconds S (0 skips it) --connections 1,16,64
- *   --ops createIvrCall,createAccount --scenarios direct,baseline,gateway-memory,gateway-redis,replay
- *   --out DIR (default bench) --label TEXT --skip-scale-out (else bench/scale-out.ts runs last)
- *   --gateway DIR: run the gateway from DIR/src/main.ts (a copy of src/ and generated/, for A/B)
- *   --profile [--store memory|redis]: instead, run one gateway under `node --cpu-prof` at 16
- *              connections (createIvrCall, --window seconds, default 15) and summarise the profile
- *              into bench/profile[-label].md and .json.
+ * The rounds are interleaved: each round measures every scenario once per operation and
+ * connection count, the order reversed every other round, so background load on a shared machine
+ * falls on all of them alike; a cell is the median of its rounds. The steadiest number is CPU time
+ * per request of each server's process tree (from /proc), which is what the targets are about.
+ * Then: RSS of every server after the whole run, an RSS stability run on a fresh gateway, a CPU
+ * profile of the memory gateway (by library and by module), and the scale-out runs
+ * (scripts/bench/scale-out.ts). Results: bench/results.json, bench/results.md, bench/profile.md.
+ *
+ * Options (the defaults are the full benchmark):
+ *   --rounds N --window S --warmup S --connections 1,16,64 --ops createIvrCall,createAccount
+ *   --scenarios direct,baseline,peer,gateway-memory,gateway-redis,replay --rss-seconds S (0 skips)
+ *   --out DIR (default bench) --label TEXT --skip-scale-out --skip-profile
+ *   --gateway DIR: the gateway from DIR/src/main.ts through tsx (a copy of src/ and generated/, for A/B)
+ *   --profile [--store memory|redis]: only the profile (createIvrCall, 16 connections, --window
+ *              seconds, default 15), into bench/profile[-label].md and .json
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { deleteByPrefix } from '../test/idempotency/redis-helpers.js';
 import { runLoad, type LoadResult } from './bench/load.js';
-import { OPERATIONS, bodyFactory, exampleBody, nextTransactionId, type Credentials, type Operation } from './bench/payloads.js';
-import { ROOT, cpuMs, freePort, postJson, rssMb, startService, stopAllServices, waitForHttp, type Service } from './bench/procs.js';
+import { OPERATIONS, bodyFactory, exampleBody, nextTransactionId, type Operation } from './bench/payloads.js';
+import { ROOT, cpuMs, postJson, rssMb, stopAllServices } from './bench/procs.js';
 import { profileMarkdown, summariseProfile } from './bench/profile.js';
-import { round, slope } from './bench/stats.js';
 import { runScaleOut } from './bench/scale-out.js';
+import {
+  CLIENT_KEY,
+  CREDENTIALS,
+  REDIS_URL,
+  buildGateway,
+  createIvrAccount,
+  removeLogFiles,
+  startBaseline,
+  startGateway,
+  startLibraryFloor,
+  startPeer,
+  startSimulator,
+  type Server,
+} from './bench/servers.js';
+import { round, slope } from './bench/stats.js';
 
-const SCENARIOS = ['direct', 'baseline', 'gateway-memory', 'gateway-redis', 'replay'] as const;
+const SCENARIOS = ['direct', 'baseline', 'floor', 'peer', 'gateway-memory', 'gateway-redis', 'floor-replay', 'replay'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const { values: args } = parseArgs({
   options: {
+    rounds: { type: 'string', default: '3' },
     window: { type: 'string' },
-    warmup: { type: 'string', default: '1.5' },
+    warmup: { type: 'string', default: '1' },
     'rss-seconds': { type: 'string', default: '60' },
     connections: { type: 'string', default: '1,16,64' },
     ops: { type: 'string', default: OPERATIONS.join(',') },
@@ -43,12 +65,14 @@ const { values: args } = parseArgs({
     out: { type: 'string', default: 'bench' },
     label: { type: 'string', default: '' },
     profile: { type: 'boolean', default: false },
-    gateway: { type: 'string', default: '.' },
+    gateway: { type: 'string' },
     store: { type: 'string', default: 'memory' },
     'skip-scale-out': { type: 'boolean', default: false },
+    'skip-profile': { type: 'boolean', default: false },
   },
 });
-const windowS = Number(args.window ?? (args.profile ? 15 : 5));
+const rounds = Number(args.rounds);
+const windowS = Number(args.window ?? (args.profile ? 15 : 3));
 const warmupS = Number(args.warmup);
 const rssSeconds = Number(args['rss-seconds']);
 const connectionCounts = args.connections.split(',').map(Number);
@@ -59,69 +83,16 @@ for (const o of ops) if (!OPERATIONS.includes(o)) throw new Error(`unknown opera
 const outDir = join(ROOT, args.out);
 mkdirSync(outDir, { recursive: true });
 
-const CREDENTIALS: Credentials = { apiLogin: 'sim-login', apiTransKey: 'simTransKey0001', providerId: 9999 };
-const CLIENT_KEY = randomBytes(24).toString('base64url');
-const REDIS_URL = 'redis://127.0.0.1:6379';
 const REDIS_PREFIX = `galileo-gw-bench:${process.pid}-${Date.now().toString(36)}:`;
 const PATH = (op: Operation) => `/intserv/4.0/${op}`;
-const log = (message: string) => process.stdout.write(`[bench ${((performance.now() - t0) / 1000).toFixed(1)}s] ${message}\n`);
+const JSON_HEADERS = { 'content-type': 'application/json', 'response-content-type': 'json' };
+const GATEWAY_HEADERS = { ...JSON_HEADERS, authorization: `Bearer ${CLIENT_KEY}` };
 const t0 = performance.now();
-const logFiles: string[] = [];
+const log = (message: string) => process.stdout.write(`[bench ${((performance.now() - t0) / 1000).toFixed(1)}s] ${message}\n`);
 
-function gatewayEnv(port: number, galileoUrl: string, extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    GALILEO_BASE_URL: galileoUrl,
-    GALILEO_API_LOGIN: CREDENTIALS.apiLogin,
-    GALILEO_API_TRANS_KEY: CREDENTIALS.apiTransKey,
-    GALILEO_PROVIDER_ID: String(CREDENTIALS.providerId),
-    // Auth on, as in production: one client allowed everything.
-    GATEWAY_CLIENTS: JSON.stringify([{ name: 'bench', keySha256: createHash('sha256').update(CLIENT_KEY).digest('hex'), operations: ['*'] }]),
-    LOG_LEVEL: 'info',
-    ...extra,
-  };
-}
-
-/** A gateway process, stdout (its pino lines) appended to a temp file, never a pipe. */
-function startGateway(name: string, port: number, galileoUrl: string, extra: Record<string, string> = {}, nodeArgs: string[] = []): Service {
-  const stdoutFile = join(os.tmpdir(), `galileo-bench-${process.pid}-${name}.log`);
-  rmSync(stdoutFile, { force: true });
-  logFiles.push(stdoutFile);
-  return startService({ name, script: join(args.gateway, 'src/main.ts'), env: gatewayEnv(port, galileoUrl, extra), stdoutFile, nodeArgs });
-}
-
-async function startSimulator(): Promise<{ service: Service; origin: string }> {
-  const port = await freePort();
-  const service = startService({ name: 'simulator', script: 'src/simulator/main.ts', env: { SIMULATOR_PORT: String(port), SIMULATOR_HOST: '127.0.0.1' } });
-  const origin = `http://127.0.0.1:${port}`;
-  await waitForHttp(service, `${origin}/__sim/state`);
-  return { service, origin };
-}
-
-const IVR_ACCOUNT = '074199999999';
-
-/** An account with a phone at the simulator, so createIvrCall answers 0 (and is consumed). */
-async function createIvrAccount(simOrigin: string): Promise<string> {
-  const form = new URLSearchParams({
-    ...Object.fromEntries(Object.entries(CREDENTIALS).map(([k, v]) => [k, String(v)])),
-    transactionId: nextTransactionId(),
-    prodId: '501',
-    firstName: 'Ivr',
-    lastName: 'Bench',
-    // An instant-issue card keeps its number: the same PRN after every simulator reset, whatever
-    // requests of the previous run still reach the simulator after it.
-    accountNo: IVR_ACCOUNT,
-    mobilePhone: '8015556060',
-    mobilePhoneCountryCode: '+1',
-  });
-  const res = await postJson(`${simOrigin}${PATH('createAccount')}`, form.toString(), {
-    'content-type': 'application/x-www-form-urlencoded',
-    'response-content-type': 'json',
-  });
-  const prn = /"pmt_ref_no":"(\d+)"/.exec(res.text)?.[1];
-  if (!prn) throw new Error(`could not create the IVR account: ${res.status} ${res.text}`);
-  return prn;
+/** The gateway as it ships (dist/), or a source copy for an A/B run. */
+function gateway(name: string, galileoUrl: string, options: { store?: 'memory' | 'redis'; env?: Record<string, string>; nodeArgs?: string[] } = {}) {
+  return startGateway({ name, galileoUrl, dir: args.gateway, redisKeyPrefix: REDIS_PREFIX, ...options });
 }
 
 function fieldsFor(op: Operation, ivrAccountNo: string): Record<string, unknown> {
@@ -130,28 +101,48 @@ function fieldsFor(op: Operation, ivrAccountNo: string): Record<string, unknown>
   return fields;
 }
 
+/** One measured window of one scenario. */
+interface Sample {
+  scenario: Scenario;
+  operation: Operation;
+  connections: number;
+  round: number;
+  result: LoadResult;
+  warmup: { requests: number; non2xx: number; errors: number };
+  cpuMsPerRequest: number;
+  cpuPct: number;
+  simulatorCpuPct: number;
+}
+
+/** A scenario at one operation and connection count: the median of its rounds. */
 interface Cell {
   scenario: Scenario;
   operation: Operation;
   connections: number;
-  result: LoadResult;
-  warmup: { requests: number; non2xx: number; errors: number };
-  /** The process under test (the simulator for `direct`). */
-  process: { name: string; cpuPct: number; cpuMsPerRequest: number; rssMb: number };
+  rounds: number;
+  rps: number;
+  latencyMs: { p50: number; p99: number; max: number };
+  cpuMsPerRequest: number;
+  /** Every round's CPU per request, to see the spread. */
+  cpuMsPerRequestRounds: number[];
+  cpuPct: number;
   simulatorCpuPct: number;
+  requests: number;
+  non2xx: number;
+  errors: number;
+  galileoStatuses: Record<string, number>;
 }
 
 interface Target {
-  origin: string;
-  service: Service;
+  server: Server;
   headers: Record<string, string>;
   body: string | (() => string);
 }
 
 /**
- * The simulator forgets everything before each run: its state (accounts, consumed transactionIds,
- * IVR calls) would otherwise grow over the benchmark and every scenario would meet a different
- * upstream. The IVR account is created again, with the same PRN.
+ * The simulator forgets everything before each window: its state (accounts, consumed
+ * transactionIds) would otherwise grow over the run and every scenario would meet a different
+ * upstream. The IVR account is created again, with the same number.
  */
 async function resetSimulator(simOrigin: string, ivrAccount: string): Promise<void> {
   const res = await postJson(`${simOrigin}/__sim/reset`, '{}');
@@ -160,43 +151,84 @@ async function resetSimulator(simOrigin: string, ivrAccount: string): Promise<vo
   if (prn !== ivrAccount) throw new Error(`simulator reset: the IVR account is now ${prn}, not ${ivrAccount}`);
 }
 
-async function measure(scenario: Scenario, op: Operation, connections: number, target: Target, sim: { service: Service; origin: string; ivrAccount: string }): Promise<Cell> {
-  await resetSimulator(sim.origin, sim.ivrAccount);
-  const base = { url: target.origin, path: PATH(op), connections, headers: target.headers, body: target.body };
+async function measure(scenario: Scenario, op: Operation, connections: number, round: number, target: Target, sim: { server: Server; ivrAccount: string }): Promise<Sample> {
+  await resetSimulator(sim.server.origin, sim.ivrAccount);
+  const base = { url: target.server.origin, path: PATH(op), connections, headers: target.headers, body: target.body };
   const warm = await runLoad({ ...base, durationS: warmupS });
-  const cpu0 = cpuMs(target.service.pid);
-  const sim0 = cpuMs(sim.service.pid);
+  const pid = target.server.service.pid;
+  const cpu0 = cpuMs(pid);
+  const sim0 = cpuMs(sim.server.service.pid);
   const w0 = performance.now();
   const result = await runLoad({ ...base, durationS: windowS });
   const wallMs = performance.now() - w0;
-  const cpu = cpuMs(target.service.pid) - cpu0;
-  const simCpu = cpuMs(sim.service.pid) - sim0;
-  const cell: Cell = {
+  const cpu = cpuMs(pid) - cpu0;
+  const simCpu = cpuMs(sim.server.service.pid) - sim0;
+  const sample: Sample = {
     scenario,
     operation: op,
     connections,
+    round,
     result,
     warmup: { requests: warm.requests, non2xx: warm.non2xx, errors: warm.errors },
-    process: { name: target.service.name, cpuPct: round((100 * cpu) / wallMs, 1), cpuMsPerRequest: round(cpu / Math.max(1, result.requests), 3), rssMb: round(rssMb(target.service.pid), 1) },
-    simulatorCpuPct: round((100 * simCpu) / wallMs, 1),
+    cpuMsPerRequest: cpu / Math.max(1, result.requests),
+    cpuPct: (100 * cpu) / wallMs,
+    simulatorCpuPct: (100 * simCpu) / wallMs,
   };
   const l = result.latencyMs;
   if (result.firstOther) log(`  first non-0 answer: ${result.firstOther}`);
   log(
-    `${scenario.padEnd(14)} ${op.padEnd(13)} c=${String(connections).padStart(2)}  ${result.rps.toFixed(0).padStart(5)} req/s  p50 ${l.p50.toFixed(2)} p99 ${l.p99.toFixed(2)} max ${l.max.toFixed(1)} ms  ` +
-      `non2xx ${result.non2xx} err ${result.errors}  cpu ${cell.process.cpuPct}% (${cell.process.cpuMsPerRequest} ms/req) rss ${cell.process.rssMb} MB  galileo ${JSON.stringify(result.galileoStatuses)}`,
+    `r${round} ${scenario.padEnd(14)} ${op.padEnd(13)} c=${String(connections).padStart(2)}  ${result.rps.toFixed(0).padStart(5)} req/s  p50 ${l.p50.toFixed(2)} p99 ${l.p99.toFixed(2)} ms  ` +
+      `non2xx ${result.non2xx} err ${result.errors}  cpu ${sample.cpuPct.toFixed(0)}% (${sample.cpuMsPerRequest.toFixed(3)} ms/req)`,
   );
-  return cell;
+  return sample;
 }
 
 /** Sends the replay body once (consumed: Galileo status 0), checks the second answer is a replay. */
-async function prepareReplay(origin: string, op: Operation, fields: Record<string, unknown>, headers: Record<string, string>): Promise<string> {
+async function prepareReplay(origin: string, op: Operation, fields: Record<string, unknown>, gateway = true): Promise<string> {
   const body = bodyFactory(fields, 'json').fixed(nextTransactionId());
-  const first = await postJson(`${origin}${PATH(op)}`, body, headers);
+  const first = await postJson(`${origin}${PATH(op)}`, body, GATEWAY_HEADERS);
   if (first.status !== 200 || !/"status_code":0,/.test(first.text)) throw new Error(`replay set-up for ${op}: ${first.status} ${first.text.slice(0, 300)}`);
-  const second = await postJson(`${origin}${PATH(op)}`, body, headers);
-  if (second.headers['idempotent-replayed'] !== 'true') throw new Error(`replay set-up for ${op}: the second call was not a replay`);
+  const second = await postJson(`${origin}${PATH(op)}`, body, GATEWAY_HEADERS);
+  if (gateway && second.headers['idempotent-replayed'] !== 'true') throw new Error(`replay set-up for ${op}: the second call was not a replay`);
   return body;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+function cellsOf(samples: Sample[]): Cell[] {
+  const groups = new Map<string, Sample[]>();
+  for (const s of samples) {
+    const key = `${s.scenario}|${s.operation}|${s.connections}`;
+    groups.set(key, [...(groups.get(key) ?? []), s]);
+  }
+  return [...groups.values()].map((group) => {
+    const first = group[0]!;
+    const galileoStatuses: Record<string, number> = {};
+    for (const s of group) for (const [k, v] of Object.entries(s.result.galileoStatuses)) galileoStatuses[k] = (galileoStatuses[k] ?? 0) + v;
+    return {
+      scenario: first.scenario,
+      operation: first.operation,
+      connections: first.connections,
+      rounds: group.length,
+      rps: round(median(group.map((s) => s.result.rps)), 0),
+      latencyMs: {
+        p50: round(median(group.map((s) => s.result.latencyMs.p50)), 3),
+        p99: round(median(group.map((s) => s.result.latencyMs.p99)), 3),
+        max: round(Math.max(...group.map((s) => s.result.latencyMs.max)), 1),
+      },
+      cpuMsPerRequest: round(median(group.map((s) => s.cpuMsPerRequest)), 3),
+      cpuMsPerRequestRounds: group.map((s) => round(s.cpuMsPerRequest, 3)),
+      cpuPct: round(median(group.map((s) => s.cpuPct)), 0),
+      simulatorCpuPct: round(median(group.map((s) => s.simulatorCpuPct)), 0),
+      requests: group.reduce((n, s) => n + s.result.requests, 0),
+      non2xx: group.reduce((n, s) => n + s.result.non2xx + s.warmup.non2xx, 0),
+      errors: group.reduce((n, s) => n + s.result.errors + s.warmup.errors, 0),
+      galileoStatuses,
+    };
+  });
 }
 
 interface RssRun {
@@ -217,14 +249,13 @@ interface RssRun {
 
 const RSS_MAX_ENTRIES = 10_000;
 
-async function rssRun(service: Service, origin: string, op: Operation, fields: Record<string, unknown>, headers: Record<string, string>): Promise<RssRun> {
-  const samples: number[] = [];
-  const factory = bodyFactory(fields, 'json');
-  const timer = setInterval(() => samples.push(rssMb(service.pid)), 1000);
-  samples.push(rssMb(service.pid));
-  const result = await runLoad({ url: origin, path: PATH(op), connections: 16, durationS: rssSeconds, headers, body: factory.next });
+async function rssRun(server: Server, op: Operation, fields: Record<string, unknown>): Promise<RssRun> {
+  const pid = server.service.pid;
+  const samples: number[] = [rssMb(pid)];
+  const timer = setInterval(() => samples.push(rssMb(pid)), 1000);
+  const result = await runLoad({ url: server.origin, path: PATH(op), connections: 16, durationS: rssSeconds, headers: GATEWAY_HEADERS, body: bodyFactory(fields, 'json').next });
   clearInterval(timer);
-  samples.push(rssMb(service.pid));
+  samples.push(rssMb(pid));
   const xs = samples.map((_, i) => i / 60);
   const cut = Math.floor(samples.length / 3);
   return {
@@ -265,14 +296,14 @@ function machine() {
 }
 
 /**
- * What a gateway's log says about its answers: lines written, and how many `request completed`
+ * What a server's log says about its answers: lines written, and how many `request completed`
  * lines had each status other than 200 (499: the client closed first, as autocannon does with the
- * requests in flight when a run ends), with the problem code.
+ * requests in flight when a window ends), with the problem code.
  */
-function summariseLog(file: string): { lines: number; notOk: Record<string, number> } {
+function summariseLog(file: string | undefined): { lines: number; notOk: Record<string, number> } {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = file === undefined ? '' : readFileSync(file, 'utf8');
   } catch {
     return { lines: 0, notOk: {} };
   }
@@ -288,27 +319,26 @@ function summariseLog(file: string): { lines: number; notOk: Record<string, numb
   return { lines, notOk };
 }
 
-async function profileRun(): Promise<void> {
+/**
+ * One memory gateway under `node --cpu-prof` at 16 connections (createIvrCall), summarised by
+ * library, by our own module and by function.
+ */
+async function profileRun(options: { seconds: number; store: 'memory' | 'redis'; markdownOut: string }): Promise<{ rps: number; cpuMsPerRequest: number }> {
   const sim = await startSimulator();
   const ivr = await createIvrAccount(sim.origin);
-  // One directory per run: tsx's loader runs in a worker thread, which writes its own (small)
-  // profile next to the main thread's; the main thread's is the largest.
-  const profileDir = join(outDir, 'profiles', `${args.label || 'run'}-${Date.now()}`);
+  // One directory per run: under tsx (--gateway) the loader's worker thread writes a small
+  // profile of its own next to the main thread's; the main thread's is the largest.
+  const profileDir = join(os.tmpdir(), `galileo-bench-profile-${process.pid}-${Date.now()}`);
   mkdirSync(profileDir, { recursive: true });
-  const port = await freePort();
-  const redis = args.store === 'redis';
-  const storeEnv: Record<string, string> = redis ? { IDEMPOTENCY_STORE: 'redis', REDIS_URL, IDEMPOTENCY_KEY_PREFIX: REDIS_PREFIX } : {};
-  const gw = startGateway('gateway-profile', port, `${sim.origin}/intserv/4.0`, storeEnv, ['--cpu-prof', '--cpu-prof-dir', profileDir]);
-  const origin = `http://127.0.0.1:${port}`;
-  await waitForHttp(gw, `${origin}/healthz`);
-  const headers = { 'content-type': 'application/json', 'response-content-type': 'json', authorization: `Bearer ${CLIENT_KEY}` };
+  const gw = await gateway('gateway-profile', `${sim.origin}/intserv/4.0`, { store: options.store, nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profileDir] });
   const factory = bodyFactory(fieldsFor('createIvrCall', ivr), 'json');
-  await runLoad({ url: origin, path: PATH('createIvrCall'), connections: 16, durationS: warmupS, headers, body: factory.next });
+  const load = (durationS: number) => runLoad({ url: gw.origin, path: PATH('createIvrCall'), connections: 16, durationS, headers: GATEWAY_HEADERS, body: factory.next });
+  await load(Math.max(2, warmupS));
   const loadStart = performance.now();
-  const cpu0 = cpuMs(gw.pid);
-  const result = await runLoad({ url: origin, path: PATH('createIvrCall'), connections: 16, durationS: windowS, headers, body: factory.next });
-  const cpu = cpuMs(gw.pid) - cpu0;
-  await gw.stop(20_000);
+  const cpu0 = cpuMs(gw.service.pid);
+  const result = await load(options.seconds);
+  const cpu = cpuMs(gw.service.pid) - cpu0;
+  await gw.service.stop(20_000);
   const sinceLoadMs = performance.now() - loadStart;
   await sim.service.stop();
   const [main] = readdirSync(profileDir)
@@ -316,98 +346,127 @@ async function profileRun(): Promise<void> {
     .sort((a, b) => statSync(b).size - statSync(a).size);
   if (main === undefined) throw new Error(`no profile written in ${profileDir}`);
   const summary = summariseProfile(main, sinceLoadMs);
-  if (redis) await cleanRedis();
-  const title = `CPU profile: gateway (${redis ? 'Redis' : 'memory'} store), createIvrCall, 16 connections, ${windowS} s${args.label ? ` (${args.label})` : ''}`;
-  const md = profileMarkdown(title, summary, result.rps);
-  const base = join(outDir, `profile${args.label ? `-${args.label}` : ''}`);
-  writeFileSync(`${base}.md`, md);
-  writeFileSync(`${base}.json`, JSON.stringify({ rps: result.rps, latencyMs: result.latencyMs, cpuMsPerRequest: cpu / result.requests, summary }, null, 2));
-  log(`profile: ${round(result.rps, 0)} req/s under the profiler, ${round(cpu / result.requests, 3)} ms CPU/req; ${main} -> ${base}.md`);
-  process.stdout.write(`${md.split('\n').slice(0, 45).join('\n')}\n`);
+  rmSync(profileDir, { recursive: true, force: true });
+  const cpuMsPerRequest = cpu / Math.max(1, result.requests);
+  const title = `CPU profile: gateway (${options.store} store), createIvrCall, 16 connections, ${options.seconds} s${args.label ? ` (${args.label})` : ''}`;
+  writeFileSync(options.markdownOut, profileMarkdown(title, summary, result.rps, cpuMsPerRequest));
+  writeFileSync(options.markdownOut.replace(/\.md$/, '.json'), `${JSON.stringify({ rps: result.rps, latencyMs: result.latencyMs, cpuMsPerRequest, summary }, null, 2)}\n`);
+  log(`profile: ${round(result.rps, 0)} req/s under the profiler, ${round(cpuMsPerRequest, 3)} ms CPU/req -> ${options.markdownOut}`);
+  return { rps: result.rps, cpuMsPerRequest };
 }
 
 async function benchRun(): Promise<void> {
   const info = machine();
   log(`node ${info.node}, ${info.cores} × ${info.cpuModel}, load average ${info.loadAverageAtStart.join(' ')}`);
-  log(`windows: warm-up ${warmupS} s + measured ${windowS} s; connections ${connectionCounts.join(', ')}; RSS run ${rssSeconds} s`);
+  log(`${rounds} rounds; windows: warm-up ${warmupS} s + measured ${windowS} s; connections ${connectionCounts.join(', ')}; RSS run ${rssSeconds} s`);
+  if (args.gateway === undefined) buildGateway();
   const sim = await startSimulator();
   const galileoUrl = `${sim.origin}/intserv/4.0`;
   const ivrAccount = await createIvrAccount(sim.origin);
 
   const need = (s: Scenario) => scenarios.includes(s);
-  const ports = { baseline: await freePort(), memory: await freePort(), redis: await freePort(), rss: await freePort() };
-  const baseline = need('baseline')
-    ? startService({
-        name: 'baseline',
-        script: 'scripts/bench/baseline-proxy.ts',
-        env: { BASELINE_PORT: String(ports.baseline), BASELINE_UPSTREAM: galileoUrl, BASELINE_API_LOGIN: CREDENTIALS.apiLogin, BASELINE_API_TRANS_KEY: CREDENTIALS.apiTransKey, BASELINE_PROVIDER_ID: String(CREDENTIALS.providerId) },
-      })
-    : undefined;
-  const gwMemory = need('gateway-memory') || need('replay') ? startGateway('gateway-memory', ports.memory, galileoUrl) : undefined;
-  const gwRedis = need('gateway-redis')
-    ? startGateway('gateway-redis', ports.redis, galileoUrl, { IDEMPOTENCY_STORE: 'redis', REDIS_URL, IDEMPOTENCY_KEY_PREFIX: REDIS_PREFIX })
-    : undefined;
-  const gwRss = rssSeconds > 0 ? startGateway('gateway-rss', ports.rss, galileoUrl, { IDEMPOTENCY_MAX_ENTRIES: String(RSS_MAX_ENTRIES) }) : undefined;
-  const origin = (port: number) => `http://127.0.0.1:${port}`;
-  await Promise.all([
-    baseline && waitForHttp(baseline, origin(ports.baseline)),
-    gwMemory && waitForHttp(gwMemory, `${origin(ports.memory)}/healthz`),
-    gwRedis && waitForHttp(gwRedis, `${origin(ports.redis)}/readyz`),
-    gwRss && waitForHttp(gwRss, `${origin(ports.rss)}/healthz`),
+  const [baseline, floor, floorReplay, peer, gwMemory, gwRedis] = await Promise.all([
+    need('baseline') ? startBaseline(galileoUrl) : undefined,
+    need('floor') ? startLibraryFloor(galileoUrl) : undefined,
+    need('floor-replay') ? startLibraryFloor(galileoUrl, { replay: true }) : undefined,
+    need('peer') ? startPeer(galileoUrl) : undefined,
+    need('gateway-memory') || need('replay') ? gateway('gateway-memory', galileoUrl) : undefined,
+    need('gateway-redis') ? gateway('gateway-redis', galileoUrl, { store: 'redis' }) : undefined,
   ]);
-  log('services up');
+  log('servers up');
 
-  const jsonHeaders = { 'content-type': 'application/json', 'response-content-type': 'json' };
-  const gatewayHeaders = { ...jsonHeaders, authorization: `Bearer ${CLIENT_KEY}` };
-  const cells: Cell[] = [];
+  const targets = new Map<Operation, Partial<Record<Scenario, Target>>>();
   for (const op of ops) {
     const fields = fieldsFor(op, ivrAccount);
-    const replayBody = need('replay') && gwMemory ? await prepareReplay(origin(ports.memory), op, fields, gatewayHeaders) : '';
-    const targets: Partial<Record<Scenario, Target>> = {
-      direct: { origin: sim.origin, service: sim.service, headers: { 'content-type': 'application/x-www-form-urlencoded', 'response-content-type': 'json' }, body: bodyFactory(fields, { form: CREDENTIALS }).next },
-      ...(baseline && { baseline: { origin: origin(ports.baseline), service: baseline, headers: jsonHeaders, body: bodyFactory(fields, 'json').next } }),
-      ...(gwMemory && { 'gateway-memory': { origin: origin(ports.memory), service: gwMemory, headers: gatewayHeaders, body: bodyFactory(fields, 'json').next } }),
-      ...(gwRedis && { 'gateway-redis': { origin: origin(ports.redis), service: gwRedis, headers: gatewayHeaders, body: bodyFactory(fields, 'json').next } }),
-      ...(gwMemory && { replay: { origin: origin(ports.memory), service: gwMemory, headers: gatewayHeaders, body: replayBody } }),
-    };
-    // Interleaved: the scenarios compared in one ratio are measured minutes apart at most.
-    for (const connections of connectionCounts) {
-      for (const scenario of scenarios) {
-        cells.push(await measure(scenario, op, connections, targets[scenario]!, { ...sim, ivrAccount }));
+    const json = () => bodyFactory(fields, 'json').next;
+    targets.set(op, {
+      direct: { server: sim, headers: { 'content-type': 'application/x-www-form-urlencoded', 'response-content-type': 'json' }, body: bodyFactory(fields, { form: CREDENTIALS }).next },
+      ...(baseline && { baseline: { server: baseline, headers: JSON_HEADERS, body: json() } }),
+      ...(floor && { floor: { server: floor, headers: GATEWAY_HEADERS, body: json() } }),
+      ...(floorReplay && { 'floor-replay': { server: floorReplay, headers: GATEWAY_HEADERS, body: await prepareReplay(floorReplay.origin, op, fields, false) } }),
+      ...(peer && { peer: { server: peer, headers: GATEWAY_HEADERS, body: json() } }),
+      ...(gwMemory && { 'gateway-memory': { server: gwMemory, headers: GATEWAY_HEADERS, body: json() } }),
+      ...(gwRedis && { 'gateway-redis': { server: gwRedis, headers: GATEWAY_HEADERS, body: json() } }),
+      ...(gwMemory && need('replay') && { replay: { server: gwMemory, headers: GATEWAY_HEADERS, body: await prepareReplay(gwMemory.origin, op, fields) } }),
+    });
+  }
+
+  const samples: Sample[] = [];
+  for (let r = 0; r < rounds; r++) {
+    // Interleaved, the order reversed every other round: no scenario always comes first.
+    const order = r % 2 === 0 ? scenarios : [...scenarios].reverse();
+    for (const op of ops) {
+      for (const connections of connectionCounts) {
+        for (const scenario of order) samples.push(await measure(scenario, op, connections, r, targets.get(op)![scenario]!, { server: sim, ivrAccount }));
       }
     }
   }
+  const cells = cellsOf(samples);
+
+  // After the whole run, as the issue of record asks: what each server holds by now.
+  const rssAfterRunMb = Object.fromEntries(
+    [['simulator', sim], ['baseline', baseline], ['floor', floor], ['peer', peer], ['gateway-memory', gwMemory], ['gateway-redis', gwRedis]]
+      .filter((e): e is [string, Server] => e[1] !== undefined)
+      .map(([name, server]) => [name, round(rssMb(server.service.pid), 1)]),
+  );
+  log(`RSS after the run (MB): ${JSON.stringify(rssAfterRunMb)}`);
+  const serverLogs = Object.fromEntries(
+    [['peer', peer], ['gateway-memory', gwMemory], ['gateway-redis', gwRedis]]
+      .filter((e): e is [string, Server] => e[1] !== undefined)
+      .map(([name, server]) => [name, summariseLog(server.logFile)]),
+  );
+  const gatewayStderr = Object.fromEntries([gwMemory, gwRedis].filter((s) => s !== undefined).map((s) => [s.service.name, s.service.stderr().slice(0, 2000)]));
+  await Promise.all([baseline, floor, floorReplay, peer, gwMemory, gwRedis].map((s) => s?.service.stop()));
 
   let rss: RssRun | undefined;
-  if (gwRss) {
+  if (rssSeconds > 0) {
     await resetSimulator(sim.origin, ivrAccount);
-    log(`RSS run: gateway (memory, IDEMPOTENCY_MAX_ENTRIES=${RSS_MAX_ENTRIES}), createIvrCall, 16 connections, ${rssSeconds} s`);
-    rss = await rssRun(gwRss, origin(ports.rss), 'createIvrCall', fieldsFor('createIvrCall', ivrAccount), gatewayHeaders);
+    const fresh = await gateway('gateway-rss', galileoUrl, { env: { IDEMPOTENCY_MAX_ENTRIES: String(RSS_MAX_ENTRIES) } });
+    log(`RSS run: fresh gateway (memory, IDEMPOTENCY_MAX_ENTRIES=${RSS_MAX_ENTRIES}), createIvrCall, 16 connections, ${rssSeconds} s`);
+    rss = await rssRun(fresh, 'createIvrCall', fieldsFor('createIvrCall', ivrAccount));
     log(`RSS ${rss.firstMb} -> ${rss.lastMb} MB, slope ${rss.slopeMbPerMin} MB/min (after fill ${rss.slopeAfterFillMbPerMin}), ${rss.rps} req/s, errors ${rss.errors}`);
   }
-
-  const gatewayLogs = Object.fromEntries(logFiles.map((f) => [f.replace(/^.*-(gateway-[a-z]+)\.log$/, '$1'), summariseLog(f)]));
-  log(`gateway logs: ${JSON.stringify(gatewayLogs)}`);
-  const gatewayStderr = Object.fromEntries([gwMemory, gwRedis, gwRss].filter((s) => s !== undefined).map((s) => [s.name, s.stderr().slice(0, 2000)]));
+  log(`logs: ${JSON.stringify(serverLogs)}`);
   await stopAllServices();
   const redisKeysDeleted = gwRedis ? await cleanRedis() : 0;
-  for (const f of logFiles) rmSync(f, { force: true });
+  removeLogFiles();
+
+  let profile: { rps: number; cpuMsPerRequest: number; file: string } | undefined;
+  if (!args['skip-profile']) {
+    const file = join(outDir, `profile${args.label ? `-${args.label}` : ''}.md`);
+    profile = { ...(await profileRun({ seconds: 12, store: 'memory', markdownOut: file })), file: file.slice(ROOT.length) };
+  }
+
   const totalS = round((performance.now() - t0) / 1000, 1);
   log(`done in ${totalS} s (Redis keys deleted: ${redisKeysDeleted})`);
-
   const results = {
     date: new Date().toISOString(),
     label: args.label || undefined,
     machine: { ...info, loadAverageAtEnd: os.loadavg().map((v) => round(v, 2)) },
-    config: { warmupS, windowS, connections: connectionCounts, operations: ops, scenarios, rssSeconds, gateway: args.gateway, logLevel: 'info', auth: 'on (one bearer client)', encryption: 'off' },
+    config: {
+      rounds,
+      warmupS,
+      windowS,
+      connections: connectionCounts,
+      operations: ops,
+      scenarios,
+      rssSeconds,
+      gateway: args.gateway === undefined ? 'node dist/src/main.js' : `tsx ${args.gateway}/src/main.ts`,
+      logLevel: 'info',
+      auth: 'on (one bearer client)',
+      encryption: 'off',
+    },
     totalWallS: totalS,
     cells,
     ratios: ratios(cells),
+    rssAfterRunMb,
     rss,
-    goals: goals(cells, rss),
-    gatewayLogs,
+    goals: goals(cells, rssAfterRunMb, rss),
+    profile,
+    serverLogs,
     gatewayStderr,
     redisKeysDeleted,
+    samples: samples.map((s) => ({ scenario: s.scenario, operation: s.operation, connections: s.connections, round: s.round, rps: round(s.result.rps, 0), p50: round(s.result.latencyMs.p50, 3), cpuMsPerRequest: round(s.cpuMsPerRequest, 3) })),
   };
   // Numbers to 3 decimals: sub-millisecond latencies matter, float noise does not.
   const json = JSON.stringify(results, (_key, value: unknown) => (typeof value === 'number' && !Number.isInteger(value) ? round(value, 3) : value), 2);
@@ -428,26 +487,31 @@ interface Ratio {
   value: number;
 }
 
+/** CPU per request relative to another server's, and added p50 latency at one connection. */
 function ratios(cells: Cell[]) {
-  const out: { throughput: Ratio[]; addedLatencyMs: Ratio[] } = { throughput: [], addedLatencyMs: [] };
+  const out: { cpu: Ratio[]; addedP50Ms: Ratio[] } = { cpu: [], addedP50Ms: [] };
   const pairs: Array<[string, Scenario, Scenario]> = [
-    ['gateway-memory / baseline', 'gateway-memory', 'baseline'],
-    ['gateway-redis / baseline', 'gateway-redis', 'baseline'],
-    ['replay / gateway-memory', 'replay', 'gateway-memory'],
-    ['baseline / direct', 'baseline', 'direct'],
+    ['gateway-memory / peer', 'gateway-memory', 'peer'],
+    ['gateway-redis / peer', 'gateway-redis', 'peer'],
+    ['replay / baseline', 'replay', 'baseline'],
+    ['floor / peer', 'floor', 'peer'],
+    ['gateway-memory / floor', 'gateway-memory', 'floor'],
+    ['floor-replay / baseline', 'floor-replay', 'baseline'],
+    ['replay / floor-replay', 'replay', 'floor-replay'],
+    ['peer / baseline', 'peer', 'baseline'],
   ];
   for (const op of ops) {
     for (const connections of connectionCounts) {
       for (const [name, a, b] of pairs) {
         const x = find(cells, a, op, connections);
         const y = find(cells, b, op, connections);
-        if (x && y) out.throughput.push({ name, operation: op, connections, value: round(x.result.rps / y.result.rps, 2) });
+        if (x && y) out.cpu.push({ name, operation: op, connections, value: round(x.cpuMsPerRequest / y.cpuMsPerRequest, 2) });
       }
     }
     const base = find(cells, 'baseline', op, 1);
-    for (const s of ['gateway-memory', 'gateway-redis', 'replay'] as const) {
+    for (const s of ['gateway-memory', 'gateway-redis', 'floor', 'peer', 'replay'] as const) {
       const g = find(cells, s, op, 1);
-      if (base && g) out.addedLatencyMs.push({ name: `${s} p50 − baseline p50`, operation: op, connections: 1, value: round(g.result.latencyMs.p50 - base.result.latencyMs.p50, 3) });
+      if (base && g) out.addedP50Ms.push({ name: `${s} p50 − baseline p50`, operation: op, connections: 1, value: round(g.latencyMs.p50 - base.latencyMs.p50, 3) });
     }
   }
   return out;
@@ -461,24 +525,32 @@ interface Goal {
 
 /** RSS is "stable" when, once the store is full, it grows less than this. */
 const RSS_SLOPE_LIMIT_MB_PER_MIN = 5;
+/** The serving process after the whole benchmark (MiB; /proc reports kB, so MB here are MiB). */
+const RSS_LIMIT_MB = 150;
 
-function goals(cells: Cell[], rss: RssRun | undefined): Goal[] {
+function goals(cells: Cell[], rssAfterRunMb: Record<string, number>, rss: RssRun | undefined): Goal[] {
   const r = ratios(cells);
-  const pick = (name: string, conns: number[]) => r.throughput.filter((x) => x.name === name && conns.includes(x.connections));
   const check = (goal: string, items: Ratio[], ok: (v: number) => boolean): Goal => ({
     goal,
     measured: items.map((x) => `${x.operation}@${x.connections}: ${x.value}`).join(', ') || 'not measured',
     pass: items.length === 0 ? undefined : items.every((x) => ok(x.value)),
   });
-  const bad = cells.filter((c) => c.result.errors + c.result.non2xx + c.warmup.errors + c.warmup.non2xx > 0);
+  const cpu = (name: string) => r.cpu.filter((x) => x.name === name);
+  const bad = cells.filter((c) => c.errors + c.non2xx > 0);
+  const gatewayRss = Object.entries(rssAfterRunMb).filter(([name]) => name.startsWith('gateway'));
   return [
-    check('gateway (memory) ≥ 0.5 × baseline at 16 and 64 connections', pick('gateway-memory / baseline', [16, 64]), (v) => v >= 0.5),
-    check('gateway (Redis) ≥ 0.4 × baseline at 16 and 64 connections', pick('gateway-redis / baseline', [16, 64]), (v) => v >= 0.4),
-    check('replay ≥ 1.5 × forwarded (memory) at 16 and 64 connections', pick('replay / gateway-memory', [16, 64]), (v) => v >= 1.5),
-    check('added latency (gateway memory p50 − baseline p50) ≤ 1 ms at 1 connection', r.addedLatencyMs.filter((x) => x.name.startsWith('gateway-memory')), (v) => v <= 1),
+    check('forwarded, memory store: gateway CPU per request ≤ 0.6 × the peer’s', cpu('gateway-memory / peer'), (v) => v <= 0.6),
+    check('forwarded, Redis store: gateway CPU per request ≤ 0.7 × the peer’s', cpu('gateway-redis / peer'), (v) => v <= 0.7),
+    check('replay: CPU per request ≤ 2 × the bare proxy’s', cpu('replay / baseline'), (v) => v <= 2),
+    check('added p50 at one connection (gateway, memory − bare proxy) ≤ 0.5 ms', r.addedP50Ms.filter((x) => x.name.startsWith('gateway-memory')), (v) => v <= 0.5),
+    {
+      goal: `RSS of the serving process after the whole run ≤ ${RSS_LIMIT_MB} MiB`,
+      measured: gatewayRss.map(([name, mb]) => `${name}: ${mb}`).join(', ') || 'not measured',
+      pass: gatewayRss.length === 0 ? undefined : gatewayRss.every(([, mb]) => mb <= RSS_LIMIT_MB),
+    },
     {
       goal: 'no errors and no non-2xx in any scenario (warm-ups included)',
-      measured: bad.length === 0 ? `0 in ${cells.length} runs` : bad.map((c) => `${c.scenario} ${c.operation}@${c.connections}: ${c.result.errors + c.warmup.errors} errors, ${c.result.non2xx + c.warmup.non2xx} non-2xx`).join('; '),
+      measured: bad.length === 0 ? `0 in ${cells.length} cells` : bad.map((c) => `${c.scenario} ${c.operation}@${c.connections}: ${c.errors} errors, ${c.non2xx} non-2xx`).join('; '),
       pass: cells.length === 0 ? undefined : bad.length === 0,
     },
     {
@@ -492,39 +564,41 @@ function goals(cells: Cell[], rss: RssRun | undefined): Goal[] {
 function markdown(results: {
   date: string;
   machine: ReturnType<typeof machine> & { loadAverageAtEnd: number[] };
+  config: { rounds: number; warmupS: number; windowS: number; gateway: string };
   totalWallS: number;
   cells: Cell[];
   ratios: ReturnType<typeof ratios>;
+  rssAfterRunMb: Record<string, number>;
   rss: RssRun | undefined;
   goals: Goal[];
-  label?: string;
+  profile: { rps: number; cpuMsPerRequest: number; file: string } | undefined;
 }): string {
   const m = results.machine;
-  const f = (v: number, d = 2) => (Number.isFinite(v) ? v.toFixed(d) : '—');
+  const f = (n: number, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : '–');
   const lines = [
-    `# Gateway benchmark${results.label ? ` (${results.label})` : ''}`,
+    '# Gateway benchmark',
     '',
     `${results.date} · node ${m.node} · ${m.cores} × ${m.cpuModel} · load average ${m.loadAverageAtStart.join('/')} → ${m.loadAverageAtEnd.join('/')} · total ${results.totalWallS} s`,
     '',
-    `Loopback, simulator with no added latency, each run ${warmupS} s warm-up + ${windowS} s measured (autocannon 9; latencies exact per response).`,
-    'Gateway: `node --import tsx src/main.ts`, LOG_LEVEL=info to a file, auth on, unique transactionIds (every call forwarded); replay: one consumed transactionId.',
-    'CPU and RSS are those of the process under test (the simulator for `direct`), over the measured window.',
-    'Where the CPU goes, what was changed and what is proposed: [hotspots.md](hotspots.md).',
+    `Loopback, simulator with no added latency. ${results.config.rounds} interleaved rounds (order reversed every other round), each window ${results.config.warmupS} s warm-up + ${results.config.windowS} s measured (autocannon; latencies exact per response); every cell the median of its rounds.`,
+    `Gateway: \`${results.config.gateway}\`, LOG_LEVEL=info to a file, auth on, unique transactionIds (every call forwarded); replay: one consumed transactionId, memory gateway. Peer: scripts/bench/peer.ts; bare proxy: scripts/bench/baseline-proxy.ts.`,
+    'CPU is that of the server’s process tree (the simulator for `direct`) over the measured window, from /proc.',
     '',
-    '| scenario | operation | conns | req/s | p50 ms | p99 ms | max ms | non-2xx | errors | CPU % | CPU ms/req | RSS MB | sim CPU % | Galileo status (sampled) |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
-    ...results.cells.map((c) => {
-      const l = c.result.latencyMs;
-      const statuses = Object.entries(c.result.galileoStatuses).map(([k, v]) => `${k}:${v}`).join(' ');
-      return `| ${c.scenario} | ${c.operation} | ${c.connections} | ${f(c.result.rps, 0)} | ${f(l.p50)} | ${f(l.p99)} | ${f(l.max, 1)} | ${c.result.non2xx} | ${c.result.errors} | ${c.process.cpuPct} | ${c.process.cpuMsPerRequest} | ${c.process.rssMb} | ${c.simulatorCpuPct} | ${statuses} |`;
-    }),
+    '| scenario | operation | conns | req/s | p50 ms | p99 ms | max ms | CPU ms/req | CPU ms/req per round | CPU % | sim CPU % | non-2xx | errors |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|',
+    ...results.cells.map(
+      (c) =>
+        `| ${c.scenario} | ${c.operation} | ${c.connections} | ${c.rps} | ${f(c.latencyMs.p50)} | ${f(c.latencyMs.p99)} | ${f(c.latencyMs.max, 1)} | ${c.cpuMsPerRequest.toFixed(3)} | ${c.cpuMsPerRequestRounds.join(' ')} | ${c.cpuPct} | ${c.simulatorCpuPct} | ${c.non2xx} | ${c.errors} |`,
+    ),
     '',
-    '## Ratios',
+    '## CPU per request, relative',
     '',
     '| ratio | operation | conns | value |',
     '|---|---|---:|---:|',
-    ...results.ratios.throughput.map((r) => `| ${r.name} | ${r.operation} | ${r.connections} | ${r.value} |`),
-    ...results.ratios.addedLatencyMs.map((r) => `| ${r.name} (ms) | ${r.operation} | ${r.connections} | ${r.value} |`),
+    ...results.ratios.cpu.map((r) => `| ${r.name} | ${r.operation} | ${r.connections} | ${r.value} |`),
+    ...results.ratios.addedP50Ms.map((r) => `| ${r.name} (ms) | ${r.operation} | ${r.connections} | ${r.value} |`),
+    '',
+    `RSS after the whole run (MB): ${Object.entries(results.rssAfterRunMb).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
     '',
   ];
   if (results.rss) {
@@ -539,10 +613,11 @@ function markdown(results: {
       '',
     );
   }
+  if (results.profile) lines.push(`Where the gateway's CPU goes: [${results.profile.file.replace(/^\/?bench\//, '')}](${results.profile.file.replace(/^\/?bench\//, '')}).`, '');
   lines.push(
-    '## Goals',
+    '## Targets',
     '',
-    '| goal | measured | result |',
+    '| target | measured | result |',
     '|---|---|---|',
     ...results.goals.map((g) => `| ${g.goal} | ${g.measured} | ${g.pass === undefined ? 'n/a' : g.pass ? 'PASS' : 'FAIL'} |`),
     '',
@@ -561,16 +636,21 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 try {
-  if (args.profile) await profileRun();
-  else await benchRun();
-  // Gateway processes on one Redis and on a Cluster: scripts/bench/scale-out.ts.
-  if (!args.profile && !args['skip-scale-out']) await runScaleOut({ outDir });
+  if (args.profile) {
+    if (args.gateway === undefined) buildGateway();
+    await profileRun({ seconds: windowS, store: args.store === 'redis' ? 'redis' : 'memory', markdownOut: join(outDir, `profile${args.label ? `-${args.label}` : ''}.md`) });
+    if (args.store === 'redis') await cleanRedis();
+  } else {
+    await benchRun();
+    // Gateway processes on one Redis and on a Cluster: scripts/bench/scale-out.ts.
+    if (!args['skip-scale-out']) await runScaleOut({ outDir });
+  }
 } catch (err) {
   if (!interrupted) {
     process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     await stopAllServices();
     await cleanRedis().catch(() => 0);
-    for (const f of logFiles) rmSync(f, { force: true });
-    process.exitCode = 1;
+    removeLogFiles();
+    process.exit(1);
   }
 }

@@ -29,6 +29,8 @@ export interface ProfileSummary {
   busyMs: number;
   idleMs: number;
   areas: Array<{ area: string; selfMs: number; pctOfBusy: number }>;
+  /** The areas rolled up: our own code, the generated client, libraries, Node itself, the engine. */
+  kinds: Array<{ kind: string; selfMs: number; pctOfBusy: number }>;
   topSelf: Array<{ fn: string; area: string; selfMs: number; pctOfBusy: number }>;
   inclusive: Array<{ fn: string; area: string; totalMs: number; pctOfBusy: number }>;
 }
@@ -48,6 +50,15 @@ function area(frame: CallFrame): string {
   const local = /\/(src|generated|scripts)\/(.*)$/.exec(url);
   if (local) return `${local[1]}/${local[2]}`;
   return url;
+}
+
+function kindOf(area: string): string {
+  if (area.startsWith('src/')) return 'ours (src/)';
+  if (area.startsWith('generated/')) return 'generated client (generated/)';
+  if (area.startsWith('node:')) return 'Node.js internals (node:*)';
+  if (area.startsWith('(') || area === 'native') return 'engine: native code, GC, (program)';
+  if (area.startsWith('scripts/')) return 'ours (scripts/)';
+  return 'libraries (node_modules)';
 }
 
 function label(frame: CallFrame): string {
@@ -113,6 +124,9 @@ export function summariseProfile(path: string, lastMs: number): ProfileSummary {
     busyMs: Math.round(busyMs),
     idleMs: Math.round(idleMs),
     areas: [...areas].sort((a, b) => b[1] - a[1]).map(([a, ms]) => ({ area: a, selfMs: Math.round(ms), pctOfBusy: pct(ms) })),
+    kinds: [...[...areas].reduce((kinds, [a, ms]) => kinds.set(kindOf(a), (kinds.get(kindOf(a)) ?? 0) + ms), new Map<string, number>())]
+      .sort((a, b) => b[1] - a[1])
+      .map(([kind, ms]) => ({ kind, selfMs: Math.round(ms), pctOfBusy: pct(ms) })),
     topSelf: [...fns]
       .sort((a, b) => b[1].ms - a[1].ms)
       .slice(0, 40)
@@ -125,17 +139,27 @@ export function summariseProfile(path: string, lastMs: number): ProfileSummary {
   };
 }
 
-export function profileMarkdown(title: string, s: ProfileSummary, rps: number): string {
+export function profileMarkdown(title: string, s: ProfileSummary, rps: number, cpuMsPerRequest: number): string {
+  // Self time per request in µs: the profile's share of busy time applied to the measured CPU.
+  const us = (ms: number) => ((1000 * cpuMsPerRequest * ms) / s.busyMs).toFixed(1);
   const lines = [
     `# ${title}`,
     '',
-    `Window ${s.windowMs} ms, busy ${s.busyMs} ms (${Math.round((100 * s.busyMs) / s.windowMs)}% of one core), idle ${s.idleMs} ms; ${Math.round(rps)} req/s.`,
+    `Window ${s.windowMs} ms, busy ${s.busyMs} ms (${Math.round((100 * s.busyMs) / s.windowMs)}% of one core), idle ${s.idleMs} ms; ${Math.round(rps)} req/s, ` +
+      `${cpuMsPerRequest.toFixed(3)} ms of CPU per request (/proc, under the profiler). µs/req below: each share of busy time applied to that CPU time.`,
+    'The sampling profiler counts time spent blocked in a system call (`writev` below: sending on a socket, often descheduled on a busy 2-core machine) as busy time; /proc counts CPU only.',
     '',
-    '## Self time by area (% of busy time)',
+    '## Self time by kind',
     '',
-    '| area | self ms | % |',
-    '|---|---:|---:|',
-    ...s.areas.slice(0, 30).map((a) => `| ${a.area} | ${a.selfMs} | ${a.pctOfBusy} |`),
+    '| kind | self ms | % | µs/req |',
+    '|---|---:|---:|---:|',
+    ...s.kinds.map((k) => `| ${k.kind} | ${k.selfMs} | ${k.pctOfBusy} | ${us(k.selfMs)} |`),
+    '',
+    '## Self time by library and by module (% of busy time)',
+    '',
+    '| area | self ms | % | µs/req |',
+    '|---|---:|---:|---:|',
+    ...s.areas.slice(0, 40).map((a) => `| ${a.area} | ${a.selfMs} | ${a.pctOfBusy} | ${us(a.selfMs)} |`),
     '',
     '## Top functions by self time',
     '',

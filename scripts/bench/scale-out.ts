@@ -23,6 +23,7 @@ import { adoptPrefix, plainClient } from '../../test/idempotency/redis-helpers.j
 import { runLoad, type LoadResult } from './load.js';
 import { bodyFactory, exampleBody, nextTransactionId } from './payloads.js';
 import { ROOT, cpuMs, freePort, postJson, startService, stopAllServices, waitForHttp, type Service } from './procs.js';
+import { buildGateway } from './servers.js';
 import { round } from './stats.js';
 
 export interface ScaleOutOptions {
@@ -80,6 +81,7 @@ export async function runScaleOut(options: ScaleOutOptions): Promise<ScaleOutCel
   const clientKey = randomBytes(24).toString('base64url');
   const headers = { 'content-type': 'application/json', 'response-content-type': 'json', authorization: `Bearer ${clientKey}` };
   const loadAverageAtStart = os.loadavg().map((v) => round(v, 2));
+  buildGateway(); // the gateway runs as it ships: node dist/src/main.js
 
   const simPort = await freePort();
   const simulator = startService({ name: 'simulator', script: 'src/simulator/main.ts', env: { SIMULATOR_PORT: String(simPort), SIMULATOR_HOST: '127.0.0.1' } });
@@ -108,7 +110,7 @@ export async function runScaleOut(options: ScaleOutOptions): Promise<ScaleOutCel
           logFiles.push(stdoutFile);
           return startService({
             name: `gateway-${store}-${i + 1}of${count}`,
-            script: 'src/main.ts',
+            script: 'dist/src/main.js',
             stdoutFile,
             env: {
               PORT: String(port),

@@ -78,6 +78,31 @@ export async function startPeer(galileoUrl: string): Promise<Server> {
   return { service, origin, logFile: file };
 }
 
+/** scripts/bench/library-floor.ts: the required libraries alone; `replay`: answers seen transactionIds from a Map. */
+export async function startLibraryFloor(galileoUrl: string, options: { replay?: boolean } = {}): Promise<Server> {
+  const port = await freePort();
+  const name = options.replay ? 'floor-replay' : 'floor';
+  const file = logFile(name);
+  const service = startService({
+    name,
+    script: 'scripts/bench/library-floor.ts',
+    stdoutFile: file,
+    env: {
+      FLOOR_PORT: String(port),
+      FLOOR_UPSTREAM: galileoUrl,
+      FLOOR_API_LOGIN: CREDENTIALS.apiLogin,
+      FLOOR_API_TRANS_KEY: CREDENTIALS.apiTransKey,
+      FLOOR_PROVIDER_ID: String(CREDENTIALS.providerId),
+      FLOOR_KEY_SHA256: CLIENT_KEY_SHA256,
+      FLOOR_SPEC: join(ROOT, 'generated/gateway.openapi.json'),
+      ...(options.replay && { FLOOR_REPLAY: '1' }),
+    },
+  });
+  const origin = `http://127.0.0.1:${port}`;
+  await waitForHttp(service, `${origin}/healthz`);
+  return { service, origin, logFile: file };
+}
+
 /**
  * Builds dist/ when it is stale (the same step as npm start), so the gateway runs as it ships:
  * `node dist/src/main.js`, no TypeScript loader.

@@ -9,9 +9,10 @@
  *
  * A VARIANT is `dist` (this checkout as it ships, built if stale), `peer` or `baseline`
  * (scripts/bench/peer.ts, baseline-proxy.ts), or a directory holding a copy of src/ and
- * generated/ run through tsx (`.` is the working tree), optionally followed by @LEVEL for
+ * generated/ run through tsx (`.` is the working tree; a copy must sit inside the checkout, where
+ * node_modules resolves, e.g. under the git-ignored scratch/), optionally followed by @LEVEL for
  * LOG_LEVEL (default info), e.g.
- *   mkdir -p /tmp/v && cp -r src generated /tmp/v/ && (edit /tmp/v/src/...) && npx tsx scripts/bench/ab.ts peer . /tmp/v
+ *   mkdir -p scratch/v && cp -r src generated scratch/v/ && (edit scratch/v/src/...) && npx tsx scripts/bench/ab.ts peer . scratch/v
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';

@@ -50,7 +50,7 @@ export function createGalileoClient(options: {
   const httpsAgent = new https.Agent(agentOptions);
   // The axios instance holds the whole transport configuration, once; the SDK client is given
   // only that instance and the base URL. Everything in the SDK's own config is spread into every
-  // call and merged again by axios per request (measured: npm run bench, README Performance).
+  // call and merged again by axios per request (measured: bench/hotspots.md).
   const instance = axios.create({
     timeout: options.timeoutMs,
     httpAgent,

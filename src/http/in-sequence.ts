@@ -2,7 +2,7 @@
  * Several middleware run as one: each calls `next` to go on, throws or passes an error to stop,
  * exactly as in an Express route (a rejected promise is an error too). An operation's steps are
  * one route handler this way instead of a dozen router layers, each of which Express dispatches,
- * matches and wraps on every request (measured: npm run bench, README Performance).
+ * matches and wraps on every request (measured: bench/hotspots.md).
  */
 import type { RequestHandler } from 'express';
 

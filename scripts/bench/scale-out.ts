@@ -11,8 +11,8 @@
  *                              [--stores redis,cluster] [--out DIR]
  * `npm run bench` runs it too, after its own scenarios. Writes DIR/scale-out.json and .md.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -22,8 +22,8 @@ import { TestRedisCluster } from '../../test/helpers/redis-topologies.js';
 import { adoptPrefix, plainClient } from '../../test/idempotency/redis-helpers.js';
 import { runLoad, type LoadResult } from './load.js';
 import { bodyFactory, exampleBody, nextTransactionId } from './payloads.js';
-import { ROOT, cpuMs, freePort, postJson, startService, stopAllServices, waitForHttp, type Service } from './procs.js';
-import { buildGateway } from './servers.js';
+import { ROOT, cpuMs, postJson, stopAllServices, type Service } from './procs.js';
+import { CLIENT_KEY, buildGateway, removeLogFiles, startGateway, startSimulator } from './servers.js';
 import { round } from './stats.js';
 
 export interface ScaleOutOptions {
@@ -66,7 +66,6 @@ interface Storm {
   other: number;
 }
 
-const CREDENTIALS = { apiLogin: 'sim-login', apiTransKey: 'simTransKey0001', providerId: 9999 };
 const PATH = '/intserv/4.0/createAccount';
 const STORM = 30;
 
@@ -78,20 +77,15 @@ export async function runScaleOut(options: ScaleOutOptions): Promise<ScaleOutCel
   const stores = options.stores ?? ['redis', 'cluster'];
   const t0 = performance.now();
   const log = options.log ?? ((m: string) => process.stdout.write(`[scale-out ${((performance.now() - t0) / 1000).toFixed(1)}s] ${m}\n`));
-  const clientKey = randomBytes(24).toString('base64url');
-  const headers = { 'content-type': 'application/json', 'response-content-type': 'json', authorization: `Bearer ${clientKey}` };
+  const headers = { 'content-type': 'application/json', 'response-content-type': 'json', authorization: `Bearer ${CLIENT_KEY}` };
   const loadAverageAtStart = os.loadavg().map((v) => round(v, 2));
   buildGateway(); // the gateway runs as it ships: node dist/src/main.js
 
-  const simPort = await freePort();
-  const simulator = startService({ name: 'simulator', script: 'src/simulator/main.ts', env: { SIMULATOR_PORT: String(simPort), SIMULATOR_HOST: '127.0.0.1' } });
-  const simOrigin = `http://127.0.0.1:${simPort}`;
   const single = new SpareRedis();
   const cluster = new TestRedisCluster();
   const cells: ScaleOutCell[] = [];
-  const logFiles: string[] = [];
   try {
-    await Promise.all([waitForHttp(simulator, `${simOrigin}/__sim/state`), stores.includes('redis') && single.start(), stores.includes('cluster') && cluster.start()]);
+    const [{ service: simulator, origin: simOrigin }] = await Promise.all([startSimulator(), stores.includes('redis') && single.start(), stores.includes('cluster') && cluster.start()]);
     for (const store of stores) {
       const redisEnv: Record<string, string> = store === 'redis' ? { REDIS_URL: single.url } : { REDIS_CLUSTER_NODES: cluster.addresses };
       const redisPids = (store === 'redis' ? [single.pid] : cluster.nodes.map((n) => n.pid)).filter((p) => p !== undefined);
@@ -104,32 +98,14 @@ export async function runScaleOut(options: ScaleOutOptions): Promise<ScaleOutCel
         admin.disconnect();
         await postJson(`${simOrigin}/__sim/reset`, '{}');
 
-        const ports = await Promise.all(Array.from({ length: count }, () => freePort()));
-        const gateways = ports.map((port, i) => {
-          const stdoutFile = join(os.tmpdir(), `galileo-scale-out-${process.pid}-${store}-${count}-${i}.log`);
-          logFiles.push(stdoutFile);
-          return startService({
-            name: `gateway-${store}-${i + 1}of${count}`,
-            script: 'dist/src/main.js',
-            stdoutFile,
-            env: {
-              PORT: String(port),
-              HOST: '127.0.0.1',
-              GALILEO_BASE_URL: `${simOrigin}/intserv/4.0`,
-              GALILEO_API_LOGIN: CREDENTIALS.apiLogin,
-              GALILEO_API_TRANS_KEY: CREDENTIALS.apiTransKey,
-              GALILEO_PROVIDER_ID: String(CREDENTIALS.providerId),
-              GATEWAY_CLIENTS: JSON.stringify([{ name: 'bench', keySha256: createHash('sha256').update(clientKey).digest('hex'), operations: ['*'] }]),
-              IDEMPOTENCY_STORE: 'redis',
-              IDEMPOTENCY_KEY_PREFIX: prefix,
-              LOG_LEVEL: 'info',
-              ...redisEnv,
-            },
-          });
-        });
-        const origins = ports.map((p) => `http://127.0.0.1:${p}`);
+        const servers = await Promise.all(
+          Array.from({ length: count }, (_, i) =>
+            startGateway({ name: `gateway-${store}-${i + 1}of${count}`, galileoUrl: `${simOrigin}/intserv/4.0`, store: 'redis', redisKeyPrefix: prefix, redisConnection: redisEnv }),
+          ),
+        );
+        const gateways = servers.map((s) => s.service);
+        const origins = servers.map((s) => s.origin);
         try {
-          await Promise.all(gateways.map((g, i) => waitForHttp(g, `${origins[i]}/readyz`)));
           const cell = await measure({ store, gateways, origins, redisPids, simulator, simOrigin, headers, connections, windowS, warmupS });
           cells.push(cell);
           log(
@@ -145,7 +121,7 @@ export async function runScaleOut(options: ScaleOutOptions): Promise<ScaleOutCel
   } finally {
     await stopAllServices();
     await Promise.all([single.dispose(), cluster.dispose()]);
-    for (const f of logFiles) rmSync(f, { force: true });
+    removeLogFiles();
   }
 
   const results = {

@@ -122,6 +122,8 @@ export interface GatewayOptions {
   dir?: string;
   store?: 'memory' | 'redis';
   redisKeyPrefix?: string;
+  /** How the Redis store reaches Redis (default: REDIS_URL of the local server; or REDIS_CLUSTER_NODES, ...). */
+  redisConnection?: Record<string, string>;
   env?: Record<string, string>;
   nodeArgs?: string[];
 }
@@ -144,7 +146,7 @@ export async function startGateway(options: GatewayOptions): Promise<Server> {
       // Auth on, as in production: one client allowed everything.
       GATEWAY_CLIENTS: JSON.stringify([{ name: 'bench', keySha256: CLIENT_KEY_SHA256, operations: ['*'] }]),
       LOG_LEVEL: 'info',
-      ...(options.store === 'redis' && { IDEMPOTENCY_STORE: 'redis', REDIS_URL, IDEMPOTENCY_KEY_PREFIX: options.redisKeyPrefix ?? 'galileo-gw-bench:' }),
+      ...(options.store === 'redis' && { IDEMPOTENCY_STORE: 'redis', IDEMPOTENCY_KEY_PREFIX: options.redisKeyPrefix ?? 'galileo-gw-bench:', ...(options.redisConnection ?? { REDIS_URL }) }),
       ...options.env,
     },
   });

@@ -4,7 +4,7 @@
  * secrets). Nothing else in src/ reads process.env.
  */
 import { readFileSync } from 'node:fs';
-import { parseKeyRing } from './idempotency/codec.js';
+import { parseKeyRing, strictBase64 } from './idempotency/codec.js';
 import type { HostPort, RedisConnection } from './idempotency/redis-client.js';
 
 export interface ClientConfig {
@@ -214,10 +214,9 @@ export function loadConfig(env: Env = process.env): Config {
 /** IDEMPOTENCY_FINGERPRINT_KEY: base64 of at least 32 bytes; not random enough is refused in production. */
 function fingerprintSecret(base64: string | undefined, production: boolean): Buffer | undefined {
   if (base64 === undefined) return undefined;
-  const key = Buffer.from(base64.trim(), 'base64');
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(base64.trim()) || key.toString('base64') !== base64.trim()) {
-    throw new ConfigError('IDEMPOTENCY_FINGERPRINT_KEY', 'is not valid base64');
-  }
+  const text = base64.trim();
+  const key = text === '' ? undefined : strictBase64(text);
+  if (key === undefined) throw new ConfigError('IDEMPOTENCY_FINGERPRINT_KEY', 'is not valid base64');
   if (key.length < 32) throw new ConfigError('IDEMPOTENCY_FINGERPRINT_KEY', `must be base64 of at least 32 bytes, got ${key.length}`);
   if (production && lowEntropy(key)) throw new ConfigError('IDEMPOTENCY_FINGERPRINT_KEY', 'is not random (all zero or a few repeated bytes): generate one with openssl rand -base64 32');
   return key;

@@ -58,10 +58,6 @@ export function isCardOrSsn(digits: string): boolean {
   return digits.length === 9 || (digits.length >= 13 && digits.length <= 19 && isLuhnValid(digits));
 }
 
-export function holdsCardOrSsn(text: string): boolean {
-  return digitGroups(text).some((g) => isCardOrSsn(g.digits));
-}
-
 /** The text with each group that `sensitive` picks replaced by `******` and its last four digits. */
 export function maskGroups(text: string, sensitive: (digits: string) => boolean): string {
   let masked = '';

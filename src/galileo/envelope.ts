@@ -6,6 +6,7 @@
  * support: `rtoken` (Galileo's tracking id) and `processing_time` (seconds). Never a field of
  * `response_data` or `echo`: those may hold customer or card data.
  */
+import { isUuid } from '../sensitive-numbers.js';
 
 /** Galileo's status_code: a number for global codes, a string like "407-02" for endpoint codes. */
 export type GalileoStatusCode = number | string;
@@ -61,15 +62,13 @@ function fromXml(body: string): Envelope | undefined {
   };
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /**
  * Galileo's rtokens are UUIDs. Anything else must at least be id-shaped (letters, digits, dashes,
  * at most 64) without nine digits in a row, dashes between them or not: never a card number.
  */
 function trackingId(value: unknown): string | undefined {
   if (typeof value !== 'string') return undefined;
-  return UUID.test(value) || (/^[A-Za-z0-9-]{1,64}$/.test(value) && !/\d(?:-?\d){8}/.test(value)) ? value : undefined;
+  return isUuid(value) || (/^[A-Za-z0-9-]{1,64}$/.test(value) && !/\d(?:-?\d){8}/.test(value)) ? value : undefined;
 }
 
 function seconds(value: unknown): number | undefined {

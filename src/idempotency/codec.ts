@@ -126,7 +126,7 @@ function keyBytes(base64: string): Buffer {
 }
 
 /** Buffer.from(_, 'base64') silently skips junk; accept only canonical padded base64. */
-function strictBase64(s: string): Buffer | undefined {
+export function strictBase64(s: string): Buffer | undefined {
   if (s.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(s)) return undefined;
   const buf = Buffer.from(s, 'base64');
   return buf.toString('base64') === s ? buf : undefined;

@@ -60,6 +60,7 @@ export function buildApp(deps: GatewayDeps): Express {
   const auth = createAuthenticator(deps.clients, spec.operations.map((op) => op.operationId));
   const validator = deps.validator ?? validateRequest(spec.document);
   const idempotency = { store, providerId: deps.providerId, fingerprintKey: deps.fingerprintKey, metrics, logger };
+  const storable = storableBody(spec.pciFields);
 
   for (const { operationId, path } of spec.operations) {
     // One route handler running the steps in order (in-sequence.ts: a dozen router layers cost more).
@@ -77,11 +78,7 @@ export function buildApp(deps: GatewayDeps): Express {
         recordOutcome(
           idempotency,
           (reply) => isConsumed(spec, operationId, reply),
-          (reply) => {
-            const kept = storableBody(reply.contentType, reply.body, spec.pciFields); // never card data
-            const answer = { status: reply.httpStatus, contentType: reply.contentType };
-            return kept.kind === 'response' ? { ...answer, body: kept.body } : { ...answer, body: '', withheld: kept.reason };
-          },
+          (reply) => storable(reply.contentType, reply.body), // never card data
         ),
         sendReply, // Galileo's status, content type and body, or a problem
       ]),

@@ -20,16 +20,10 @@ const MASKED_PAN = /^[0-9]{0,6}[Xx*]{4,}[0-9]{0,4}$/;
  */
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$/;
 
-/** The spec's PCI fields, lower-cased, built once per list (the gateway has one). */
-const fieldSets = new WeakMap<readonly string[], ReadonlySet<string>>();
-
-export function storableBody(contentType: string, body: string, pciFields: readonly string[]): Storable {
-  let fields = fieldSets.get(pciFields);
-  if (fields === undefined) {
-    fields = new Set(pciFields.map((f) => f.toLowerCase()));
-    fieldSets.set(pciFields, fields);
-  }
-  return /xml/i.test(contentType) ? fromXml(body, fields) : fromJson(body, fields);
+/** What of an answer may be kept, given the spec's PCI fields (read once, at start-up). */
+export function storableBody(pciFields: readonly string[]): (contentType: string, body: string) => Storable {
+  const fields = new Set(pciFields.map((f) => f.toLowerCase()));
+  return (contentType, body) => (/xml/i.test(contentType) ? fromXml(body, fields) : fromJson(body, fields));
 }
 
 /** A value that may stay in a PCI field: null, or (card_number only) an already masked PAN. */

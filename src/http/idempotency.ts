@@ -10,6 +10,7 @@ import { GatewayError } from '../errors.js';
 import { fingerprint } from '../idempotency/fingerprint.js';
 import { StoreFencedError, StoreUnavailableError, type IdempotencyStore, type StoredResponse } from '../idempotency/store.js';
 import type { GalileoReply } from '../galileo/forward.js';
+import type { Storable } from '../galileo/pci.js';
 import { context } from './context.js';
 import type { Metrics } from '../metrics.js';
 import { requestFormat, validatedParams } from './params.js';
@@ -107,7 +108,8 @@ export function claimTransaction(deps: IdempotencyDeps, operationId: string): Re
 export function recordOutcome(
   deps: IdempotencyDeps,
   consumed: (reply: GalileoReply) => boolean,
-  toStored: (reply: Extract<GalileoReply, { kind: 'galileo' }>) => StoredResponse,
+  /** What of the answer may be kept for replay (never card data): galileo/pci.ts. */
+  storable: (reply: Extract<GalileoReply, { kind: 'galileo' }>) => Storable,
 ): RequestHandler {
   const { store, metrics, logger } = deps;
   return async (_req, res, next) => {
@@ -116,7 +118,7 @@ export function recordOutcome(
     if (claim && reply) {
       const transition = reply.kind === 'galileo' && consumed(reply) ? 'complete' : 'release';
       try {
-        const stored = transition === 'complete' && reply.kind === 'galileo' ? toStored(reply) : undefined;
+        const stored = transition === 'complete' && reply.kind === 'galileo' ? toStored(reply, storable(reply)) : undefined;
         if (stored?.withheld !== undefined) {
           logger.warn({ requestId: context(res).requestId, reason: stored.withheld }, 'answer withheld from replay: it holds card data; the transactionId stays consumed');
         }
@@ -130,6 +132,12 @@ export function recordOutcome(
     }
     next();
   };
+}
+
+/** Galileo's status and content type, with the body as kept, or none and why it was withheld. */
+function toStored(reply: { httpStatus: number; contentType: string }, kept: Storable): StoredResponse {
+  const answer = { status: reply.httpStatus, contentType: reply.contentType };
+  return kept.kind === 'response' ? { ...answer, body: kept.body } : { ...answer, body: '', withheld: kept.reason };
 }
 
 /** A fenced store says how long it refuses claims; Retry-After tells the caller. */

@@ -3,21 +3,23 @@
 # same steps in a temporary directory where no container engine is available.
 #
 # Pin the base image by digest for reproducible production builds (docker pull, then
-# node:20-bookworm-slim@sha256:...); engines in package.json asks for Node >= 20.19.
+# node:24-bookworm-slim@sha256:...); engines in package.json asks for Node >= 24.11 (24 LTS).
+# The image brings its own Node: the optional node-linux-* packages, which give a checkout Node 24
+# on any machine (README, Development), are left out of both stages (--omit=optional).
 
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+RUN npm ci --omit=optional --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY scripts/build.mjs scripts/
 COPY generated generated
 COPY openapi/galileo.yaml openapi/
 COPY src src
 RUN npm run build
-RUN npm prune --omit=dev --no-audit --no-fund
+RUN npm prune --omit=dev --omit=optional --no-audit --no-fund
 
-FROM node:20-bookworm-slim AS runtime
+FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /app/package.json /app/package-lock.json ./

@@ -163,6 +163,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
       galileo: new URL(galileoUrl).origin,
       auth: config.clients !== undefined,
       warmUpMs: warmedUp?.durationMs,
+      node: process.version,
     },
     'gateway started',
   );

@@ -71,7 +71,8 @@ let counter = 0;
 /** A transactionId unique within the run. */
 export function txId(prefix = 'tx'): string {
   counter += 1;
-  return `${prefix}-${process.pid}-${Date.now().toString(36)}-${counter}`;
+  // Letters between the parts: digits that run together could look like an SSN and be masked in logs.
+  return `${prefix}-p${process.pid}-t${Date.now().toString(36)}-n${counter}`;
 }
 
 let ssnCounter = 0;

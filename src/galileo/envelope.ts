@@ -6,6 +6,7 @@
  * support: `rtoken` (Galileo's tracking id) and `processing_time` (seconds). Never a field of
  * `response_data` or `echo`: those may hold customer or card data.
  */
+import { isXml } from '../media-type.js';
 import { isUuid } from '../sensitive-numbers.js';
 
 /** Galileo's status_code: a number for global codes, a string like "407-02" for endpoint codes. */
@@ -29,7 +30,7 @@ export function isGalileoStatusCode(code: GalileoStatusCode): boolean {
 }
 
 export function readEnvelope(contentType: string, body: string): Envelope | undefined {
-  return /xml/i.test(contentType) ? fromXml(body) : fromJson(body);
+  return isXml(contentType) ? fromXml(body) : fromJson(body);
 }
 
 function fromJson(body: string): Envelope | undefined {

@@ -7,6 +7,7 @@
  * is not kept at all: it is withheld, and a retry gets a problem instead of it.
  */
 import { XMLBuilder, XMLParser, XMLValidator } from 'fast-xml-parser';
+import { isXml } from '../media-type.js';
 import { digitCount, digitGroups, isLuhnValid, isUuid } from '../sensitive-numbers.js';
 
 export type Storable = { kind: 'response'; body: string } | { kind: 'withheld'; reason: string };
@@ -23,7 +24,7 @@ const DATE_TIME = /^\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$/
 /** What of an answer may be kept, given the spec's PCI fields (read once, at start-up). */
 export function storableBody(pciFields: readonly string[]): (contentType: string, body: string) => Storable {
   const fields = new Set(pciFields.map((f) => f.toLowerCase()));
-  return (contentType, body) => (/xml/i.test(contentType) ? fromXml(body, fields) : fromJson(body, fields));
+  return (contentType, body) => (isXml(contentType) ? fromXml(body, fields) : fromJson(body, fields));
 }
 
 /** A value that may stay in a PCI field: null, or (card_number only) an already masked PAN. */

@@ -12,6 +12,7 @@ import type { IncomingMessage } from 'node:http';
 import express, { type RequestHandler, type Response } from 'express';
 import secureJson from 'secure-json-parse';
 import { GatewayError } from '../errors.js';
+import { mediaType } from '../media-type.js';
 
 export const JSON_TYPE = 'application/json';
 export const FORM_TYPE = 'application/x-www-form-urlencoded';
@@ -21,18 +22,17 @@ export function parseBody(limit: number): RequestHandler[] {
   const form = express.urlencoded({ type: FORM_TYPE, limit, inflate: false, extended: false, parameterLimit: 1000, verify: verifyFormBytes });
 
   const checkHeaders: RequestHandler = (req, res, next) => {
-    const mediaType = req.is([JSON_TYPE, FORM_TYPE]);
-    if (!mediaType) {
+    const media = mediaType(req.headers['content-type']);
+    if (media?.type !== JSON_TYPE && media?.type !== FORM_TYPE) {
       throw new GatewayError('unsupported_media_type', `Content-Type must be ${JSON_TYPE} or ${FORM_TYPE}.`, {
         errors: [{ field: 'content-type', message: `must be ${JSON_TYPE} or ${FORM_TYPE}` }],
       });
     }
-    const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(req.headers['content-type'] ?? '')?.[1];
-    if (charset !== undefined && !/^utf-?8$/i.test(charset)) throw fromParserError(bodyError('charset.unsupported'));
+    if (media.charset !== undefined && media.charset !== 'utf-8' && media.charset !== 'utf8') throw fromParserError(bodyError('charset.unsupported'));
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > limit) throw fromParserError(bodyError('entity.too.large'));
     if (/^100-continue$/i.test(req.headers.expect ?? '')) res.writeContinue();
-    res.locals.mediaType = mediaType;
+    res.locals.mediaType = media.type;
     next();
   };
 

@@ -6,6 +6,7 @@
  * simulator each see; what must not be retried comes back after one attempt.
  */
 import assert from 'node:assert/strict';
+import { createServer as httpServer, type Server } from 'node:http';
 import { createServer } from 'node:net';
 import type { Fault } from '../../src/simulator/faults.js';
 import { createGatewayClient, GatewayCallError, type GatewayClient, type GatewayClientOptions } from '../../clients/typescript/src/index.js';
@@ -246,6 +247,30 @@ describe('client: typed calls with safe retries, against a real gateway process'
     assert.equal(sent.length, result.attempts);
   });
 
+  it('a redirect is never followed: a 307 to another origin gets nothing, the call throws after one attempt', async () => {
+    // The third review: a 307 re-posted the body (accountNo, passCode, expiryDate) to another origin.
+    const stolen: string[] = [];
+    const elsewhere = await listening(httpServer((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => res.end(stolen.push(body) && 'thanks'));
+    }));
+    const redirector = await listening(httpServer((req, res) => {
+      req.resume();
+      res.writeHead(307, { location: `${elsewhere.url}/intserv/4.0/createIvrCall` }).end();
+    }));
+    try {
+      const error = await client({ baseUrl: redirector.url })
+        .createIvrCall({ accountNo: '074103447228', callType: 'CPIN', callParams: JSON.stringify({ panLastFour: '1264', passCode: '0123', expiryDate: '2029-11-30' }) })
+        .catch((e: unknown) => e);
+      assert.ok(error instanceof GatewayCallError, String(error));
+      assert.deepEqual([error.httpStatus, error.attempts], [307, 1]);
+      assert.deepEqual(stolen, []);
+    } finally {
+      await Promise.all([elsewhere.close(), redirector.close()]);
+    }
+  });
+
   it("the caller's signal stops the call: GatewayCallError, nothing sent", async () => {
     const error = await client()
       .createAccount(account(), { signal: AbortSignal.abort() })
@@ -254,3 +279,9 @@ describe('client: typed calls with safe retries, against a real gateway process'
     assert.equal(sent.length, 0);
   });
 });
+
+async function listening(server: Server): Promise<{ url: string; close(): Promise<void> }> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return { url: `http://127.0.0.1:${port}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}

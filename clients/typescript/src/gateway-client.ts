@@ -82,7 +82,9 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
   for (const [name, value] of Object.entries({ ...retry, timeoutMs })) {
     if (!(Number.isFinite(value) && value >= (name === 'baseDelayMs' ? 0 : 1))) throw new RangeError(`${name} must be a positive number, got ${value}`);
   }
-  const client = createClient({ baseUrl, auth: options.apiKey, fetch: options.fetch });
+  // Never follows a redirect: a 307 would re-send the body (account numbers, passcodes) to wherever
+  // it points; the gateway never redirects, so one comes from something else and is an error.
+  const client = createClient({ baseUrl, auth: options.apiKey, fetch: options.fetch, redirect: 'manual' });
 
   const method = (operationId: OperationId) => async (input: OperationRequest<OperationId>, call: CallOptions<ResponseFormat> = {}) => {
     const transactionId = input.transactionId ?? crypto.randomUUID();

@@ -21,6 +21,7 @@ import { captureCallerFields } from './http/params.js';
 import { parseBody } from './http/parse-body.js';
 import { rejectCallerCredentials } from './http/reject-credentials.js';
 import { requestContext } from './http/request-context.js';
+import { checkRequestHead } from './http/request-head.js';
 import { sendReply } from './http/send-reply.js';
 import { validateRequest, type RequestValidator } from './http/validate.js';
 import type { IdempotencyStore } from './idempotency/store.js';
@@ -56,6 +57,7 @@ export function buildApp(deps: GatewayDeps): Express {
   app.set('etag', false);
 
   app.use(requestContext(logger, metrics));
+  app.use(checkRequestHead); // 417 for an expectation other than 100-continue, 400 for a missing Host or a doubled header
 
   const auth = createAuthenticator(deps.clients, spec.operations.map((op) => op.operationId));
   const validator = deps.validator ?? validateRequest(spec.document);

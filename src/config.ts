@@ -31,8 +31,10 @@ export interface Config {
     requestTimeoutMs: number;
     /** The headers must arrive within this: else 408. */
     headersTimeoutMs: number;
-    /** Connections beyond this are dropped on accept (counted and logged). */
+    /** Connections beyond this are refused on accept, once no idle kept-alive one is left to close. */
     maxConnections: number;
+    /** Connections one address may hold (0: no bound, for a gateway behind a proxy). */
+    maxConnectionsPerPeer: number;
   };
   galileo: {
     /** Unset: the embedded simulator is started and used. */
@@ -182,6 +184,7 @@ export function loadConfig(env: Env = process.env): Config {
       requestTimeoutMs,
       headersTimeoutMs,
       maxConnections: intVar(env, 'MAX_CONNECTIONS', 2048, 1, 1_000_000),
+      maxConnectionsPerPeer: intVar(env, 'MAX_CONNECTIONS_PER_PEER', 512, 0, 1_000_000),
     },
     galileo: {
       baseUrl,

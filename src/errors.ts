@@ -23,6 +23,7 @@ export const PROBLEMS = {
   upstream_bad_response: { status: 502, title: 'Galileo answered with something that is not a Galileo response' },
   idempotency_store_unavailable: { status: 503, title: 'The idempotency store is unavailable; nothing was sent to Galileo', headers: ['retry-after'] },
   upstream_timeout: { status: 504, title: 'Galileo did not answer in time' },
+  expectation_failed: { status: 417, title: 'The request carries an expectation the gateway cannot meet', routing: true },
   idempotency_replay_withheld: { status: 410, title: 'This transactionId already succeeded; its answer held card data and is not kept for replay' },
 } as const satisfies Record<string, ProblemInfo>;
 

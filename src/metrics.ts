@@ -14,7 +14,8 @@ export interface Metrics {
   galileoConfigErrors: Counter<'operation' | 'status_code'>;
   idempotencyOutcomes: Counter<'operation' | 'outcome'>;
   storeErrors: Counter<'operation'>;
-  connectionsDropped: Counter;
+  connectionsDropped: Counter<'reason'>;
+  connectionsReclaimed: Counter;
   storeUp: Gauge;
   storeLosses: Counter<'reason'>;
 }
@@ -60,7 +61,13 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
     }),
     connectionsDropped: new Counter({
       name: 'gateway_connections_dropped_total',
-      help: 'Connections refused on accept because MAX_CONNECTIONS were open',
+      help: 'Connections refused on accept, by reason: max_connections (MAX_CONNECTIONS open, none idle) or per_peer (MAX_CONNECTIONS_PER_PEER from one address)',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    connectionsReclaimed: new Counter({
+      name: 'gateway_connections_reclaimed_total',
+      help: 'Idle kept-alive connections closed to make room for a new one at MAX_CONNECTIONS or MAX_CONNECTIONS_PER_PEER',
       registers: [registry],
     }),
     storeErrors: new Counter({

@@ -5,7 +5,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { buildApp } from './app.js';
 import { ConfigError, type Config, type GalileoCredentials } from './config.js';
@@ -18,8 +18,7 @@ import { createStore, lockTtlMs } from './idempotency/create-store.js';
 import { describeConnection } from './idempotency/redis-client.js';
 import type { IdempotencyStore, StoreEvent } from './idempotency/store.js';
 import { loggableError } from './logger.js';
-import { onClientError } from './http/client-error.js';
-import { onConnectionDropped } from './http/connection-limit.js';
+import { createHttpServer } from './http/http-server.js';
 import { validateRequest } from './http/validate.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { loadGatewaySpec } from './spec.js';
@@ -126,27 +125,8 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     validator,
   });
 
-  const server = createServer(
-    {
-      // Longer than load balancers' idle timeouts (60 s on AWS ALB): the balancer, not the
-      // gateway, should close an idle connection, or it may send a request on a socket we are
-      // closing (a 502).
-      keepAliveTimeout: 65_000,
-      // A slow client may not hold a connection for Node's default five minutes (408 instead),
-      // and the timeouts are checked every second, not every 30.
-      headersTimeout: config.http.headersTimeoutMs,
-      requestTimeout: config.http.requestTimeoutMs,
-      connectionsCheckingInterval: 1_000,
-    },
-    app,
-  );
-  server.maxConnections = config.http.maxConnections;
+  const server = createHttpServer(app, config.http, logger, metrics);
   server.listen(config.port, config.host);
-  server.on('clientError', onClientError(logger, metrics));
-  // Without this listener Node answers `Expect: 100-continue` itself, before authentication;
-  // parse-body.ts sends the 100 once the caller and the headers have passed.
-  server.on('checkContinue', (req, res) => server.emit('request', req, res));
-  server.on('drop', onConnectionDropped(logger, metrics, config.http.maxConnections));
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);

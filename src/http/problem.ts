@@ -2,6 +2,7 @@
 import type { Response } from 'express';
 import { PROBLEMS, type GatewayError } from '../errors.js';
 import { context } from './context.js';
+import { lingerOnClose } from './lingering-close.js';
 
 /** The problem document itself, for Express responses and for raw sockets alike. */
 export function problemBody(error: GatewayError, requestId: string): Buffer {
@@ -23,9 +24,13 @@ export function sendProblem(res: Response, error: GatewayError): void {
   ctx.problem = error.code;
   const payload = problemBody(error, ctx.requestId);
   for (const [name, value] of Object.entries(error.options.headers ?? {})) res.setHeader(name, value);
-  // Answered before the body was read (401, 403, 404, 405, 413, 415, a timeout): the connection
-  // closes after the answer, so a refused caller cannot make the gateway read its body.
-  if (!res.req.complete) res.setHeader('connection', 'close');
+  // Answered before the body was read (401, 403, 404, 405, 413, 415, 417, a timeout): the
+  // connection closes after the answer, so a refused caller cannot make the gateway read its body;
+  // it lingers a moment first, so the caller still reads the answer (lingering-close.ts).
+  if (!res.req.complete) {
+    res.setHeader('connection', 'close');
+    lingerOnClose(res.req.socket);
+  }
   res.status(error.status);
   res.setHeader('content-type', 'application/problem+json');
   res.setHeader('content-length', payload.length);

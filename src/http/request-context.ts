@@ -13,6 +13,7 @@ import { loggableId, loggablePath } from '../logger.js';
 import { digitCount, digitGroups, isUuid } from '../sensitive-numbers.js';
 import type { Metrics } from '../metrics.js';
 import type { RequestContext } from './context.js';
+import { isLingering } from './lingering-close.js';
 
 /** Anything else (too long, control characters, header-injection attempts) is replaced. */
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -40,6 +41,11 @@ export function responseInFlight(socket: Duplex): Response | undefined {
 
 export function requestContext(logger: Logger, metrics: Metrics): RequestHandler {
   return (req, res, next) => {
+    // A request pipelined behind one refused before its body was read: the connection is closing.
+    if (isLingering(req.socket)) {
+      req.socket.destroy();
+      return;
+    }
     const requestId = requestIdFrom(req.headers['x-request-id']);
     // originalUrl: routers rewrite req.url on the way, never this.
     const url = req.originalUrl;

@@ -51,7 +51,7 @@ describe('configuration', () => {
       },
     );
     assert.equal(config.bodyLimit, 64 * 1024);
-    assert.deepEqual(config.http, { requestTimeoutMs: 30_000, headersTimeoutMs: 20_000, maxConnections: 2048 });
+    assert.deepEqual(config.http, { requestTimeoutMs: 30_000, headersTimeoutMs: 20_000, maxConnections: 2048, maxConnectionsPerPeer: 512 });
     assert.equal(config.logLevel, 'info');
   });
 

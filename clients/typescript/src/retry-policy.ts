@@ -41,6 +41,8 @@ export const RETRIED_PROBLEMS = {
   payload_too_large: false,
   unsupported_media_type: false,
   headers_too_large: false,
+  // An Expect the gateway cannot meet: the client never sends one, so it is another sender's bug.
+  expectation_failed: false,
   // Two different requests share this transactionId: a bug in the caller.
   idempotency_key_reused: false,
   // The call succeeded once; its answer held card data and is not kept: asking again changes nothing.

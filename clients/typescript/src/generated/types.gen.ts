@@ -566,7 +566,7 @@ export type Problem = {
 /**
  * The stable code of a gateway problem.
  */
-export type ProblemCode = 'invalid_request' | 'credentials_not_accepted' | 'unauthenticated' | 'forbidden' | 'not_found' | 'method_not_allowed' | 'request_timeout' | 'idempotency_in_progress' | 'payload_too_large' | 'unsupported_media_type' | 'idempotency_key_reused' | 'headers_too_large' | 'internal_error' | 'upstream_unavailable' | 'upstream_bad_response' | 'idempotency_store_unavailable' | 'upstream_timeout' | 'idempotency_replay_withheld';
+export type ProblemCode = 'invalid_request' | 'credentials_not_accepted' | 'unauthenticated' | 'forbidden' | 'not_found' | 'method_not_allowed' | 'request_timeout' | 'idempotency_in_progress' | 'payload_too_large' | 'unsupported_media_type' | 'idempotency_key_reused' | 'headers_too_large' | 'internal_error' | 'upstream_unavailable' | 'upstream_bad_response' | 'idempotency_store_unavailable' | 'upstream_timeout' | 'expectation_failed' | 'idempotency_replay_withheld';
 
 export type FieldError = {
     /**

@@ -4,7 +4,7 @@
  * carry a secret, and the mask helpers below clean the few caller-controlled texts a line does carry.
  */
 import pino, { type DestinationStream, type Logger } from 'pino';
-import { digitCount, isCardOrSsn, isUuid, maskGroups } from './sensitive-numbers.js';
+import { maskNumbers } from './sensitive-numbers.js';
 
 /**
  * Keys censored whatever the spec says: a caller's key and cookies, and whole bodies, parameter
@@ -68,21 +68,21 @@ export function createLogger(options: {
 }
 
 /**
- * Six or more digits, whatever separates them (4111 1111 1111 1111, 4111_1111..., 4111/1111...):
- * could be a PAN, PRN, SSN or date of birth. Six, not thirteen, so a partial number is caught too.
- * Each such group becomes `******` plus its last four digits.
+ * Six or more digits, in any script and whatever separates them (4111 1111 1111 1111,
+ * 4111 -- 1111..., 4111/1111...): could be a PAN, PRN, SSN or date of birth. Six, not thirteen,
+ * so a partial number is caught too. Each such group becomes `******` plus its last four digits.
  */
 export function maskDigits(text: string): string {
-  return digitCount(text) < 6 ? text : maskGroups(text, (digits) => digits.length >= 6);
+  return maskNumbers(text, 6);
 }
 
 /**
- * A caller-chosen identifier (a transactionId) as it may be logged: itself, unless it holds a card
- * number or an SSN, which is masked to its last four (ops still see every other id verbatim).
+ * A caller-chosen identifier (a transactionId) as it may be logged: itself, unless a group of nine
+ * or more digits could hold an SSN or a card number (also inside a longer run, `4111...1111-01`),
+ * which is masked to its last four; a UUID is kept. Ops still see every other id verbatim.
  */
 export function loggableId(id: string): string {
-  // Fewer than nine digits cannot be an SSN or a card number (the common case, checked first).
-  return digitCount(id) < 9 || isUuid(id) ? id : maskGroups(id, isCardOrSsn);
+  return maskNumbers(id, 9);
 }
 
 const MAX_PATH = 120;

@@ -7,22 +7,31 @@
 import type { RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { GatewayError } from '../errors.js';
-import { fingerprint } from '../idempotency/fingerprint.js';
+import { fingerprint, recordKeyer } from '../idempotency/fingerprint.js';
 import { StoreFencedError, StoreUnavailableError, type IdempotencyStore, type StoredResponse } from '../idempotency/store.js';
 import type { GalileoReply } from '../galileo/forward.js';
 import type { Storable } from '../galileo/pci.js';
 import { context } from './context.js';
 import type { Metrics } from '../metrics.js';
+import { holdsLongNumber } from '../sensitive-numbers.js';
 import { requestFormat, validatedParams } from './params.js';
 
 interface Claim {
   key: string;
   token: string;
+  /** Why the answer must not be kept for replay whatever it holds, if it must not. */
+  withhold: string | undefined;
 }
+
+/**
+ * Galileo may echo the transactionId in its answer: one that could hold a card number or an SSN
+ * (nine digits or more in a group, in any script) is never stored there either.
+ */
+const ID_WITH_NUMBER = 'the transactionId holds what could be a card number or an SSN';
 
 export interface IdempotencyDeps {
   store: IdempotencyStore;
-  /** The HMAC key of fingerprints (IDEMPOTENCY_FINGERPRINT_KEY): the same on every replica. */
+  /** The HMAC key of fingerprints and record names (IDEMPOTENCY_FINGERPRINT_KEY): the same on every replica. */
   fingerprintKey: Buffer;
   /** Galileo scopes transactionIds per provider: so does the key. */
   providerId: number;
@@ -32,12 +41,13 @@ export interface IdempotencyDeps {
 
 export function claimTransaction(deps: IdempotencyDeps, operationId: string): RequestHandler {
   const { store, providerId, metrics } = deps;
+  const recordKey = recordKeyer(deps.fingerprintKey);
   return async (req, res, next) => {
     const ctx = context(res);
     const params = validatedParams(req, res);
     const transactionId = String(params.transactionId);
     ctx.transactionId = transactionId;
-    const key = `${providerId}:${operationId}:${transactionId}`;
+    const key = recordKey(`${providerId}:${operationId}:${transactionId}`);
     // The client is part of the request: another client's request under this transactionId is a
     // different request (422, never a replay of someone else's answer).
     const print = fingerprint({ client: ctx.client, params, format: requestFormat(req) }, deps.fingerprintKey);
@@ -63,7 +73,7 @@ export function claimTransaction(deps: IdempotencyDeps, operationId: string): Re
     switch (found.state) {
       case 'claimed':
         outcome('forwarded');
-        res.locals.claim = { key, token: found.token } satisfies Claim;
+        res.locals.claim = { key, token: found.token, withhold: holdsLongNumber(transactionId, 9) ? ID_WITH_NUMBER : undefined } satisfies Claim;
         return next();
       case 'in_progress':
         if (found.sameFingerprint) {
@@ -78,7 +88,7 @@ export function claimTransaction(deps: IdempotencyDeps, operationId: string): Re
           outcome('replay_withheld');
           throw new GatewayError(
             'idempotency_replay_withheld',
-            'The first call with this transactionId succeeded at Galileo, but its answer held card data, which the gateway never keeps; the call is not repeated. Look the result up at Galileo.',
+            'The first call with this transactionId succeeded at Galileo, but its answer could hold card data, which the gateway never keeps; the call is not repeated. Look the result up at Galileo.',
           );
         }
         if (found.sameFingerprint) {
@@ -118,9 +128,10 @@ export function recordOutcome(
     if (claim && reply) {
       const transition = reply.kind === 'galileo' && consumed(reply) ? 'complete' : 'release';
       try {
-        const stored = transition === 'complete' && reply.kind === 'galileo' ? toStored(reply, storable(reply)) : undefined;
+        const kept = (answer: Extract<GalileoReply, { kind: 'galileo' }>): Storable => (claim.withhold ? { kind: 'withheld', reason: claim.withhold } : storable(answer));
+        const stored = transition === 'complete' && reply.kind === 'galileo' ? toStored(reply, kept(reply)) : undefined;
         if (stored?.withheld !== undefined) {
-          logger.warn({ requestId: context(res).requestId, reason: stored.withheld }, 'answer withheld from replay: it holds card data; the transactionId stays consumed');
+          logger.warn({ requestId: context(res).requestId, reason: stored.withheld }, 'answer withheld from replay: it may hold card data; the transactionId stays consumed');
         }
         const owned = stored ? await store.complete(claim.key, claim.token, stored) : await store.release(claim.key, claim.token);
         if (!owned) logClaimLost(logger, res, transition);

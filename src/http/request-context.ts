@@ -10,7 +10,7 @@ import type { Duplex } from 'node:stream';
 import type { RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { loggableId, loggablePath } from '../logger.js';
-import { digitCount, digitGroups, isUuid } from '../sensitive-numbers.js';
+import { holdsLongNumber } from '../sensitive-numbers.js';
 import type { Metrics } from '../metrics.js';
 import type { RequestContext } from './context.js';
 import { isLingering } from './lingering-close.js';
@@ -25,10 +25,7 @@ const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  */
 function requestIdFrom(incoming: string | string[] | undefined): string {
   if (incoming === undefined) return randomUUID();
-  const sane =
-    typeof incoming === 'string' &&
-    SANE_REQUEST_ID.test(incoming) &&
-    (digitCount(incoming) < 9 || isUuid(incoming) || !digitGroups(incoming).some((g) => g.digits.length >= 9));
+  const sane = typeof incoming === 'string' && SANE_REQUEST_ID.test(incoming) && !holdsLongNumber(incoming, 9);
   return sane ? incoming : randomUUID();
 }
 

@@ -7,7 +7,17 @@
  * honoured, `undefined`/functions/symbols are dropped from objects (null in arrays), non-finite
  * numbers become null. A BigInt or a cycle throws a TypeError rather than fingerprinting ambiguously.
  */
-import { createHmac } from 'node:crypto';
+import { createHmac, hkdfSync } from 'node:crypto';
+
+/**
+ * The name a record is stored under: an HMAC of its identity, never the identity itself, so a
+ * reader of the store learns no caller-chosen id (which may hold anything, a card number
+ * included). Keyed with a subkey derived from the fingerprint key, one key per purpose.
+ */
+export function recordKeyer(fingerprintKey: Buffer): (identity: string) => string {
+  const subkey = Buffer.from(hkdfSync('sha256', fingerprintKey, Buffer.alloc(0), 'galileo-gateway idempotency record name', 32));
+  return (identity) => createHmac('sha256', subkey).update(identity, 'utf8').digest('base64url');
+}
 
 export function fingerprint(value: unknown, key: Buffer): string {
   const json = canonicalJson(value, new Set());

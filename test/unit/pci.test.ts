@@ -90,4 +90,33 @@ describe('what is kept for replay', () => {
     // A UUID whose digits line up across its dashes into a Luhn-valid 16 (4111 1111 1111 1111).
     assert.equal(storable('application/json', json({ new_emboss_uuid: 'a4111111-1111-1111-1111-bcdefabcdefa' })).kind, 'response');
   });
+
+  // Review 3, finding 7: only what was scanned is kept, the scan has caps, and a failed scan withholds.
+  it('only the bytes that were scanned are kept: duplicated members, split numbers, hidden markup', () => {
+    const withheld = [
+      // The parsed copy keeps the last member, the raw bytes keep both.
+      ['application/json', json({}).replace('"status":"Success"', `"emboss_line_2":"${PAN}","emboss_line_2":"x","status":"Success"`)],
+      ['application/json', json({}).replace('"card_security_code":null', '"card_security_code":"123","card_security_code":null')],
+      // A 19-digit number is not a double: read as written.
+      ['application/json', json({}, { ref: 'N' }).replace('"N"', '4111111111111111110')],
+      // Inside a longer run, in another script, with long separator runs.
+      ['application/json', json({ emboss_line_2: `${PAN}-01` })],
+      ['application/json', json({ emboss_line_2: '4111-1111-1111-1111/2026-12-03' })],
+      ['application/json', json({ emboss_line_2: '\u0664\u0661\u0661\u0661\u0661\u0661\u0661\u0661\u0661\u0661\u0661\u0661\u0661\u0661\u0661\u0661' })],
+      ['application/json', json({ emboss_line_2: '４１１１１１１１１１１１１１１１' })],
+      ['application/json', json({ emboss_line_2: '4111 -- 1111 -- 1111 -- 1111' })],
+      ['application/xml', xml('<emboss_line_2>4111<!-- x -->1111<!-- x -->1111<!-- x -->1111</emboss_line_2>')],
+      ['application/xml', xml('<emboss_line_2>41111111<![CDATA[11111111]]></emboss_line_2>')],
+      ['application/xml', xml(`<emboss_line_2><?pan ${PAN}?></emboss_line_2>`)],
+      ['application/xml', xml('<emboss_line_2>4111<b/>111111111111</emboss_line_2>')],
+      // Too deep or too large to scan: withheld, never thrown.
+      ['application/json', `{"status_code":0,"x":${'['.repeat(5000)}${']'.repeat(5000)}}`],
+      ['application/xml', `<response>${'<a>'.repeat(5000)}1${'</a>'.repeat(5000)}</response>`],
+      ['application/xml', `<response>${'<a>x</a>'.repeat(300_000)}</response>`],
+    ] as const;
+    for (const [type, body] of withheld) assert.equal(storable(type, body).kind, 'withheld', body.slice(0, 300));
+    // What Galileo sends stays byte for byte, declaration and all.
+    const x = xml('<card_number>487093XXXXXX1264</card_number>');
+    assert.deepEqual(storable('application/xml', x), { kind: 'response', body: x });
+  });
 });

@@ -55,22 +55,36 @@ end
 `;
 
 /**
- * KEYS record, epoch, fence; ARGV fp, token, lock TTL ms, known. An existing record answers for
- * itself (it is there, whatever was lost around it); only a new claim needs the guard. resp is
- * returned only on a fingerprint match, since only then is it replayed.
+ * KEYS record, epoch, fence; ARGV fp, token, lock TTL ms, known, largest resp in bytes. An existing
+ * record answers for itself (it is there, whatever was lost around it); only a new claim needs the
+ * guard. The reply is a fixed vocabulary, never a stored value in its place, so a record written
+ * by someone else cannot pass for a claim: {'CLAIMED'}, {'HELD', fp}, {'CONSUMED', fp, resp?}
+ * (resp only on a fingerprint match, since only then is it replayed), {'FENCED', ms, reason,
+ * detected}, or {'BAD', why} for a record of the wrong shape or size, which the store refuses.
  */
 export const CLAIM_LUA = `${GUARD}
 if redis.call('EXISTS', KEYS[1]) == 1 then
-  local r = redis.call('HMGET', KEYS[1], 'state', 'fp', 'resp')
-  local state, fp, resp = r[1] or '', r[2] or '', r[3] or ''
-  if fp ~= ARGV[1] then resp = '' end
-  return {state, fp, resp}
+  if redis.call('TYPE', KEYS[1]).ok ~= 'hash' then return {'BAD', 'not a hash'} end
+  local fpSize = redis.call('HSTRLEN', KEYS[1], 'fp')
+  if redis.call('HSTRLEN', KEYS[1], 'state') > 16 or fpSize == 0 or fpSize > 128 then return {'BAD', 'a state or fingerprint of the wrong size'} end
+  local state = redis.call('HGET', KEYS[1], 'state')
+  local fp = redis.call('HGET', KEYS[1], 'fp')
+  if state == 'in_progress' then
+    if redis.call('HSTRLEN', KEYS[1], 'token') == 0 then return {'BAD', 'in_progress without a token'} end
+    return {'HELD', fp}
+  end
+  if state ~= 'consumed' then return {'BAD', 'an unknown state'} end
+  if fp ~= ARGV[1] then return {'CONSUMED', fp} end
+  local size = redis.call('HSTRLEN', KEYS[1], 'resp')
+  if size == 0 then return {'BAD', 'consumed without a response'} end
+  if size > tonumber(ARGV[5]) then return {'BAD', 'a response over the size cap'} end
+  return {'CONSUMED', fp, redis.call('HGET', KEYS[1], 'resp')}
 end
 local fenced = guard(KEYS[2], KEYS[3], tonumber(ARGV[3]), ARGV[4])
-if fenced then return {'fenced', fenced[1], fenced[2], fenced[3]} end
+if fenced then return {'FENCED', fenced[1], string.sub(fenced[2], 1, 32), fenced[3]} end
 redis.call('HSET', KEYS[1], 'state', 'in_progress', 'fp', ARGV[1], 'token', ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
-return {'claimed'}
+return {'CLAIMED'}
 `;
 
 /** KEYS epoch, fence; ARGV lock TTL ms, known. The guard alone: {remaining ms or '0', reason, detected}. */

@@ -41,12 +41,18 @@ export interface RedisStoreOptions {
 
 /** The methods defineCommand adds (EVALSHA, falling back to EVAL after a script-cache flush). */
 interface ScriptCommands {
-  idempotencyClaim(record: string, epoch: string, fence: string, fp: string, token: string, lockTtlMs: number, known: string): Promise<string[]>;
+  idempotencyClaim(record: string, epoch: string, fence: string, fp: string, token: string, lockTtlMs: number, known: string, maxResp: number): Promise<string[]>;
   idempotencyProbe(epoch: string, fence: string, lockTtlMs: number, known: string): Promise<string[]>;
   idempotencyComplete(record: string, token: string, resp: string, consumedTtlMs: number): Promise<number>;
   idempotencyRelease(record: string, token: string): Promise<number>;
 }
 type ScriptPipeline = { idempotencyClaim(...args: Parameters<ScriptCommands['idempotencyClaim']>): ScriptPipeline; wait(n: number, ms: number): ScriptPipeline; exec(): Promise<Array<[Error | null, unknown]> | null> };
+
+/**
+ * The largest stored response a claim reads back: the gateway never stores more than a few KiB
+ * (galileo/pci.ts withholds anything over 256 KiB), so a larger one was written by someone else.
+ */
+const MAX_RECORD_BYTES = 2 * 1024 * 1024;
 
 export class RedisStore implements IdempotencyStore {
   readonly #redis: RedisClient & ScriptCommands;
@@ -108,30 +114,31 @@ export class RedisStore implements IdempotencyStore {
       return this.#runClaim(bucket, key, fingerprint, token);
     });
     this.#known[bucket] = 1;
-    const [state, fp, resp, detected] = reply;
-    switch (state) {
-      case 'claimed':
+    const [verdict, fp, resp, detected] = reply;
+    switch (verdict) {
+      case 'CLAIMED':
         if (acked !== undefined && acked < this.#minReplicasAck) {
           // Not durable enough to forward on: give the key back so a retry is not blocked by it.
           await this.release(key, token).catch(() => false);
           throw new StoreUnavailableError(`redis claim acknowledged by ${acked} of the ${this.#minReplicasAck} replicas required`);
         }
         return { state: 'claimed', token };
-      case 'in_progress':
+      case 'HELD':
         return { state: 'in_progress', sameFingerprint: fp === fingerprint };
-      case 'consumed':
+      case 'CONSUMED':
         if (fp !== fingerprint) return { state: 'consumed', sameFingerprint: false };
-        // An empty resp cannot be a codec output: the record is damaged, not replayable.
-        if (!resp) throw new StoreUnavailableError('idempotency record unreadable: consumed without a response');
-        return { state: 'consumed', sameFingerprint: true, response: this.#codec.decode(resp, { key, fingerprint }) };
-      case 'fenced': {
+        return { state: 'consumed', sameFingerprint: true, response: this.#codec.decode(resp!, { key, fingerprint }) };
+      case 'FENCED': {
         // Here fp is the fence's remaining ms and resp its reason.
         const ms = Number(fp);
+        if (!Number.isSafeInteger(ms) || ms <= 0) break;
         if (detected) this.#lossDetected(detected, 1, ms);
         throw new StoreFencedError(`the store may have lost writes (${resp}): new claims are refused for ${ms} ms`, ms);
       }
+      case 'BAD':
+        throw new StoreUnavailableError(`idempotency record unreadable: ${fp}`);
     }
-    throw new StoreUnavailableError(`idempotency record unreadable: unknown state ${JSON.stringify(state)}`);
+    throw new StoreUnavailableError('idempotency claim script gave an answer it never gives');
   }
 
   async complete(key: string, token: string, response: StoredResponse): Promise<boolean> {
@@ -195,7 +202,7 @@ export class RedisStore implements IdempotencyStore {
   /** The claim script, followed on the same connection by WAIT when replicas must acknowledge it. */
   async #runClaim(bucket: number, key: string, fingerprint: string, token: string): Promise<{ reply: string[]; acked?: number }> {
     const k = this.#keys(bucket, key);
-    const args = [k.record, k.epoch, k.fence, fingerprint, token, this.#timings.lockTtlMs, this.#known[bucket] ? '1' : '0'] as const;
+    const args = [k.record, k.epoch, k.fence, fingerprint, token, this.#timings.lockTtlMs, this.#known[bucket] ? '1' : '0', MAX_RECORD_BYTES] as const;
     if (this.#minReplicasAck === 0) return { reply: await this.#redis.idempotencyClaim(...args) };
     // A pipeline goes to the node of its keys (on a Cluster too), so WAIT covers this very write.
     const pipeline = this.#redis.pipeline() as unknown as ScriptPipeline;

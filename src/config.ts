@@ -3,14 +3,18 @@
  * Any problem stops start-up with one message naming the variable (never its value: some are
  * secrets). Nothing else in src/ reads process.env.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { parseKeyRing, strictBase64 } from './idempotency/codec.js';
 import type { HostPort, RedisConnection } from './idempotency/redis-client.js';
 
 export interface ClientConfig {
   name: string;
-  /** SHA-256 hex of the client's bearer key: the key itself is never configured. */
-  keySha256: string;
+  /**
+   * SHA-256 hex of the client's bearer keys (one, or several while a key is rotated: each is the
+   * same client, so a retry across a rotation still replays); the keys themselves are never configured.
+   */
+  keySha256: string[];
   /** Operation names, or ['*'] for all. */
   operations: string[];
 }
@@ -63,9 +67,9 @@ export interface Config {
     /** One key (base64 of 32 bytes) or a key ring `id:base64,...` (the first encrypts), validated here. */
     encryptionKey: string | undefined;
     /**
-     * The secret that keys fingerprints (HMAC), the same on every replica. Unset: a random one per
-     * process (the memory store's records die with it), or a fixed development key for Redis
-     * outside production (with a warning); required with Redis in production.
+     * The secret that keys fingerprints and record names (HMAC), the same on every replica.
+     * Required with Redis, whatever NODE_ENV says; unset, the memory store uses a random one per
+     * process (its records die with it).
      */
     fingerprintKey: Buffer | undefined;
   };
@@ -83,11 +87,25 @@ export interface Config {
 }
 
 export class ConfigError extends Error {
-  constructor(readonly variable: string, message: string) {
-    super(`${variable}: ${message}`);
+  constructor(
+    readonly variable: string,
+    readonly detail: string,
+  ) {
+    super(`${variable}: ${detail}`);
     this.name = 'ConfigError';
   }
 }
+
+/** Variables whose values are secrets: no message may hold them (nor a part of one: a key of a ring, a URL's password). */
+const SECRET_VARIABLES = [
+  'GALILEO_API_LOGIN',
+  'GALILEO_API_TRANS_KEY',
+  'GALILEO_PROVIDER_ID',
+  'IDEMPOTENCY_ENCRYPTION_KEY',
+  'IDEMPOTENCY_FINGERPRINT_KEY',
+  'REDIS_PASSWORD',
+  'REDIS_SENTINEL_PASSWORD',
+];
 
 type Env = Record<string, string | undefined>;
 
@@ -98,6 +116,50 @@ const PROXY_VARIABLES = ['http_proxy', 'https_proxy', 'all_proxy'].flatMap((name
 const NODE_ENVS = ['production', 'development', 'test'];
 
 export function loadConfig(env: Env = process.env): Config {
+  try {
+    return readConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new ConfigError(err.variable, withoutSecrets(err.detail, env));
+    throw err;
+  }
+}
+
+/**
+ * The message with every secret value, and every part of one (split at the separators of rings,
+ * lists and URLs), replaced: the checks below already avoid echoing values, this makes it a rule.
+ */
+function withoutSecrets(message: string, env: Env): string {
+  const values = [...SECRET_VARIABLES.flatMap((name) => [env[name], fileText(env[`${name}_FILE`])]), ...urlPassword(env.REDIS_URL)];
+  const parts = values.filter((v) => v !== undefined && v !== '').flatMap((v) => [v!, ...v!.split(/[\s:,;@/]+/)]);
+  let clean = message;
+  for (const part of [...new Set(parts)].filter((p) => p.length >= 4).sort((a, b) => b.length - a.length)) {
+    const escaped = part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    clean = clean.replace(new RegExp(`(?<![A-Za-z0-9+/=_-])${escaped}(?![A-Za-z0-9+/=_-])`, 'g'), '[secret]');
+  }
+  return clean;
+}
+
+/** A Redis URL's password, as written and decoded: the rest of the URL is no secret. */
+function urlPassword(value: string | undefined): string[] {
+  const written = value === undefined ? undefined : /^[a-z]+:\/\/[^:@/]*:([^@/]*)@/i.exec(value)?.[1];
+  if (written === undefined) return [];
+  try {
+    return [written, decodeURIComponent(written)];
+  } catch {
+    return [written];
+  }
+}
+
+function fileText(path: string | undefined): string | undefined {
+  if (path === undefined) return undefined;
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+function readConfig(env: Env): Config {
   if (env.NODE_ENV !== undefined && env.NODE_ENV !== '' && !NODE_ENVS.includes(env.NODE_ENV)) {
     throw new ConfigError('NODE_ENV', `must be one of ${NODE_ENVS.join(', ')} (or unset), got "${env.NODE_ENV}"`);
   }
@@ -134,7 +196,7 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const credentials =
     given === 3
-      ? { apiLogin: apiLogin!, apiTransKey: apiTransKey!, providerId: integer('GALILEO_PROVIDER_ID', providerIdText!, 1, 9_999_999_999) }
+      ? { apiLogin: apiLogin!, apiTransKey: apiTransKey!, providerId: integer('GALILEO_PROVIDER_ID', providerIdText!, 1, 9_999_999_999, 'the provider id') }
       : undefined;
 
   // In production the credentials travel over TLS; plain http only to this host (a sidecar).
@@ -164,12 +226,25 @@ export function loadConfig(env: Env = process.env): Config {
     } catch (err) {
       throw new ConfigError('IDEMPOTENCY_ENCRYPTION_KEY', (err as Error).message);
     }
-    const weak = ring.find(({ key }) => lowEntropy(key));
-    if (production && weak) throw new ConfigError('IDEMPOTENCY_ENCRYPTION_KEY', `key "${weak.id}" is not random (all zero or a few repeated bytes): generate one with openssl rand -base64 32`);
+    const weak = ring.find(({ key }) => notRandom(key));
+    if (production && weak) throw new ConfigError('IDEMPOTENCY_ENCRYPTION_KEY', `key "${weak.id}" ${NOT_RANDOM}`);
   }
   const fingerprintKey = fingerprintSecret(secret(env, 'IDEMPOTENCY_FINGERPRINT_KEY'), production);
-  if (production && store === 'redis' && fingerprintKey === undefined) {
-    throw new ConfigError('IDEMPOTENCY_FINGERPRINT_KEY', 'is required when NODE_ENV=production and IDEMPOTENCY_STORE=redis (the same on every replica)');
+  // Whatever NODE_ENV says: a shared store's fingerprints keyed by a constant in the source can be
+  // guessed back (a 4-digit PIN in a few thousand tries). Only the memory store may do without.
+  if (store === 'redis' && fingerprintKey === undefined) {
+    throw new ConfigError('IDEMPOTENCY_FINGERPRINT_KEY', 'is required with IDEMPOTENCY_STORE=redis (the same on every replica; generate one with openssl rand -base64 32)');
+  }
+
+  const redis = redisConnection(env);
+  const ttlSeconds = intVar(env, 'IDEMPOTENCY_TTL_SECONDS', 86_400, 1, 90 * 86_400);
+  if (production) {
+    checkSecretFiles(env);
+    if (store === 'redis') checkRedisTransport(redis);
+    if (ttlSeconds < MIN_PRODUCTION_TTL_SECONDS) throw new ConfigError('IDEMPOTENCY_TTL_SECONDS', `must be at least ${MIN_PRODUCTION_TTL_SECONDS} when NODE_ENV=production (a retry after it is forwarded again)`);
+    if (encryptionKey !== undefined && fingerprintKey !== undefined && parseKeyRing(encryptionKey).some(({ key }) => key.equals(fingerprintKey))) {
+      throw new ConfigError('IDEMPOTENCY_FINGERPRINT_KEY', 'must not be one of the encryption keys when NODE_ENV=production (one key per purpose)');
+    }
   }
 
   const headersTimeoutMs = intVar(env, 'HTTP_HEADERS_TIMEOUT_MS', 20_000, 1_000, 600_000);
@@ -196,10 +271,10 @@ export function loadConfig(env: Env = process.env): Config {
     clients: clientsText === undefined ? undefined : parseClients(clientsText),
     idempotency: {
       store,
-      redis: redisConnection(env),
+      redis,
       minReplicasAck: intVar(env, 'REDIS_MIN_REPLICAS_ACK', 0, 0, 100),
       keyPrefix: keyPrefix(env.IDEMPOTENCY_KEY_PREFIX ?? 'galileo-gw:idem:'),
-      ttlSeconds: intVar(env, 'IDEMPOTENCY_TTL_SECONDS', 86_400, 1, 90 * 86_400),
+      ttlSeconds,
       maxEntries: intVar(env, 'IDEMPOTENCY_MAX_ENTRIES', 100_000, 1, 100_000_000),
       encryptionKey,
       fingerprintKey,
@@ -221,17 +296,56 @@ function fingerprintSecret(base64: string | undefined, production: boolean): Buf
   const key = text === '' ? undefined : strictBase64(text);
   if (key === undefined) throw new ConfigError('IDEMPOTENCY_FINGERPRINT_KEY', 'is not valid base64');
   if (key.length < 32) throw new ConfigError('IDEMPOTENCY_FINGERPRINT_KEY', `must be base64 of at least 32 bytes, got ${key.length}`);
-  if (production && lowEntropy(key)) throw new ConfigError('IDEMPOTENCY_FINGERPRINT_KEY', 'is not random (all zero or a few repeated bytes): generate one with openssl rand -base64 32');
+  if (production && notRandom(key)) throw new ConfigError('IDEMPOTENCY_FINGERPRINT_KEY', NOT_RANDOM);
   return key;
 }
 
+const NOT_RANDOM = 'is not random (all zero, a few repeated bytes, or text such as a passphrase): generate one with openssl rand -base64 32';
+
 /**
- * A key typed by hand rather than generated: all zero, or a few bytes repeated. 32 random bytes
- * hold about 30 distinct values; fewer than 16 does not happen by chance.
+ * A key typed by hand rather than generated: all zero, a few bytes repeated (32 random bytes hold
+ * about 30 distinct values; fewer than 16 does not happen by chance), or printable text (a
+ * passphrase base64-encoded: 32 random bytes are all printable ASCII about once in 10^14).
  */
-function lowEntropy(key: Buffer): boolean {
-  return new Set(key).size < 16;
+function notRandom(key: Buffer): boolean {
+  return new Set(key).size < 16 || key.every((byte) => byte >= 0x20 && byte <= 0x7e);
 }
+
+/**
+ * Production's rules on the secrets' files (NAME_FILE): neither the file nor a directory on its
+ * way may be replaceable by any user, or anyone on the host could name a client or a key. The
+ * file is checked where it really is (through any symlink, as Kubernetes mounts secrets), its
+ * directory both there and where the path names it.
+ */
+function checkSecretFiles(env: Env): void {
+  for (const name of [...SECRET_VARIABLES, 'GATEWAY_CLIENTS'].map((n) => `${n}_FILE`)) {
+    const path = env[name];
+    if (path === undefined) continue;
+    const real = realpathSync(path);
+    if ((statSync(real).mode & 0o002) !== 0) throw new ConfigError(name, 'names a file any user may write (chmod o-w it) when NODE_ENV=production');
+    for (const dir of new Set([dirname(real), dirname(path)])) {
+      const mode = statSync(dir).mode;
+      if ((mode & 0o002) !== 0 && (mode & 0o1000) === 0) throw new ConfigError(name, 'is in a directory any user may write to when NODE_ENV=production');
+    }
+  }
+}
+
+/** Production's rule on the Redis connection: outside loopback, TLS and a password (with or without an ACL user). */
+function checkRedisTransport(redis: RedisConnection): void {
+  const { topology } = redis;
+  const [variable, hosts] =
+    topology.kind === 'single'
+      ? ['REDIS_URL', [topology.host]]
+      : topology.kind === 'sentinel'
+        ? ['REDIS_SENTINELS', topology.sentinels.map((s) => s.host)]
+        : ['REDIS_CLUSTER_NODES', topology.nodes.map((n) => n.host)];
+  if (hosts.every(isLoopback)) return;
+  if (!redis.tls) throw new ConfigError(variable, 'a Redis outside loopback needs TLS when NODE_ENV=production (rediss:// or REDIS_TLS=true)');
+  if (redis.password === undefined) throw new ConfigError(variable, 'a Redis outside loopback needs a password (REDIS_PASSWORD, with REDIS_USERNAME for an ACL user) when NODE_ENV=production');
+}
+
+/** The shortest replay window production accepts: a caller's retries must find their record. */
+const MIN_PRODUCTION_TTL_SECONDS = 3600;
 
 /** A value given directly or as NAME_FILE (a path to a file holding it, as Docker/K8s secrets are mounted). */
 function secret(env: Env, name: string): string | undefined {
@@ -438,23 +552,29 @@ function parseClients(text: string): ClientConfig[] {
   const names = new Set<string>();
   const hashes = new Map<string, string>();
   return raw.map((entry: unknown, i) => {
-    const c = entry as Partial<ClientConfig> | null;
+    const c = entry as { name?: unknown; keySha256?: unknown; operations?: unknown } | null;
     if (typeof c !== 'object' || c === null) return fail(`entry ${i} is not an object`);
     if (typeof c.name !== 'string' || !/^[A-Za-z0-9._-]{1,64}$/.test(c.name)) {
       return fail(`entry ${i}: name must be 1-64 characters of letters, digits, ".", "_" or "-"`);
     }
     if (names.has(c.name)) return fail(`entry ${i}: duplicate name "${c.name}"`);
     names.add(c.name);
-    if (typeof c.keySha256 !== 'string' || !/^[0-9a-f]{64}$/i.test(c.keySha256)) {
-      return fail(`entry ${i} (${c.name}): keySha256 must be 64 hex characters (the SHA-256 of the key, never the key)`);
+    const given: unknown = c.keySha256;
+    const list = typeof given === 'string' ? [given] : given;
+    if (!Array.isArray(list) || list.length === 0 || !list.every((h) => typeof h === 'string' && /^[0-9a-f]{64}$/i.test(h))) {
+      return fail(`entry ${i} (${c.name}): keySha256 must be 64 hex characters, or an array of them while a key is rotated (the SHA-256 of the key, never the key)`);
     }
-    const hash = c.keySha256.toLowerCase();
-    if (hashes.has(hash)) return fail(`entry ${i} (${c.name}): the same key as client "${hashes.get(hash)}" (each client needs its own key)`);
-    if (hash === EMPTY_KEY_SHA256) return fail(`entry ${i} (${c.name}): keySha256 is the hash of an empty key`);
-    hashes.set(hash, c.name);
+    const own = new Set<string>();
+    for (const hash of (list as string[]).map((h) => h.toLowerCase())) {
+      if (hashes.has(hash)) return fail(`entry ${i} (${c.name}): the same key as client "${hashes.get(hash)}" (each client needs its own key)`);
+      if (own.has(hash)) return fail(`entry ${i} (${c.name}): keySha256 lists the same hash twice`);
+      if (hash === EMPTY_KEY_SHA256) return fail(`entry ${i} (${c.name}): keySha256 is the hash of an empty key`);
+      own.add(hash);
+    }
+    for (const hash of own) hashes.set(hash, c.name);
     if (!Array.isArray(c.operations) || c.operations.length === 0 || !c.operations.every((o) => typeof o === 'string' && o !== '')) {
       return fail(`entry ${i} (${c.name}): operations must be a non-empty array of operation names or "*"`);
     }
-    return { name: c.name, keySha256: c.keySha256.toLowerCase(), operations: c.operations };
+    return { name: c.name, keySha256: [...own], operations: c.operations };
   });
 }

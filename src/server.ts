@@ -3,7 +3,7 @@
  * no GALILEO_BASE_URL is set), warms the request path, listens, watches the store, and drains on
  * stop. The simulator is referenced only here.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
@@ -107,7 +107,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     logger.warn({ err: loggableError(err) }, 'warm-up failed: the first request of each operation will be slower');
   }
 
-  const fingerprintKey = fingerprintKeyFor(config, logger);
+  const fingerprintKey = fingerprintKeyFor(config);
   const galileo = createGalileoClient({ baseUrl: galileoUrl, timeoutMs: config.galileo.timeoutMs, proxied: config.galileo.proxied });
   const readiness = { shuttingDown: false };
   const app = buildApp({
@@ -179,15 +179,11 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
 }
 
 /**
- * The fingerprint key: configured, or else random (the memory store's records die with the
- * process), or for Redis outside production a fixed development key, said in a warning: replicas
- * must share it, and a key in the source is no secret.
+ * The fingerprint key: configured, or else random, which only the memory store may use (its
+ * records die with the process); loadConfig refuses a Redis store without one.
  */
-function fingerprintKeyFor(config: Config, logger: Logger): Buffer {
-  if (config.idempotency.fingerprintKey !== undefined) return config.idempotency.fingerprintKey;
-  if (config.idempotency.store === 'memory') return randomBytes(32);
-  logger.warn('IDEMPOTENCY_FINGERPRINT_KEY is not set: fingerprints use a development key that is no secret (required when NODE_ENV=production)');
-  return createHash('sha256').update('galileo-gateway development fingerprint key').digest();
+function fingerprintKeyFor(config: Config): Buffer {
+  return config.idempotency.fingerprintKey ?? randomBytes(32);
 }
 
 /** A URL as it may be logged: origin and path, never a user or password. */

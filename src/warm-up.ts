@@ -48,7 +48,7 @@ export async function warmUp(options: { spec: GatewaySpec; validator: RequestVal
     forwarder: createForwarder({ galileo, credentials: { apiLogin: 'warm-up', apiTransKey: 'warm-up', providerId: 1 }, maxRetries: 0 }),
     providerId: 1,
     fingerprintKey: randomBytes(32),
-    clients: [{ name: 'warm-up', keySha256: createHash('sha256').update(key).digest('hex'), operations: ['*'] }],
+    clients: [{ name: 'warm-up', keySha256: [createHash('sha256').update(key).digest('hex')], operations: ['*'] }],
     bodyLimit: options.bodyLimit,
     logger,
     metrics,

@@ -36,7 +36,8 @@ export function createAuthenticator(clients: ClientConfig[] | undefined, operati
       throw new ConfigError('GATEWAY_CLIENTS', `client "${client.name}" lists unknown operation "${unknown}" (known: ${operations.join(', ')}, or "*")`);
     }
   }
-  const known = clients.map((c) => ({ ...c, hash: Buffer.from(c.keySha256, 'hex') }));
+  // Every hash of every client (a client rotating its key has two), each compared every time.
+  const known = clients.flatMap((c) => c.keySha256.map((hash) => ({ ...c, hash: Buffer.from(hash, 'hex') })));
 
   const identify = (header: string | undefined) => {
     const match = header === undefined ? null : BEARER.exec(header);

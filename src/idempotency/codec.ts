@@ -107,8 +107,9 @@ export function parseKeyRing(text: string): RingKey[] {
     return { id: id ?? `k${createHash('sha256').update(key).digest('hex').slice(0, 8)}`, key };
   });
   const ids = new Set<string>();
-  for (const { id } of ring) {
-    if (!KEY_ID.test(id)) throw new Error(`key id "${id}" must be 1-32 letters, digits, "_" or "-"`);
+  for (const [i, { id }] of ring.entries()) {
+    // Never the text itself: `<key>:<key>` puts a key where the id belongs.
+    if (!KEY_ID.test(id)) throw new Error(`the id of key ${i + 1} must be 1-32 letters, digits, "_" or "-"`);
     if (ids.has(id)) throw new Error(`key id "${id}" appears twice`);
     ids.add(id);
   }

@@ -1,7 +1,7 @@
 /** Configuration (docs/contract.md, Configuration): defaults, *_FILE secrets, and one clear message per bad variable. */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../../src/config.js';
@@ -56,7 +56,7 @@ describe('configuration', () => {
   });
 
   it('reads credentials, clients and every setting', () => {
-    const config = loadConfig({ ...GALILEO, GATEWAY_CLIENTS: CLIENTS, IDEMPOTENCY_STORE: 'redis', GALILEO_TIMEOUT_MS: '2000', PORT: '9000' });
+    const config = loadConfig({ ...GALILEO, GATEWAY_CLIENTS: CLIENTS, IDEMPOTENCY_STORE: 'redis', IDEMPOTENCY_FINGERPRINT_KEY: randomBytes(32).toString('base64'), GALILEO_TIMEOUT_MS: '2000', PORT: '9000' });
     assert.deepEqual(config.galileo.credentials, { apiLogin: 'AbC123-9999', apiTransKey: 'transkey0000001', providerId: 9999 });
     assert.equal(config.clients![0]!.name, 'onboarding');
     assert.equal(config.idempotency.store, 'redis');
@@ -123,7 +123,14 @@ describe('configuration', () => {
     rejects({ IDEMPOTENCY_FINGERPRINT_KEY: randomBytes(16).toString('base64') }, 'IDEMPOTENCY_FINGERPRINT_KEY', /at least 32 bytes/);
     rejects({ IDEMPOTENCY_FINGERPRINT_KEY: 'not base64!' }, 'IDEMPOTENCY_FINGERPRINT_KEY', /base64/);
     const production = { NODE_ENV: 'production', ...GALILEO, GATEWAY_CLIENTS: CLIENTS, IDEMPOTENCY_STORE: 'redis', IDEMPOTENCY_ENCRYPTION_KEY: a };
-    rejects(production, 'IDEMPOTENCY_FINGERPRINT_KEY', /required when NODE_ENV=production/);
+    rejects(production, 'IDEMPOTENCY_FINGERPRINT_KEY', /required with IDEMPOTENCY_STORE=redis/);
+    // Review 3, finding 4: whatever NODE_ENV says, a Redis store never runs on a key from the source.
+    for (const NODE_ENV of [undefined, 'development', 'test']) {
+      rejects({ ...(NODE_ENV && { NODE_ENV }), IDEMPOTENCY_STORE: 'redis' }, 'IDEMPOTENCY_FINGERPRINT_KEY', /required with IDEMPOTENCY_STORE=redis/);
+      rejects({ ...(NODE_ENV && { NODE_ENV }), IDEMPOTENCY_STORE: 'redis', REDIS_SENTINELS: '127.0.0.1:26379', REDIS_SENTINEL_MASTER: 'm' }, 'IDEMPOTENCY_FINGERPRINT_KEY');
+      rejects({ ...(NODE_ENV && { NODE_ENV }), IDEMPOTENCY_STORE: 'redis', REDIS_CLUSTER_NODES: '127.0.0.1:7000' }, 'IDEMPOTENCY_FINGERPRINT_KEY');
+    }
+    assert.equal(loadConfig({}).idempotency.fingerprintKey, undefined, 'the memory store may do without (a random key per process)');
     assert.doesNotThrow(() => loadConfig({ ...production, IDEMPOTENCY_FINGERPRINT_KEY: b }));
     const zeros = Buffer.alloc(32).toString('base64');
     const repeated = Buffer.from('abcd'.repeat(8)).toString('base64');
@@ -274,5 +281,82 @@ describe('configuration', () => {
         }
       }
     });
+  });
+
+  // Review 3, finding 3: a client rotating its key is one client with two hashes.
+  it('a client may list several key hashes while a key is rotated: one identity, no hash twice', () => {
+    const [h1, h2] = ['1'.repeat(64), '2'.repeat(64)];
+    const clients = (entries: unknown[]) => loadConfig({ GATEWAY_CLIENTS: JSON.stringify(entries) }).clients;
+    assert.deepEqual(clients([{ name: 'onboarding', keySha256: [h1, h2.toUpperCase()], operations: ['*'] }])![0]!.keySha256, [h1, h2]);
+    assert.deepEqual(clients([{ name: 'onboarding', keySha256: h1, operations: ['*'] }])![0]!.keySha256, [h1]);
+    rejects({ GATEWAY_CLIENTS: JSON.stringify([{ name: 'a', keySha256: [], operations: ['*'] }]) }, 'GATEWAY_CLIENTS', /keySha256/);
+    rejects({ GATEWAY_CLIENTS: JSON.stringify([{ name: 'a', keySha256: [h1, h1], operations: ['*'] }]) }, 'GATEWAY_CLIENTS', /twice/);
+    rejects({ GATEWAY_CLIENTS: JSON.stringify([{ name: 'a', keySha256: [h1, 'x'], operations: ['*'] }]) }, 'GATEWAY_CLIENTS', /64 hex/);
+    const shared = [
+      { name: 'a', keySha256: [h1, h2], operations: ['*'] },
+      { name: 'b', keySha256: h2, operations: ['*'] },
+    ];
+    rejects({ GATEWAY_CLIENTS: JSON.stringify(shared) }, 'GATEWAY_CLIENTS', /same key as client "a"/);
+  });
+
+  // Review 3, finding 9: no refusal prints a secret, however it was mistyped.
+  it('no start-up message holds the value of a secret variable, or a part of one', () => {
+    const [k1, k2] = [randomBytes(32).toString('base64'), randomBytes(32).toString('base64')];
+    const dir = mkdtempSync(join(tmpdir(), 'gw-config-'));
+    const keyFile = join(dir, 'ring');
+    writeFileSync(keyFile, `${k1}:${k2}`);
+    const cases: Array<[Record<string, string>, string[]]> = [
+      [{ IDEMPOTENCY_ENCRYPTION_KEY: `${k1}:${k2}` }, [k1, k2]],
+      [{ IDEMPOTENCY_ENCRYPTION_KEY_FILE: keyFile }, [k1, k2]],
+      [{ IDEMPOTENCY_ENCRYPTION_KEY: `${k1.slice(0, 20)}:${k2}` }, [k1.slice(0, 20), k2]],
+      [{ ...GALILEO, GATEWAY_AUTH: 'off', GALILEO_PROVIDER_ID: '12x4' }, ['12x4']],
+      [{ ...GALILEO, GATEWAY_AUTH: 'off', GALILEO_PROVIDER_ID: '99999999999999' }, ['99999999999999']],
+      [{ IDEMPOTENCY_FINGERPRINT_KEY: 'hunter2-is-my-password' }, ['hunter2-is-my-password']],
+      [{ REDIS_URL: 'redis://u:s3cr3t-pass@redis.internal:63x79' }, ['s3cr3t-pass']],
+    ];
+    for (const [env, secrets] of cases) {
+      let message = '';
+      try {
+        loadConfig(env);
+      } catch (err) {
+        message = (err as Error).message;
+      }
+      assert.ok(message !== '', `${JSON.stringify(env)} should be refused`);
+      for (const value of secrets) assert.ok(!message.includes(value), `${message} holds ${value}`);
+    }
+  });
+
+  // Review 3, finding 10: production refuses each weak setting, naming the variable.
+  it('production refuses weak settings: Redis in clear or without a password, passphrase or shared keys, a tiny TTL, replaceable secret files', () => {
+    const [a, b] = [randomBytes(32).toString('base64'), randomBytes(32).toString('base64')];
+    const base = { NODE_ENV: 'production', ...GALILEO, GATEWAY_CLIENTS: CLIENTS, IDEMPOTENCY_STORE: 'redis', IDEMPOTENCY_ENCRYPTION_KEY: a, IDEMPOTENCY_FINGERPRINT_KEY: b };
+    assert.doesNotThrow(() => loadConfig(base), 'loopback Redis without TLS is fine');
+    assert.doesNotThrow(() => loadConfig({ ...base, REDIS_URL: 'rediss://gw:pw@redis.internal:6380' }));
+    rejects({ ...base, REDIS_URL: 'redis://gw:pw@redis.internal:6379' }, 'REDIS_URL', /TLS/);
+    rejects({ ...base, REDIS_URL: 'rediss://redis.internal:6380' }, 'REDIS_URL', /password/);
+    rejects({ ...base, REDIS_SENTINELS: '10.0.0.1:26379,10.0.0.2:26379', REDIS_SENTINEL_MASTER: 'm' }, 'REDIS_SENTINELS', /TLS/);
+    rejects({ ...base, REDIS_SENTINELS: '10.0.0.1:26379', REDIS_SENTINEL_MASTER: 'm', REDIS_TLS: 'true' }, 'REDIS_SENTINELS', /password/);
+    rejects({ ...base, REDIS_CLUSTER_NODES: '10.0.0.1:7000', REDIS_PASSWORD: 'pw' }, 'REDIS_CLUSTER_NODES', /TLS/);
+    const passphrase = Buffer.from('correct horse battery staple 123').toString('base64');
+    rejects({ ...base, IDEMPOTENCY_ENCRYPTION_KEY: passphrase }, 'IDEMPOTENCY_ENCRYPTION_KEY', /passphrase/);
+    rejects({ ...base, IDEMPOTENCY_FINGERPRINT_KEY: passphrase }, 'IDEMPOTENCY_FINGERPRINT_KEY', /passphrase/);
+    rejects({ ...base, IDEMPOTENCY_ENCRYPTION_KEY: `new:${randomBytes(32).toString('base64')},old:${b}` }, 'IDEMPOTENCY_FINGERPRINT_KEY', /one key per purpose/);
+    rejects({ ...base, IDEMPOTENCY_TTL_SECONDS: '1' }, 'IDEMPOTENCY_TTL_SECONDS', /at least 3600/);
+    assert.doesNotThrow(() => loadConfig({ ...base, IDEMPOTENCY_TTL_SECONDS: '3600' }));
+    // A world-writable clients file, reached through a symlink; then one in a world-writable directory.
+    const dir = mkdtempSync(join(tmpdir(), 'gw-config-'));
+    const target = join(dir, 'clients.json');
+    writeFileSync(target, CLIENTS);
+    chmodSync(target, 0o666);
+    symlinkSync(target, join(dir, 'link.json'));
+    const withFile = (path: string) => ({ ...base, GATEWAY_CLIENTS: undefined, GATEWAY_CLIENTS_FILE: path }) as unknown as Record<string, string>;
+    rejects(withFile(join(dir, 'link.json')), 'GATEWAY_CLIENTS_FILE', /any user may write/);
+    chmodSync(target, 0o644);
+    assert.doesNotThrow(() => loadConfig(withFile(join(dir, 'link.json'))));
+    chmodSync(dir, 0o777);
+    rejects(withFile(target), 'GATEWAY_CLIENTS_FILE', /directory any user may write/);
+    chmodSync(dir, 0o700);
+    // Outside production the same settings start (tests, demos).
+    assert.doesNotThrow(() => loadConfig({ ...base, NODE_ENV: 'development', REDIS_URL: 'redis://redis.internal:6379', IDEMPOTENCY_TTL_SECONDS: '1' }));
   });
 });

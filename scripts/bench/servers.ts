@@ -15,6 +15,8 @@ export const CREDENTIALS: Credentials = { apiLogin: 'sim-login', apiTransKey: 's
 /** The one client key every authenticated server accepts (generated per run, never stored). */
 export const CLIENT_KEY = randomBytes(24).toString('base64url');
 const CLIENT_KEY_SHA256 = createHash('sha256').update(CLIENT_KEY).digest('hex');
+/** One fingerprint key for every replica of a run: a Redis store refuses to start without one. */
+const FINGERPRINT_KEY = randomBytes(32).toString('base64');
 export const REDIS_URL = 'redis://127.0.0.1:6379';
 
 export interface Server {
@@ -146,7 +148,7 @@ export async function startGateway(options: GatewayOptions): Promise<Server> {
       // Auth on, as in production: one client allowed everything.
       GATEWAY_CLIENTS: JSON.stringify([{ name: 'bench', keySha256: CLIENT_KEY_SHA256, operations: ['*'] }]),
       LOG_LEVEL: 'info',
-      ...(options.store === 'redis' && { IDEMPOTENCY_STORE: 'redis', IDEMPOTENCY_KEY_PREFIX: options.redisKeyPrefix ?? 'galileo-gw-bench:', ...(options.redisConnection ?? { REDIS_URL }) }),
+      ...(options.store === 'redis' && { IDEMPOTENCY_STORE: 'redis', IDEMPOTENCY_FINGERPRINT_KEY: FINGERPRINT_KEY, IDEMPOTENCY_KEY_PREFIX: options.redisKeyPrefix ?? 'galileo-gw-bench:', ...(options.redisConnection ?? { REDIS_URL }) }),
       ...options.env,
     },
   });

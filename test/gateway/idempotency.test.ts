@@ -9,7 +9,7 @@ import { Redis } from 'ioredis';
 import request from 'supertest';
 import { startTestGateway, startTestSimulator, txId, uniqueSsn, type Simulator, type TestGateway } from '../helpers/harness.js';
 import { asForm, exampleBody, pathOf } from '../helpers/examples.js';
-import { deleteByPrefix } from '../idempotency/redis-helpers.js';
+import { deleteByPrefix, gatewayRecordKey } from '../idempotency/redis-helpers.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const ENCRYPTION_KEY = randomBytes(32).toString('base64');
@@ -216,9 +216,7 @@ for (const store of STORES) {
         const res = JSON.parse((await post('createAccount', body)).text);
         const redis = new Redis(REDIS_URL);
         try {
-          const keys = await redis.keys(`${env.IDEMPOTENCY_KEY_PREFIX}*${body.transactionId}`);
-          assert.equal(keys.length, 1);
-          const raw = JSON.stringify(await redis.hgetall(keys[0]!));
+          const raw = JSON.stringify(await redis.hgetall(gatewayRecordKey(env.IDEMPOTENCY_KEY_PREFIX!, 'createAccount', body.transactionId)));
           assert.match(raw, /consumed/);
           for (const secret of [res.rtoken, res.response_data[0].pmt_ref_no, 'status_code']) assert.ok(!raw.includes(secret), `${secret} stored in plaintext`);
         } finally {

@@ -34,6 +34,11 @@ describe('security review: smaller findings', function () {
       assert.equal(res.status, 415, `${charset}: ${res.text}`);
       assert.deepEqual(JSON.parse(res.text).errors.map((e: { field: string }) => e.field), ['content-type']);
     }
+    // Review 3, finding 11: a quoted parameter that reads like a charset is not the charset.
+    for (const contentType of ['application/x-www-form-urlencoded; x="a;charset=utf-8"; charset=iso-8859-1', 'application/json; q="; charset=utf-8"; charset=latin1']) {
+      const res = await post('createAccount').set('content-type', contentType).send(`transactionId=${transactionId}&prodId=501&firstName=Jos\xe9`);
+      assert.equal(res.status, 415, `${contentType}: ${res.text}`);
+    }
     assert.equal(sim.requests().filter((r) => r.params.transactionId === transactionId).length, 0);
     const utf8 = await post('createAccount').set('content-type', 'application/x-www-form-urlencoded; charset=UTF-8').send(`transactionId=${transactionId}&prodId=501`);
     assert.equal(utf8.status, 200, utf8.text);

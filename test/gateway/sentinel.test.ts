@@ -9,11 +9,11 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
-import { CREDENTIALS, startTestGateway, startTestSimulator, txId, uniqueSsn, type Simulator, type TestGateway } from '../helpers/harness.js';
+import { startTestGateway, startTestSimulator, txId, uniqueSsn, type Simulator, type TestGateway } from '../helpers/harness.js';
 import { pathOf } from '../helpers/examples.js';
 import { TestRedisSentinel } from '../helpers/redis-topologies.js';
 import { until } from '../helpers/redis-server.js';
-import { adoptPrefix, recordKey } from '../idempotency/redis-helpers.js';
+import { adoptPrefix, gatewayRecordKey } from '../idempotency/redis-helpers.js';
 
 // No retries, short timeout: lock TTL = 500 ms + 2 s margin, the longest a fence lasts.
 const TIMEOUT_MS = 500;
@@ -92,7 +92,7 @@ describe('the gateway on Redis Sentinel: failover of a killed master', function 
       // socket buffers, so what the master writes next (the claims of the traffic, and of `lost`)
       // waits in its own output buffer and dies with it.
       const lost = account();
-      const lostKey = recordKey(prefix, `${CREDENTIALS.providerId}:createAccount:${lost.transactionId}`);
+      const lostKey = gatewayRecordKey(prefix, 'createAccount', lost.transactionId);
       sim.addFault({ fault: { type: 'latency', ms: 400 }, match: { transactionId: lost.transactionId }, times: 1 });
       const master = group.client(group.master);
       group.replica.pause();

@@ -11,7 +11,7 @@ import request from 'supertest';
 import { fingerprint } from '../../src/idempotency/fingerprint.js';
 import { pathOf } from '../helpers/examples.js';
 import { sha256, startTestGateway, startTestSimulator, txId, type Simulator, type TestGateway } from '../helpers/harness.js';
-import { deleteByPrefix } from '../idempotency/redis-helpers.js';
+import { deleteByPrefix, gatewayRecordKey } from '../idempotency/redis-helpers.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const KEYS = { A: 'store-reader-client-a-key-0123456789', B: 'store-reader-client-b-key-0123456789' };
@@ -43,9 +43,9 @@ describe('what a reader of the store learns (real Redis)', function () {
   };
   const post = (gw: TestGateway, body: object, key = KEYS.A) => request(gw.url).post(pathOf('createAccount')).set('authorization', `Bearer ${key}`).send(body);
   const recordOf = async (transactionId: string) => {
-    const keys = await redis.keys(`${prefix}*${transactionId}`);
-    assert.equal(keys.length, 1, `records for ${transactionId}: ${keys.join(', ')}`);
-    return keys[0]!;
+    const key = gatewayRecordKey(prefix, 'createAccount', transactionId, fingerprintKey);
+    assert.equal(await redis.exists(key), 1, `no record for ${transactionId}`);
+    return key;
   };
   const calls = (transactionId: string) => sim.requests().filter((r) => r.params.transactionId === transactionId).length;
 

@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { CREDENTIALS, startTestSimulator, type Simulator } from './harness.js';
+import { CREDENTIALS, startTestSimulator, withFingerprintKey, type Simulator } from './harness.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -48,7 +48,7 @@ export function spawnGateway(env: Record<string, string>, options: SpawnOptions 
   const [command, ...args] = options.command ?? [process.execPath, '--import', 'tsx', 'src/main.ts'];
   const child = spawn(command, args, {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', ...env },
+    env: { PATH: process.env.PATH ?? '', ...withFingerprintKey(env) },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: options.detached ?? false,
   });

@@ -13,6 +13,7 @@ import { Redis } from 'ioredis';
 import { loadConfig } from '../../src/config.js';
 import { createStore } from '../../src/idempotency/create-store.js';
 import type { IdempotencyStore } from '../../src/idempotency/store.js';
+import { withFingerprintKey } from '../helpers/harness.js';
 import { SpareRedis } from '../helpers/redis-server.js';
 import { adoptPrefix, plainClient } from './redis-helpers.js';
 
@@ -22,7 +23,7 @@ const response = { status: 200, contentType: 'a', body: 'b' };
 
 /** The store as the gateway would build it from these variables. */
 function storeFrom(env: Record<string, string>): IdempotencyStore {
-  const config = loadConfig({ IDEMPOTENCY_STORE: 'redis', IDEMPOTENCY_KEY_PREFIX: PREFIX, ...env });
+  const config = loadConfig(withFingerprintKey({ IDEMPOTENCY_STORE: 'redis', IDEMPOTENCY_KEY_PREFIX: PREFIX, ...env }));
   return createStore({
     kind: 'redis',
     redis: config.idempotency.redis,
@@ -65,7 +66,7 @@ describe('Redis credentials and TLS', function () {
 
   describe('an ACL user with only what the store needs', () => {
     // The README's ACL line; `default` is switched off, as it should be.
-    const commands = '+evalsha +eval +exists +get +set +pttl +hget +hmget +hset +hdel +del +pexpire +info +ping +wait +config|get'.split(' ');
+    const commands = '+evalsha +eval +exists +get +set +pttl +hget +hstrlen +type +hset +hdel +del +pexpire +info +ping +wait +config|get'.split(' ');
     const acl = ['gateway', 'on', `>${PASSWORD}`, `~${PREFIX}*`, ...commands];
     const server = new SpareRedis({ args: ['--user', ...acl, '--user', 'default', 'off', '--user', 'admin', 'on', '>admin', '~*', '&*', '+@all'] });
     servers.push(server);

@@ -2,7 +2,9 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { createRedisClient, type RedisClient, type RedisConnection } from '../../src/idempotency/redis-client.js';
+import { recordKeyer } from '../../src/idempotency/fingerprint.js';
 import { BUCKETS, bucketOf } from '../../src/idempotency/redis-store.js';
+import { CREDENTIALS, TEST_FINGERPRINT_KEY } from '../helpers/harness.js';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -42,6 +44,15 @@ export async function adoptPrefix(client: RedisClient | Redis, prefix: string): 
 /** Where the Redis store keeps the record of `key`. */
 export function recordKey(prefix: string, key: string): string {
   return `${prefix}{${bucketOf(key)}}r:${key}`;
+}
+
+/**
+ * Where a gateway keeps the record of one transactionId: the record's name is an HMAC of its
+ * identity (src/http/idempotency.ts), keyed from the gateway's fingerprint key.
+ */
+export function gatewayRecordKey(prefix: string, operationId: string, transactionId: string, fingerprintKey = TEST_FINGERPRINT_KEY): string {
+  const name = recordKeyer(Buffer.from(fingerprintKey, 'base64'))(`${CREDENTIALS.providerId}:${operationId}:${transactionId}`);
+  return recordKey(prefix, name);
 }
 
 /** A prefix no other run (or other engineer's tests) shares. */

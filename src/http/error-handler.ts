@@ -29,7 +29,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       return;
     }
     if (err instanceof GatewayError) {
-      sendProblem(res, err);
+      sendProblem(res, err, { waitForBody: true });
       return;
     }
     logBug('unhandled error');

@@ -13,6 +13,8 @@ type Json = Record<string, any>;
 const HEADER_COMPONENTS: Record<string, string> = {
   'www-authenticate': 'WWW-Authenticate',
   'retry-after': 'Retry-After',
+  'ratelimit-policy': 'RateLimit-Policy',
+  ratelimit: 'RateLimit',
   allow: 'Allow',
 };
 
@@ -203,6 +205,12 @@ const HEADERS: Json = {
   RetryAfter: { description: 'Seconds to wait before sending the same request again.', required: true, schema: { type: 'string' } },
   WWWAuthenticate: { description: 'The bearer challenge.', required: true, schema: { type: 'string' } },
   Allow: { description: 'The methods the path accepts (POST), on a 405.', required: true, schema: { type: 'string' } },
+  RateLimitPolicy: {
+    description: 'The limit that refused the request (draft-ietf-httpapi-ratelimit-headers): `"client";q=<burst>;w=<seconds to refill it>` for the caller\'s own limit, `"galileo";q=…;w=…` for the budget all callers share.',
+    required: true,
+    schema: { type: 'string' },
+  },
+  RateLimit: { description: 'What is left of that limit: `"<policy>";r=<requests left>;t=<seconds until it is full again>`.', required: true, schema: { type: 'string' } },
 };
 
 const GATEWAY_SCHEMAS: Json = {

@@ -1,16 +1,19 @@
 /**
  * The gateway, top to bottom. Each operation of the spec gets one route whose middleware chain is
  * the request's whole path through the gateway (docs/contract.md, Request flow): authenticate,
- * read, validate, claim the transactionId, forward with credentials, record the outcome, answer.
+ * the traffic guards, read, validate, claim the transactionId, forward with credentials, record
+ * the outcome, answer.
  */
 import express, { type Express } from 'express';
 import type { Logger } from 'pino';
 import type { ClientConfig } from './config.js';
 import type { GalileoConfigWatch } from './diagnostics/galileo-config-watch.js';
+import type { GalileoCircuit } from './galileo/circuit-breaker.js';
 import type { Forwarder } from './galileo/forward.js';
 import { isConsumed } from './galileo/outcome.js';
 import { storableBody } from './galileo/pci.js';
 import { createAuthenticator } from './http/authenticate.js';
+import { refuseWhileCircuitOpen } from './http/circuit-gate.js';
 import { coerceToSpecTypes } from './http/coerce-types.js';
 import { errorHandler, methodNotAllowed, notFound } from './http/error-handler.js';
 import { inSequence } from './http/in-sequence.js';
@@ -19,12 +22,15 @@ import { claimTransaction, recordOutcome } from './http/idempotency.js';
 import { opsRoutes, type Readiness } from './http/ops.js';
 import { captureCallerFields } from './http/params.js';
 import { parseBody } from './http/parse-body.js';
+import { limitRate } from './http/rate-limit.js';
 import { rejectCallerCredentials } from './http/reject-credentials.js';
 import { requestContext } from './http/request-context.js';
 import { checkRequestHead } from './http/request-head.js';
 import { sendReply } from './http/send-reply.js';
+import { holdUpstreamSlot } from './http/upstream-slots.js';
 import { validateRequest, type RequestValidator } from './http/validate.js';
 import type { IdempotencyStore } from './idempotency/store.js';
+import type { TokenBuckets } from './limits/token-buckets.js';
 import type { Metrics } from './metrics.js';
 import type { GatewaySpec } from './spec.js';
 
@@ -43,6 +49,18 @@ export interface GatewayDeps {
   metrics: Metrics;
   readiness: Readiness;
   galileoConfigWatch: GalileoConfigWatch;
+  /** Traffic protection (docs/contract.md, Traffic protection). */
+  traffic: {
+    /** Where the rate limits' token buckets live (with the idempotency records). */
+    buckets: TokenBuckets;
+    /** The Galileo-wide budget in calls per second; 0: none. */
+    galileoPerSecond: number;
+    /** The breaker on Galileo (also inside the forwarder), when there is one. */
+    circuit: GalileoCircuit | undefined;
+    /** Calls this replica may have in flight to Galileo; 0: no bound. */
+    maxInFlight: number;
+    repeatLogIntervalMs: number;
+  };
   /**
    * The request validator (validateRequest), when it is shared: it compiles per route and content
    * type on first use, and the warm-up copy of the app compiles it for this one (warm-up.ts).
@@ -63,6 +81,10 @@ export function buildApp(deps: GatewayDeps): Express {
   const validator = deps.validator ?? validateRequest(spec.document);
   const idempotency = { store, providerId: deps.providerId, fingerprintKey: deps.fingerprintKey, metrics, logger };
   const storable = storableBody(spec.pciFields);
+  const { traffic } = deps;
+  const rateLimit = limitRate({ ...traffic, clients: deps.clients, metrics, logger });
+  const circuitGate = refuseWhileCircuitOpen(traffic.circuit, metrics);
+  const upstreamSlot = holdUpstreamSlot(traffic.maxInFlight, metrics);
 
   for (const { operationId, path } of spec.operations) {
     // One route handler running the steps in order (in-sequence.ts: a dozen router layers cost more).
@@ -70,11 +92,14 @@ export function buildApp(deps: GatewayDeps): Express {
       path,
       inSequence([
         auth.forOperation(operationId), // 401 / 403, before the body is read
+        circuitGate, // 503 upstream_circuit_open while Galileo keeps failing, before the body is read
+        rateLimit, // 429 rate_limited: the client's own limit or the Galileo budget, before the body is read
         ...parseBody(deps.bodyLimit), // 413, 415, malformed JSON
         rejectCallerCredentials(spec.credentialFields), // 400 credentials_not_accepted
         captureCallerFields, // what the caller sent; JSON null is the same as absent
         coerceToSpecTypes(spec.fields(operationId)), // a form's "1" -> 1 where the spec says integer, before any rule runs
         validator.forPath(path), // 400 invalid_request naming every field (the coercion step's too)
+        upstreamSlot, // 503 upstream_busy: this replica's bound on calls in flight to Galileo, before the claim
         claimTransaction(idempotency, operationId), // replay, 409, 422, 503 — or claim and go on
         forwardToGalileo(forwarder, metrics, deps.galileoConfigWatch, operationId), // inject credentials, call, retry where safe
         recordOutcome(

@@ -17,6 +17,13 @@ export interface ClientConfig {
   keySha256: string[];
   /** Operation names, or ['*'] for all. */
   operations: string[];
+  /** A token bucket: bursts of `burst` requests, refilled at `requestsPerSecond`. Unset: unlimited. */
+  rateLimit: RateLimit | undefined;
+}
+
+export interface RateLimit {
+  requestsPerSecond: number;
+  burst: number;
 }
 
 export interface GalileoCredentials {
@@ -49,6 +56,14 @@ export interface Config {
     maxRetries: number;
     /** HTTP(S)_PROXY / ALL_PROXY is set: axios' adapter, which honours it, is used for Galileo. */
     proxied: boolean;
+    /** Calls per second all replicas together send (a token bucket, bursts of one second's worth); 0: no budget. */
+    maxRequestsPerSecond: number;
+    /** Consecutive failed attempts that open the circuit breaker; 0: no breaker. */
+    circuitFailures: number;
+    /** How long an open breaker refuses before one trial request goes through. */
+    circuitOpenMs: number;
+    /** Calls one replica may have in flight to Galileo (the bulkhead); 0: no bound. */
+    maxInFlight: number;
   };
   /**
    * Unset: caller authentication is off, which is allowed only in front of the embedded simulator
@@ -267,6 +282,10 @@ function readConfig(env: Env): Config {
       timeoutMs: intVar(env, 'GALILEO_TIMEOUT_MS', 15_000, 1, 600_000),
       maxRetries: intVar(env, 'GALILEO_MAX_RETRIES', 2, 0, 10),
       proxied: PROXY_VARIABLES.some((name) => (env[name] ?? '') !== ''),
+      maxRequestsPerSecond: intVar(env, 'GALILEO_MAX_REQUESTS_PER_SECOND', 0, 0, 1_000_000),
+      circuitFailures: intVar(env, 'GALILEO_CIRCUIT_FAILURES', 5, 0, 1000),
+      circuitOpenMs: intVar(env, 'GALILEO_CIRCUIT_OPEN_MS', 10_000, 100, 600_000),
+      maxInFlight: intVar(env, 'GALILEO_MAX_IN_FLIGHT', 128, 0, 100_000),
     },
     clients: clientsText === undefined ? undefined : parseClients(clientsText),
     idempotency: {
@@ -535,6 +554,20 @@ function logLevel(value: string): string {
   return value;
 }
 
+/** A client's `rateLimit`: requestsPerSecond above 0, burst a whole number (default: one second's worth). */
+function clientRateLimit(given: unknown, entry: string, fail: (message: string) => never): RateLimit | undefined {
+  if (given === undefined) return undefined;
+  const limit = given as { requestsPerSecond?: unknown; burst?: unknown } | null;
+  if (typeof limit !== 'object' || limit === null || Array.isArray(limit)) return fail(`${entry}: rateLimit must be an object { "requestsPerSecond": N, "burst": M }`);
+  const unknown = Object.keys(limit).find((k) => k !== 'requestsPerSecond' && k !== 'burst');
+  if (unknown !== undefined) return fail(`${entry}: rateLimit has an unknown member "${unknown}"`);
+  const rate = limit.requestsPerSecond;
+  if (typeof rate !== 'number' || !Number.isFinite(rate) || rate <= 0 || rate > 1_000_000) return fail(`${entry}: rateLimit.requestsPerSecond must be a number above 0 and at most 1000000`);
+  const burst = limit.burst ?? Math.max(1, Math.ceil(rate));
+  if (typeof burst !== 'number' || !Number.isInteger(burst) || burst < 1 || burst > 1_000_000) return fail(`${entry}: rateLimit.burst must be a whole number from 1 to 1000000`);
+  return { requestsPerSecond: rate, burst };
+}
+
 /** SHA-256 of the empty string: a client configured with no key at all. */
 const EMPTY_KEY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
@@ -552,7 +585,7 @@ function parseClients(text: string): ClientConfig[] {
   const names = new Set<string>();
   const hashes = new Map<string, string>();
   return raw.map((entry: unknown, i) => {
-    const c = entry as { name?: unknown; keySha256?: unknown; operations?: unknown } | null;
+    const c = entry as { name?: unknown; keySha256?: unknown; operations?: unknown; rateLimit?: unknown } | null;
     if (typeof c !== 'object' || c === null) return fail(`entry ${i} is not an object`);
     if (typeof c.name !== 'string' || !/^[A-Za-z0-9._-]{1,64}$/.test(c.name)) {
       return fail(`entry ${i}: name must be 1-64 characters of letters, digits, ".", "_" or "-"`);
@@ -575,6 +608,6 @@ function parseClients(text: string): ClientConfig[] {
     if (!Array.isArray(c.operations) || c.operations.length === 0 || !c.operations.every((o) => typeof o === 'string' && o !== '')) {
       return fail(`entry ${i} (${c.name}): operations must be a non-empty array of operation names or "*"`);
     }
-    return { name: c.name, keySha256: [...own], operations: c.operations };
+    return { name: c.name, keySha256: [...own], operations: c.operations, rateLimit: clientRateLimit(c.rateLimit, `entry ${i} (${c.name})`, fail) };
   });
 }

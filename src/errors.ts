@@ -24,6 +24,9 @@ export const PROBLEMS = {
   idempotency_store_unavailable: { status: 503, title: 'The idempotency store is unavailable; nothing was sent to Galileo', headers: ['retry-after'] },
   upstream_timeout: { status: 504, title: 'Galileo did not answer in time' },
   expectation_failed: { status: 417, title: 'The request carries an expectation the gateway cannot meet', routing: true },
+  rate_limited: { status: 429, title: 'Too many requests: a rate limit is used up; nothing was sent to Galileo', headers: ['retry-after', 'ratelimit-policy', 'ratelimit'] },
+  upstream_circuit_open: { status: 503, title: 'Galileo is failing: the gateway is not sending calls for a while; nothing was sent', headers: ['retry-after'] },
+  upstream_busy: { status: 503, title: 'Too many calls to Galileo are in flight; nothing was sent', headers: ['retry-after'] },
   idempotency_replay_withheld: { status: 410, title: 'This transactionId already succeeded; its answer held card data and is not kept for replay' },
 } as const satisfies Record<string, ProblemInfo>;
 
@@ -45,16 +48,25 @@ export interface FieldError {
   message: string;
 }
 
-/** Thrown (or passed to next()) anywhere in the request path; the error handler renders it. */
+/**
+ * Thrown (or passed to next()) anywhere in the request path; the error handler renders it. An
+ * answer, not a bug: it carries no stack trace (capturing one was 5 % of the CPU of a refused
+ * request), so `stack` holds only the name and the detail.
+ */
 export class GatewayError extends Error {
   readonly status: number;
-  constructor(
-    readonly code: ProblemCode,
-    readonly detail: string,
-    readonly options: { errors?: FieldError[]; headers?: Record<string, string> } = {},
-  ) {
+  readonly code: ProblemCode;
+  readonly detail: string;
+  readonly options: { errors?: FieldError[]; headers?: Record<string, string> };
+  constructor(code: ProblemCode, detail: string, options: { errors?: FieldError[]; headers?: Record<string, string> } = {}) {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(detail);
+    Error.stackTraceLimit = limit;
     this.name = 'GatewayError';
+    this.code = code;
+    this.detail = detail;
+    this.options = options;
     this.status = PROBLEMS[code].status;
   }
 }

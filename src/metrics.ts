@@ -18,6 +18,11 @@ export interface Metrics {
   connectionsReclaimed: Counter;
   storeUp: Gauge;
   storeLosses: Counter<'reason'>;
+  /** `client` is a configured client name (a closed set), never what a caller sent. */
+  trafficRefusals: Counter<'reason' | 'client' | 'limit'>;
+  galileoBudgetTokens: Gauge;
+  circuitState: Gauge;
+  galileoInFlight: Gauge;
 }
 
 /** `processMetrics: false` for a registry nobody scrapes (the warm-up copy of the app). */
@@ -85,6 +90,27 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
       name: 'gateway_idempotency_store_losses_total',
       help: 'Times the store was found to have possibly lost writes (new claims then refused for one lock TTL), by reason',
       labelNames: ['reason'],
+      registers: [registry],
+    }),
+    trafficRefusals: new Counter({
+      name: 'gateway_traffic_refusals_total',
+      help: 'Requests refused to protect Galileo, by reason (rate_limited, circuit_open, upstream_busy), client and limit (client, galileo, or none)',
+      labelNames: ['reason', 'client', 'limit'],
+      registers: [registry],
+    }),
+    galileoBudgetTokens: new Gauge({
+      name: 'gateway_galileo_budget_tokens',
+      help: 'Whole tokens left in the Galileo-wide budget (GALILEO_MAX_REQUESTS_PER_SECOND) after the last request this replica counted',
+      registers: [registry],
+    }),
+    circuitState: new Gauge({
+      name: 'gateway_galileo_circuit_state',
+      help: "This replica's circuit breaker on Galileo: 0 closed, 1 open, 2 half-open (one trial request)",
+      registers: [registry],
+    }),
+    galileoInFlight: new Gauge({
+      name: 'gateway_galileo_in_flight',
+      help: 'Requests of this replica holding a slot of the bulkhead on Galileo (GALILEO_MAX_IN_FLIGHT)',
       registers: [registry],
     }),
   };

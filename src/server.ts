@@ -13,7 +13,9 @@ import { watchGalileoConfig } from './diagnostics/galileo-config-watch.js';
 import { monitorStore } from './diagnostics/store-monitor.js';
 import { createGalileoClient } from './galileo/client.js';
 import { baseUrlProblem } from './galileo/config-problems.js';
+import { createGalileoCircuit } from './galileo/circuit-breaker.js';
 import { createForwarder } from './galileo/forward.js';
+import { createBuckets } from './limits/create-buckets.js';
 import { createStore, lockTtlMs } from './idempotency/create-store.js';
 import { describeConnection } from './idempotency/redis-client.js';
 import type { IdempotencyStore, StoreEvent } from './idempotency/store.js';
@@ -110,10 +112,30 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   const fingerprintKey = fingerprintKeyFor(config);
   const galileo = createGalileoClient({ baseUrl: galileoUrl, timeoutMs: config.galileo.timeoutMs, proxied: config.galileo.proxied });
   const readiness = { shuttingDown: false };
+  const circuit =
+    config.galileo.circuitFailures === 0
+      ? undefined
+      : createGalileoCircuit({
+          failures: config.galileo.circuitFailures,
+          openMs: config.galileo.circuitOpenMs,
+          onStateChange: (state, value) => {
+            metrics.circuitState.set(value);
+            const line = { state, failures: config.galileo.circuitFailures, openMs: config.galileo.circuitOpenMs };
+            if (state === 'closed') logger.info(line, 'circuit breaker on Galileo closed: calls flow again');
+            else if (state === 'open') logger.warn(line, 'circuit breaker on Galileo opened: new requests are refused (503 upstream_circuit_open)');
+            else logger.info(line, 'circuit breaker on Galileo half-open: one trial request');
+          },
+        });
+  // With the records: shared on Redis (a connection of its own, opened only when a limit needs it).
+  const limited = config.galileo.maxRequestsPerSecond > 0 || (config.clients ?? []).some((c) => c.rateLimit !== undefined);
+  const buckets = createBuckets(
+    config.idempotency.store === 'redis' && limited ? { kind: 'redis', redis: config.idempotency.redis, keyPrefix: config.idempotency.keyPrefix } : { kind: 'memory' },
+  );
+  await buckets.ready(2000);
   const app = buildApp({
     spec,
     store,
-    forwarder: createForwarder({ galileo, credentials, maxRetries: config.galileo.maxRetries, backoffMs: BACKOFF_MS }),
+    forwarder: createForwarder({ galileo, credentials, maxRetries: config.galileo.maxRetries, backoffMs: BACKOFF_MS, ...(circuit && { circuit }) }),
     providerId: credentials.providerId,
     fingerprintKey,
     clients: config.clients,
@@ -123,6 +145,13 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     readiness,
     galileoConfigWatch: watchGalileoConfig({ logger, metrics, repeatLogIntervalMs: config.diagnostics.repeatLogIntervalMs }),
     validator,
+    traffic: {
+      buckets,
+      galileoPerSecond: config.galileo.maxRequestsPerSecond,
+      circuit,
+      maxInFlight: config.galileo.maxInFlight,
+      repeatLogIntervalMs: config.diagnostics.repeatLogIntervalMs,
+    },
   });
 
   const server = createHttpServer(app, config.http, logger, metrics);
@@ -170,6 +199,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
       }
       storeMonitor.stop();
       await store.close().catch((err: unknown) => logger.warn({ err: loggableError(err) }, 'idempotency store did not close cleanly'));
+      await buckets.close().catch(() => {});
       galileo.close();
       await simulator?.close();
       logger.info({ durationMs: Date.now() - startedAt, drained }, 'gateway stopped');

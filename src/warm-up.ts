@@ -18,7 +18,9 @@ import { buildApp } from './app.js';
 import { watchGalileoConfig } from './diagnostics/galileo-config-watch.js';
 import { createGalileoClient } from './galileo/client.js';
 import type { RequestValidator } from './http/validate.js';
+import { createGalileoCircuit } from './galileo/circuit-breaker.js';
 import { createForwarder } from './galileo/forward.js';
+import { MemoryBuckets } from './limits/memory-buckets.js';
 import { createStore } from './idempotency/create-store.js';
 import { createLogger } from './logger.js';
 import { createMetrics } from './metrics.js';
@@ -48,13 +50,15 @@ export async function warmUp(options: { spec: GatewaySpec; validator: RequestVal
     forwarder: createForwarder({ galileo, credentials: { apiLogin: 'warm-up', apiTransKey: 'warm-up', providerId: 1 }, maxRetries: 0 }),
     providerId: 1,
     fingerprintKey: randomBytes(32),
-    clients: [{ name: 'warm-up', keySha256: [createHash('sha256').update(key).digest('hex')], operations: ['*'] }],
+    // A rate limit far above what the warm-up sends: its path is compiled too.
+    clients: [{ name: 'warm-up', keySha256: [createHash('sha256').update(key).digest('hex')], operations: ['*'], rateLimit: { requestsPerSecond: 1000, burst: 1000 } }],
     bodyLimit: options.bodyLimit,
     logger,
     metrics,
     readiness: { shuttingDown: false },
     galileoConfigWatch: watchGalileoConfig({ logger, metrics, repeatLogIntervalMs: 60_000 }),
     validator: options.validator,
+    traffic: { buckets: new MemoryBuckets(), galileoPerSecond: 1000, circuit: createGalileoCircuit({ failures: 1000, openMs: 1000, onStateChange: () => {} }), maxInFlight: 1000, repeatLogIntervalMs: 60_000 },
   });
   const gateway = await listen(http.createServer(app));
   const agent = new http.Agent({ keepAlive: true });

@@ -9,11 +9,12 @@ import { isAxiosError, type AxiosResponse } from 'axios';
 import * as sdk from '../../generated/galileo-client/sdk.gen.js';
 import type { GalileoCredentials } from '../config.js';
 import type { GalileoClient } from './client.js';
+import { CIRCUIT_OPEN, type GalileoCircuit } from './circuit-breaker.js';
 import { readEnvelope, type GalileoStatusCode } from './envelope.js';
 
 export type ResponseFormat = 'json' | 'xml';
 
-export type UpstreamFailureCode = 'upstream_timeout' | 'upstream_unavailable' | 'upstream_bad_response';
+export type UpstreamFailureCode = 'upstream_timeout' | 'upstream_unavailable' | 'upstream_bad_response' | 'upstream_circuit_open';
 
 interface Timing {
   attempts: number;
@@ -33,7 +34,7 @@ export type GalileoReply =
       processingTime: number | undefined;
     } & Timing)
   /** No Galileo answer: the gateway answers with a problem. */
-  | ({ kind: 'failure'; code: UpstreamFailureCode; detail: string; httpStatus: number | undefined } & Timing);
+  | ({ kind: 'failure'; code: UpstreamFailureCode; detail: string; httpStatus: number | undefined; retryAfterMs?: number } & Timing);
 
 export interface Forwarder {
   forward(operationId: string, params: Record<string, unknown>, format: ResponseFormat): Promise<GalileoReply>;
@@ -52,8 +53,10 @@ export function createForwarder(options: {
   maxRetries: number;
   /** First backoff in ms; doubles per retry, with full jitter on its upper half. */
   backoffMs?: number;
+  /** The breaker every attempt goes through, when there is one. */
+  circuit?: GalileoCircuit;
 }): Forwarder {
-  const { galileo, credentials, maxRetries } = options;
+  const { galileo, credentials, maxRetries, circuit } = options;
   const backoffMs = options.backoffMs ?? 100;
   const calls = sdk as unknown as Record<string, SdkCall>;
 
@@ -92,8 +95,15 @@ export function createForwarder(options: {
       // Credentials last: nothing a caller sends can override them (and callers cannot send them).
       const body = { ...params, ...credentials };
       const started = performance.now();
+      let last: Attempt | undefined;
       for (let attempts = 1; ; attempts++) {
-        const result = await attempt(call, body, format);
+        const result = circuit ? await circuit.run(() => attempt(call, body, format), breaksCircuit) : await attempt(call, body, format);
+        if (result === CIRCUIT_OPEN) {
+          // A retry the breaker refuses ends the call with the answer before it.
+          const timing = { attempts: last === undefined ? 0 : attempts - 1, durationMs: performance.now() - started };
+          return last === undefined ? { ...circuitOpen(circuit!.refusingForMs()), ...timing } : { ...last.reply, ...timing };
+        }
+        last = result;
         if (result.retryable && attempts <= maxRetries) {
           await sleep(backoffMs * 2 ** (attempts - 1) * (0.5 + Math.random() / 2));
           continue;
@@ -101,6 +111,21 @@ export function createForwarder(options: {
         return { ...result.reply, attempts, durationMs: performance.now() - started };
       }
     },
+  };
+}
+
+/** What counts against the breaker: no Galileo envelope because of its edge, a timeout or the connection. Any envelope is a success. */
+function breaksCircuit(attempt: Attempt): boolean {
+  return attempt.reply.kind === 'failure' && (attempt.reply.code === 'upstream_unavailable' || attempt.reply.code === 'upstream_timeout');
+}
+
+function circuitOpen(retryAfterMs: number): Omit<Extract<GalileoReply, { kind: 'failure' }>, keyof Timing> {
+  return {
+    kind: 'failure',
+    code: 'upstream_circuit_open',
+    detail: 'Galileo has been failing, so the gateway is not sending calls to it for a while; nothing was sent. Retry after Retry-After with the same transactionId.',
+    httpStatus: undefined,
+    retryAfterMs: Math.max(1000, retryAfterMs),
   };
 }
 

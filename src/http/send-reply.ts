@@ -6,7 +6,8 @@ import type { GalileoReply } from '../galileo/forward.js';
 export const sendReply: RequestHandler = (_req, res) => {
   const reply = res.locals.reply as GalileoReply;
   if (reply.kind === 'failure') {
-    throw new GatewayError(reply.code, reply.detail);
+    const retryAfter = reply.retryAfterMs === undefined ? {} : { headers: { 'retry-after': String(Math.ceil(reply.retryAfterMs / 1000)) } };
+    throw new GatewayError(reply.code, reply.detail, retryAfter);
   }
   res.status(reply.httpStatus);
   res.setHeader('content-type', reply.contentType);

@@ -17,6 +17,7 @@ import { checkResponse, servedSpec, type ReceivedResponse } from './served-spec.
 
 const KEY = 'contract-test-key-0123456789abcdef';
 const IVR_ONLY_KEY = 'contract-test-ivr-key-0123456789ab';
+const LIMITED_KEY = 'contract-test-limited-key-0123456789';
 const galileo = YAML.parse(readFileSync(new URL('../../openapi/galileo.yaml', import.meta.url), 'utf8'));
 const globalCodes: Array<string | number> = galileo['x-galileo-global-status-codes'].map((c: { code: number }) => c.code);
 const codesOf = (operationId: string): Array<string | number> => [
@@ -33,6 +34,8 @@ describe('contract: every kind of answer conforms to the served spec', function 
   let sim: Simulator;
   let gw: TestGateway;
   let noStore: TestGateway;
+  /** Every guard set to trip at once: a client limit of one request, a breaker of one failure, one slot. */
+  let guarded: TestGateway;
   let prn: string;
   const seenProblems = new Set<string>();
 
@@ -68,11 +71,22 @@ describe('contract: every kind of answer conforms to the served spec', function 
     gw = await startTestGateway(sim.url, { GATEWAY_CLIENTS: clients, GALILEO_TIMEOUT_MS: '300', GALILEO_MAX_RETRIES: '0', BODY_LIMIT: '2kb' });
     // A Redis store nobody listens for: every claim fails closed.
     noStore = await startTestGateway(sim.url, { GATEWAY_CLIENTS: clients, IDEMPOTENCY_STORE: 'redis', REDIS_URL: `redis://127.0.0.1:${await freePort()}` });
+    guarded = await startTestGateway(sim.url, {
+      GATEWAY_CLIENTS: JSON.stringify([
+        { name: 'all', keySha256: sha256(KEY), operations: ['*'] },
+        { name: 'limited', keySha256: sha256(LIMITED_KEY), operations: ['*'], rateLimit: { requestsPerSecond: 0.01, burst: 1 } },
+      ]),
+      GALILEO_CIRCUIT_FAILURES: '1',
+      GALILEO_CIRCUIT_OPEN_MS: '60000',
+      GALILEO_MAX_IN_FLIGHT: '1',
+      GALILEO_MAX_RETRIES: '0',
+    });
     const created = await send(pathOf('createAccount'), { body: JSON.stringify({ transactionId: txId('setup'), prodId: 501, mobilePhone: '8015556060', mobilePhoneCountryCode: '+1' }) });
     prn = created.json().response_data[0].pmt_ref_no;
   });
   after(async () => {
     await noStore.stop();
+    await guarded.stop();
     await gw.stop();
     await sim.close();
   });
@@ -127,6 +141,20 @@ describe('contract: every kind of answer conforms to the served spec', function 
       assert.equal((await send(path, { body: JSON.stringify(b) })).status, status);
     }
     assert.equal((await send(path, { body: JSON.stringify(body('createAccount')), url: noStore.url })).status, 503);
+
+    // The traffic guards: one slot in flight, a client limit of one, a breaker of one failure.
+    const holding = body('createAccount');
+    sim.addFault({ fault: { type: 'latency', ms: 300 }, match: { transactionId: String(holding.transactionId) }, times: 1 });
+    const held = send(path, { body: JSON.stringify(holding), url: guarded.url });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal((await send(path, { body: JSON.stringify(body('createAccount')), url: guarded.url })).status, 503); // upstream_busy
+    assert.equal((await held).status, 200);
+    assert.equal((await send(path, { body: JSON.stringify(body('createAccount')), url: guarded.url, key: LIMITED_KEY })).status, 200);
+    assert.equal((await send(path, { body: JSON.stringify(body('createAccount')), url: guarded.url, key: LIMITED_KEY })).status, 429);
+    const failing = body('createAccount');
+    sim.addFault({ fault: { type: 'edge', status: 503 }, match: { transactionId: String(failing.transactionId) }, times: 1 });
+    assert.equal((await send(path, { body: JSON.stringify(failing), url: guarded.url })).status, 502);
+    assert.equal((await send(path, { body: JSON.stringify(body('createAccount')), url: guarded.url })).status, 503); // upstream_circuit_open
 
     const expected = Object.entries(PROBLEMS).filter(([code, info]) => !('routing' in info) && code !== 'internal_error').map(([code]) => code);
     assert.deepEqual([...seenProblems].filter((c) => expected.includes(c)).sort(), expected.sort());

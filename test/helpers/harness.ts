@@ -46,6 +46,8 @@ export async function startTestGateway(galileoUrl: string, env: Record<string, s
     GALILEO_API_TRANS_KEY: CREDENTIALS.apiTransKey,
     GALILEO_PROVIDER_ID: String(CREDENTIALS.providerId),
     GALILEO_TIMEOUT_MS: '1500',
+    // Off unless a test is about it: fault tests send failing calls in a row on purpose.
+    GALILEO_CIRCUIT_FAILURES: '0',
     LOG_LEVEL: 'debug',
     ...(env.GATEWAY_CLIENTS === undefined && { GATEWAY_AUTH: 'off' }),
     ...withFingerprintKey(env),

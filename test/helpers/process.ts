@@ -1,8 +1,9 @@
 /**
  * The gateway as a real process (`node --import tsx src/main.ts`, or another command such as
  * `npm start`), for what only a process shows: signals, exit codes, start-up failures, and every
- * byte written to stdout and stderr. The environment is exactly what the test gives (plus PATH):
- * nothing leaks in from the shell.
+ * byte written to stdout and stderr. The environment is exactly what the test gives (plus PATH,
+ * a fingerprint key for a Redis store, and the breaker off unless the test sets it): nothing leaks
+ * in from the shell.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
@@ -48,7 +49,7 @@ export function spawnGateway(env: Record<string, string>, options: SpawnOptions 
   const [command, ...args] = options.command ?? [process.execPath, '--import', 'tsx', 'src/main.ts'];
   const child = spawn(command, args, {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', ...withFingerprintKey(env) },
+    env: { PATH: process.env.PATH ?? '', GALILEO_CIRCUIT_FAILURES: '0', ...withFingerprintKey(env) },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: options.detached ?? false,
   });

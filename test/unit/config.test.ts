@@ -308,7 +308,7 @@ describe('configuration', () => {
     const cases: Array<[Record<string, string>, string[]]> = [
       [{ IDEMPOTENCY_ENCRYPTION_KEY: `${k1}:${k2}` }, [k1, k2]],
       [{ IDEMPOTENCY_ENCRYPTION_KEY_FILE: keyFile }, [k1, k2]],
-      [{ IDEMPOTENCY_ENCRYPTION_KEY: `${k1.slice(0, 20)}:${k2}` }, [k1.slice(0, 20), k2]],
+      [{ IDEMPOTENCY_ENCRYPTION_KEY: `a:${k1},b:${k2.slice(0, 20)}` }, [k1, k2.slice(0, 20)]],
       [{ ...GALILEO, GATEWAY_AUTH: 'off', GALILEO_PROVIDER_ID: '12x4' }, ['12x4']],
       [{ ...GALILEO, GATEWAY_AUTH: 'off', GALILEO_PROVIDER_ID: '99999999999999' }, ['99999999999999']],
       [{ IDEMPOTENCY_FINGERPRINT_KEY: 'hunter2-is-my-password' }, ['hunter2-is-my-password']],
@@ -358,5 +358,21 @@ describe('configuration', () => {
     chmodSync(dir, 0o700);
     // Outside production the same settings start (tests, demos).
     assert.doesNotThrow(() => loadConfig({ ...base, NODE_ENV: 'development', REDIS_URL: 'redis://redis.internal:6379', IDEMPOTENCY_TTL_SECONDS: '1' }));
+  });
+
+  it('traffic protection: a client\'s rateLimit, the Galileo budget, the breaker and the bulkhead', () => {
+    const withLimit = (rateLimit: unknown) => JSON.stringify([{ name: 'batch', keySha256: 'b'.repeat(64), operations: ['*'], rateLimit }]);
+    assert.deepEqual(loadConfig({ GATEWAY_CLIENTS: withLimit({ requestsPerSecond: 5, burst: 20 }) }).clients![0]!.rateLimit, { requestsPerSecond: 5, burst: 20 });
+    assert.deepEqual(loadConfig({ GATEWAY_CLIENTS: withLimit({ requestsPerSecond: 2.5 }) }).clients![0]!.rateLimit, { requestsPerSecond: 2.5, burst: 3 }, 'burst: one second\'s worth');
+    assert.equal(loadConfig({ GATEWAY_CLIENTS: CLIENTS }).clients![0]!.rateLimit, undefined, 'no rateLimit: unlimited');
+    for (const bad of [0, -1, 'fast', null, [], { requestsPerSecond: 0 }, { requestsPerSecond: 5, burst: 0 }, { requestsPerSecond: 5, burst: 1.5 }, { requestsPerSecond: 5, extra: 1 }]) {
+      rejects({ GATEWAY_CLIENTS: withLimit(bad) }, 'GATEWAY_CLIENTS', /rateLimit/);
+    }
+    const galileo = loadConfig({}).galileo;
+    assert.deepEqual([galileo.maxRequestsPerSecond, galileo.circuitFailures, galileo.circuitOpenMs, galileo.maxInFlight], [0, 5, 10_000, 128]);
+    const set = loadConfig({ GALILEO_MAX_REQUESTS_PER_SECOND: '40', GALILEO_CIRCUIT_FAILURES: '0', GALILEO_CIRCUIT_OPEN_MS: '2000', GALILEO_MAX_IN_FLIGHT: '16' }).galileo;
+    assert.deepEqual([set.maxRequestsPerSecond, set.circuitFailures, set.circuitOpenMs, set.maxInFlight], [40, 0, 2000, 16]);
+    rejects({ GALILEO_MAX_REQUESTS_PER_SECOND: '-1' }, 'GALILEO_MAX_REQUESTS_PER_SECOND');
+    rejects({ GALILEO_CIRCUIT_OPEN_MS: '10' }, 'GALILEO_CIRCUIT_OPEN_MS');
   });
 });

@@ -31,6 +31,10 @@ export const RETRIED_PROBLEMS = {
   upstream_timeout: true,
   // The request did not reach the gateway in time (a slow network): it never ran, send it again.
   request_timeout: true,
+  // Refused to protect Galileo before anything was claimed or sent: safe to send again after Retry-After.
+  rate_limited: true,
+  upstream_circuit_open: true,
+  upstream_busy: true,
   // The request itself is wrong, or not allowed: sending it again changes nothing.
   invalid_request: false,
   credentials_not_accepted: false,

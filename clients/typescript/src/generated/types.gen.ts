@@ -566,7 +566,7 @@ export type Problem = {
 /**
  * The stable code of a gateway problem.
  */
-export type ProblemCode = 'invalid_request' | 'credentials_not_accepted' | 'unauthenticated' | 'forbidden' | 'not_found' | 'method_not_allowed' | 'request_timeout' | 'idempotency_in_progress' | 'payload_too_large' | 'unsupported_media_type' | 'idempotency_key_reused' | 'headers_too_large' | 'internal_error' | 'upstream_unavailable' | 'upstream_bad_response' | 'idempotency_store_unavailable' | 'upstream_timeout' | 'expectation_failed' | 'idempotency_replay_withheld';
+export type ProblemCode = 'invalid_request' | 'credentials_not_accepted' | 'unauthenticated' | 'forbidden' | 'not_found' | 'method_not_allowed' | 'request_timeout' | 'idempotency_in_progress' | 'payload_too_large' | 'unsupported_media_type' | 'idempotency_key_reused' | 'headers_too_large' | 'internal_error' | 'upstream_unavailable' | 'upstream_bad_response' | 'idempotency_store_unavailable' | 'upstream_timeout' | 'expectation_failed' | 'rate_limited' | 'upstream_circuit_open' | 'upstream_busy' | 'idempotency_replay_withheld';
 
 export type FieldError = {
     /**
@@ -941,6 +941,12 @@ export type CreateAccountErrors = {
         code?: 'idempotency_key_reused';
     };
     /**
+     * Gateway problem: rate_limited
+     */
+    429: Problem & {
+        code?: 'rate_limited';
+    };
+    /**
      * Gateway problem: internal_error
      */
     500: Problem & {
@@ -953,10 +959,10 @@ export type CreateAccountErrors = {
         code?: 'upstream_unavailable' | 'upstream_bad_response';
     };
     /**
-     * Gateway problem: idempotency_store_unavailable
+     * Gateway problem: idempotency_store_unavailable or upstream_circuit_open or upstream_busy
      */
     503: Problem & {
-        code?: 'idempotency_store_unavailable';
+        code?: 'idempotency_store_unavailable' | 'upstream_circuit_open' | 'upstream_busy';
     };
     /**
      * Gateway problem: upstream_timeout
@@ -1045,6 +1051,12 @@ export type CreateIvrCallErrors = {
         code?: 'idempotency_key_reused';
     };
     /**
+     * Gateway problem: rate_limited
+     */
+    429: Problem & {
+        code?: 'rate_limited';
+    };
+    /**
      * Gateway problem: internal_error
      */
     500: Problem & {
@@ -1057,10 +1069,10 @@ export type CreateIvrCallErrors = {
         code?: 'upstream_unavailable' | 'upstream_bad_response';
     };
     /**
-     * Gateway problem: idempotency_store_unavailable
+     * Gateway problem: idempotency_store_unavailable or upstream_circuit_open or upstream_busy
      */
     503: Problem & {
-        code?: 'idempotency_store_unavailable';
+        code?: 'idempotency_store_unavailable' | 'upstream_circuit_open' | 'upstream_busy';
     };
     /**
      * Gateway problem: upstream_timeout
@@ -1147,6 +1159,12 @@ export type ModifyOnDemandAlertStatusErrors = {
         code?: 'idempotency_key_reused';
     };
     /**
+     * Gateway problem: rate_limited
+     */
+    429: Problem & {
+        code?: 'rate_limited';
+    };
+    /**
      * Gateway problem: internal_error
      */
     500: Problem & {
@@ -1159,10 +1177,10 @@ export type ModifyOnDemandAlertStatusErrors = {
         code?: 'upstream_unavailable' | 'upstream_bad_response';
     };
     /**
-     * Gateway problem: idempotency_store_unavailable
+     * Gateway problem: idempotency_store_unavailable or upstream_circuit_open or upstream_busy
      */
     503: Problem & {
-        code?: 'idempotency_store_unavailable';
+        code?: 'idempotency_store_unavailable' | 'upstream_circuit_open' | 'upstream_busy';
     };
     /**
      * Gateway problem: upstream_timeout

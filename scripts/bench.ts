@@ -13,12 +13,13 @@
  * per request of each server's process tree (from /proc), which is what the targets are about.
  * Then: RSS of every server after the whole run, an RSS stability run on a fresh gateway, a CPU
  * profile of the memory gateway (by library and by module), and the scale-out runs
- * (scripts/bench/scale-out.ts). Results: bench/results.json, bench/results.md, bench/profile.md.
+ * (scripts/bench/scale-out.ts) and traffic protection under load (scripts/bench/protection.ts).
+ * Results: bench/results.json, bench/results.md, bench/profile.md.
  *
  * Options (the defaults are the full benchmark):
  *   --rounds N --window S --warmup S --connections 1,16,64 --ops createIvrCall,createAccount
  *   --scenarios direct,baseline,peer,gateway-memory,gateway-redis,replay --rss-seconds S (0 skips)
- *   --out DIR (default bench) --label TEXT --skip-scale-out --skip-profile
+ *   --out DIR (default bench) --label TEXT --skip-scale-out --skip-profile --skip-protection
  *   --gateway DIR: the gateway from DIR/src/main.ts through tsx (a copy of src/ and generated/, for A/B)
  *   --profile [--store memory|redis]: only the profile (createIvrCall, 16 connections, --window
  *              seconds, default 15), into bench/profile[-label].md and .json
@@ -34,6 +35,7 @@ import { OPERATIONS, bodyFactory, exampleBody, nextTransactionId, type Operation
 import { ROOT, cpuMs, postJson, rssMb, stopAllServices } from './bench/procs.js';
 import { measureMemoryStore, type MemoryStoreResult } from './bench/memory-store.js';
 import { profileMarkdown, summariseProfile } from './bench/profile.js';
+import { runProtection } from './bench/protection.js';
 import { runScaleOut } from './bench/scale-out.js';
 import {
   CLIENT_KEY,
@@ -69,6 +71,7 @@ const { values: args } = parseArgs({
     gateway: { type: 'string' },
     store: { type: 'string', default: 'memory' },
     'skip-scale-out': { type: 'boolean', default: false },
+    'skip-protection': { type: 'boolean', default: false },
     'skip-profile': { type: 'boolean', default: false },
   },
 });
@@ -659,6 +662,8 @@ try {
     await benchRun();
     // Gateway processes on one Redis and on a Cluster: scripts/bench/scale-out.ts.
     if (!args['skip-scale-out']) await runScaleOut({ outDir });
+    // One client far over its limit next to a quiet one: scripts/bench/protection.ts.
+    if (!args['skip-protection']) await runProtection({ outDir });
   }
 } catch (err) {
   if (!interrupted) {

@@ -25,6 +25,8 @@ declare module 'autocannon' {
     excludeErrorStats?: boolean;
     /** ms between samples; a run ends at the first sample after `duration`. */
     sampleInt?: number;
+    /** Requests per second over all connections. */
+    overallRate?: number;
   }
 
   export interface AutocannonResult {

@@ -13,6 +13,8 @@ export interface LoadOptions {
   headers: Record<string, string>;
   /** A fixed body, or a function called before every request (unique transactionIds). */
   body: string | (() => string);
+  /** Requests per second over all connections (autocannon's overallRate); unset: as fast as they go. */
+  rate?: number;
 }
 
 export interface LoadResult {
@@ -65,7 +67,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     const tracker = autocannon(
       // sampleInt: autocannon stops at the first sample after `duration` (1 s apart by default,
       // which turns 4.5 s into 5 s).
-      { url: options.url, connections: options.connections, duration: options.durationS, timeout: 10, sampleInt: 100, requests: [request] },
+      { url: options.url, connections: options.connections, duration: options.durationS, timeout: 10, sampleInt: 100, requests: [request], ...(options.rate !== undefined && { overallRate: options.rate }) },
       (error, res) => (error ? reject(error) : resolve(res)),
     );
     tracker.on('response', (_client: unknown, _status: number, _bytes: number, responseTime: number) => {

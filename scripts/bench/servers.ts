@@ -14,7 +14,7 @@ import { ROOT, freePort, postJson, startService, waitForHttp, type Service } fro
 export const CREDENTIALS: Credentials = { apiLogin: 'sim-login', apiTransKey: 'simTransKey0001', providerId: 9999 };
 /** The one client key every authenticated server accepts (generated per run, never stored). */
 export const CLIENT_KEY = randomBytes(24).toString('base64url');
-const CLIENT_KEY_SHA256 = createHash('sha256').update(CLIENT_KEY).digest('hex');
+export const CLIENT_KEY_SHA256 = createHash('sha256').update(CLIENT_KEY).digest('hex');
 /** One fingerprint key for every replica of a run: a Redis store refuses to start without one. */
 const FINGERPRINT_KEY = randomBytes(32).toString('base64');
 export const REDIS_URL = 'redis://127.0.0.1:6379';

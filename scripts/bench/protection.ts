@@ -1,0 +1,190 @@
+/**
+ * Traffic protection under load (docs/contract.md, Traffic protection): one client far over its
+ * rate limit while another sends at a normal rate, what a refused request costs, and what the
+ * limits add to a request that passes them. Every server is its own process (the gateway as it
+ * ships, memory store); the windows are interleaved over rounds and each figure is the median.
+ *
+ *   quiet alone      the quiet client at a fixed rate: its p50 / p99
+ *   quiet + batch    the same, while the batch client sends at 10× its limit: the quiet p50 / p99
+ *   forwarded        the quiet client, as fast as it can: CPU per forwarded request
+ *   refused          the batch client, as fast as it can, its bucket empty: CPU per refused (429)
+ *   limits off / on  the same forwarded load, on the same gateway process, from a client without a
+ *                    limit and from one with a limit it never reaches: CPU per request (two
+ *                    processes differ by more than the limits cost; one process does not)
+ *
+ *   npm run bench:protection -- [--rounds N] [--window S] [--out DIR]
+ * `npm run bench` runs it too. Writes DIR/protection.json and DIR/protection.md.
+ */
+import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { runLoad, type LoadResult } from './load.js';
+import { bodyFactory, exampleBody } from './payloads.js';
+import { cpuMs, postJson, stopAllServices } from './procs.js';
+import { CLIENT_KEY, CLIENT_KEY_SHA256, buildGateway, removeLogFiles, startGateway, startSimulator, type Server } from './servers.js';
+import { round } from './stats.js';
+
+const PATH = '/intserv/4.0/createAccount';
+const BATCH_KEY = 'bench-batch-client-key-0123456789abcdef';
+const ROOMY_KEY = 'bench-roomy-client-key-0123456789abcdef';
+const BATCH_LIMIT = { requestsPerSecond: 50, burst: 50 };
+const QUIET_RATE = 100;
+const FLOOD_CONNECTIONS = 16;
+
+export interface ProtectionOptions {
+  outDir: string;
+  rounds?: number;
+  windowS?: number;
+  log?: (message: string) => void;
+}
+
+interface Window {
+  rps: number;
+  p50: number;
+  p99: number;
+  cpuMsPerRequest: number;
+  statuses: Record<string, number>;
+}
+
+export async function runProtection(options: ProtectionOptions) {
+  const rounds = options.rounds ?? 3;
+  const windowS = options.windowS ?? 5;
+  const t0 = performance.now();
+  const log = options.log ?? ((m: string) => process.stdout.write(`[protection ${((performance.now() - t0) / 1000).toFixed(1)}s] ${m}\n`));
+  const loadAverageAtStart = os.loadavg().map((v) => round(v, 2));
+  buildGateway();
+  const headers = (key: string) => ({ 'content-type': 'application/json', 'response-content-type': 'json', authorization: `Bearer ${key}` });
+  const sha = (key: string) => createHash('sha256').update(key).digest('hex');
+  const clients = JSON.stringify([
+    { name: 'quiet', keySha256: CLIENT_KEY_SHA256, operations: ['*'] },
+    { name: 'batch', keySha256: sha(BATCH_KEY), operations: ['*'], rateLimit: BATCH_LIMIT },
+    { name: 'roomy', keySha256: sha(ROOMY_KEY), operations: ['*'], rateLimit: { requestsPerSecond: 1_000_000, burst: 1_000_000 } },
+  ]);
+  const windows: Record<string, Window[]> = { quietAlone: [], quietWithBatch: [], batchWithQuiet: [], forwarded: [], refused: [], limitsOff: [], limitsOn: [] };
+  try {
+    const { origin: simOrigin } = await startSimulator();
+    const galileoUrl = `${simOrigin}/intserv/4.0`;
+    // Breaker and bulkhead at their defaults; the budget only where it is measured.
+    const protectedGw = await startGateway({ name: 'gateway-protection', galileoUrl, env: { GATEWAY_CLIENTS: clients } });
+    const account = bodyFactory(exampleBody('createAccount'), 'json');
+    const load = (server: Server, key: string, extra: { connections: number; rate?: number }) =>
+      runLoad({ url: server.origin, path: PATH, headers: headers(key), body: account.next, durationS: windowS, ...extra });
+    const measured = async (server: Server, run: () => Promise<LoadResult>): Promise<Window> => {
+      const cpu0 = cpuMs(server.service.pid);
+      const result = await run();
+      return summary(result, cpuMs(server.service.pid) - cpu0);
+    };
+    const reset = () => postJson(`${simOrigin}/__sim/reset`, '{}');
+
+    for (let r = 1; r <= rounds; r++) {
+      await reset();
+      windows.quietAlone!.push(await measured(protectedGw, () => load(protectedGw, CLIENT_KEY, { connections: 4, rate: QUIET_RATE })));
+      await reset();
+      // Both at once; the CPU of this window is not used (two loads share it).
+      const [quiet, batch] = await Promise.all([
+        load(protectedGw, CLIENT_KEY, { connections: 4, rate: QUIET_RATE }),
+        load(protectedGw, BATCH_KEY, { connections: 8, rate: BATCH_LIMIT.requestsPerSecond * 10 }),
+      ]);
+      windows.quietWithBatch!.push(summary(quiet, Number.NaN));
+      windows.batchWithQuiet!.push(summary(batch, Number.NaN));
+      await reset();
+      windows.forwarded!.push(await measured(protectedGw, () => load(protectedGw, CLIENT_KEY, { connections: FLOOD_CONNECTIONS })));
+      windows.refused!.push(await measured(protectedGw, () => load(protectedGw, BATCH_KEY, { connections: FLOOD_CONNECTIONS })));
+      // Off and on in alternating order, so drift on the machine falls on both.
+      for (const name of r % 2 === 1 ? (['limitsOff', 'limitsOn'] as const) : (['limitsOn', 'limitsOff'] as const)) {
+        await reset();
+        windows[name]!.push(await measured(protectedGw, () => load(protectedGw, name === 'limitsOn' ? ROOMY_KEY : CLIENT_KEY, { connections: FLOOD_CONNECTIONS })));
+      }
+      log(
+        `round ${r}: quiet p50 ${windows.quietAlone!.at(-1)!.p50} → ${windows.quietWithBatch!.at(-1)!.p50} ms, p99 ${windows.quietAlone!.at(-1)!.p99} → ${windows.quietWithBatch!.at(-1)!.p99} ms; ` +
+          `batch ${JSON.stringify(windows.batchWithQuiet!.at(-1)!.statuses)}; CPU/req forwarded ${windows.forwarded!.at(-1)!.cpuMsPerRequest} refused ${windows.refused!.at(-1)!.cpuMsPerRequest}; ` +
+          `limits off ${windows.limitsOff!.at(-1)!.cpuMsPerRequest} on ${windows.limitsOn!.at(-1)!.cpuMsPerRequest} ms`,
+      );
+    }
+  } finally {
+    await stopAllServices();
+    removeLogFiles();
+  }
+
+  const median = (name: string, pick: (w: Window) => number) => medianOf(windows[name]!.map(pick));
+  const figures = {
+    quietAlone: { p50: median('quietAlone', (w) => w.p50), p99: median('quietAlone', (w) => w.p99) },
+    quietWithBatch: { p50: median('quietWithBatch', (w) => w.p50), p99: median('quietWithBatch', (w) => w.p99) },
+    batchStatuses: windows.batchWithQuiet!.at(-1)!.statuses,
+    forwardedCpuMs: median('forwarded', (w) => w.cpuMsPerRequest),
+    refusedCpuMs: median('refused', (w) => w.cpuMsPerRequest),
+    refusedStatuses: windows.refused!.at(-1)!.statuses,
+    limitsOffCpuMs: median('limitsOff', (w) => w.cpuMsPerRequest),
+    limitsOnCpuMs: median('limitsOn', (w) => w.cpuMsPerRequest),
+  };
+  const ratios = {
+    quietP50: round(figures.quietWithBatch.p50 / figures.quietAlone.p50, 2),
+    quietP99: round(figures.quietWithBatch.p99 / figures.quietAlone.p99, 2),
+    refusedPerForwarded: round(figures.refusedCpuMs / figures.forwardedCpuMs, 3),
+    limitsOnPerOff: round(figures.limitsOnCpuMs / figures.limitsOffCpuMs, 3),
+  };
+  const goals = [
+    { goal: "quiet client's p50 with a client at 10× its limit ≤ 1.5× alone", measured: `${figures.quietWithBatch.p50} vs ${figures.quietAlone.p50} ms (${ratios.quietP50}×)`, pass: ratios.quietP50 <= 1.5 },
+    { goal: "quiet client's p99 with a client at 10× its limit ≤ 1.5× alone", measured: `${figures.quietWithBatch.p99} vs ${figures.quietAlone.p99} ms (${ratios.quietP99}×)`, pass: ratios.quietP99 <= 1.5 },
+    { goal: 'a refused request ≤ 25% of the CPU of a forwarded one', measured: `${figures.refusedCpuMs} vs ${figures.forwardedCpuMs} ms (${round(100 * ratios.refusedPerForwarded, 1)}%)`, pass: ratios.refusedPerForwarded <= 0.25 },
+    { goal: 'the limits add ≤ 5% CPU to a request that passes them', measured: `${figures.limitsOnCpuMs} vs ${figures.limitsOffCpuMs} ms (${ratios.limitsOnPerOff}×)`, pass: ratios.limitsOnPerOff <= 1.05 },
+  ];
+  const results = {
+    date: new Date().toISOString(),
+    machine: { node: process.version, cpuModel: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, loadAverageAtStart, loadAverageAtEnd: os.loadavg().map((v) => round(v, 2)) },
+    config: { operation: 'createAccount', rounds, windowS, batchLimit: BATCH_LIMIT, batchRate: BATCH_LIMIT.requestsPerSecond * 10, quietRate: QUIET_RATE, floodConnections: FLOOD_CONNECTIONS, store: 'memory' },
+    figures,
+    ratios,
+    windows,
+    goals,
+  };
+  writeFileSync(join(options.outDir, 'protection.json'), `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(join(options.outDir, 'protection.md'), markdown(results));
+  for (const g of goals) log(`${g.pass ? 'PASS' : 'FAIL'} ${g.goal}: ${g.measured}`);
+  return results;
+}
+
+function summary(result: LoadResult, cpu: number): Window {
+  return {
+    rps: round(result.rps, 0),
+    p50: round(result.latencyMs.p50, 2),
+    p99: round(result.latencyMs.p99, 2),
+    cpuMsPerRequest: round(cpu / Math.max(1, result.requests), 3),
+    statuses: result.httpStatuses,
+  };
+}
+
+function medianOf(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return round(sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2, 3);
+}
+
+function markdown(results: Awaited<ReturnType<typeof runProtection>>): string {
+  const { figures: f, config: c } = results;
+  return [
+    '# Traffic protection under load',
+    '',
+    `${results.date}, Node ${results.machine.node}, ${results.machine.cores} × ${results.machine.cpuModel}, load average ${results.machine.loadAverageAtStart.join(' ')} → ${results.machine.loadAverageAtEnd.join(' ')}. ` +
+      `Gateway as it ships (memory store, breaker and bulkhead at their defaults), ${c.operation}, ${c.rounds} rounds of ${c.windowS} s windows, medians. ` +
+      'A 429 that answers a body which arrived with its headers keeps the connection (the body was already in the buffers); one whose body had not arrived closes it.',
+    '',
+    `- The quiet client (no limit) at ${c.quietRate} req/s: p50 ${f.quietAlone.p50} ms, p99 ${f.quietAlone.p99} ms alone; ` +
+      `p50 ${f.quietWithBatch.p50} ms, p99 ${f.quietWithBatch.p99} ms while the batch client (limit ${c.batchLimit.requestsPerSecond}/s, burst ${c.batchLimit.burst}) sends ${c.batchRate} req/s (its answers: ${JSON.stringify(f.batchStatuses)}).`,
+    `- CPU per request, ${c.floodConnections} connections as fast as they go: forwarded ${f.forwardedCpuMs} ms, refused (429; each body arrived with its headers, so the connection was kept) ${f.refusedCpuMs} ms (answers: ${JSON.stringify(f.refusedStatuses)}).`,
+    `- CPU per forwarded request, on the same process: a client without a limit ${f.limitsOffCpuMs} ms, a client with a limit it never reaches ${f.limitsOnCpuMs} ms.`,
+    '',
+    '| target | measured | result |',
+    '|---|---|---|',
+    ...results.goals.map((g) => `| ${g.goal} | ${g.measured} | ${g.pass ? 'PASS' : 'FAIL'} |`),
+    '',
+  ].join('\n');
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, window: { type: 'string', default: '5' }, out: { type: 'string', default: 'bench' } } });
+  await runProtection({ outDir: join(process.cwd(), values.out), rounds: Number(values.rounds), windowS: Number(values.window) });
+}

@@ -71,4 +71,17 @@ describe('two gateway processes on a Redis Cluster (three masters)', function ()
       await Promise.all([a.kill(), b.kill()]);
     }
   });
+
+  it('the Galileo budget is one bucket for both processes on the Cluster (its keys share one slot under the prefix)', async () => {
+    const limited = { ...env(), GALILEO_MAX_REQUESTS_PER_SECOND: '1' }; // a burst of 1, then one call a second
+    const [a, b] = await Promise.all([startGatewayProcess(limited), startGatewayProcess(limited)]);
+    try {
+      const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => request(i % 2 === 0 ? a.url : b.url).post(pathOf('createAccount')).send(account())));
+      assert.deepEqual(answers.map((r) => r.status).sort(), [200, 429, 429, 429, 429, 429], answers.map((r) => r.text.slice(0, 120)).join('\n'));
+      const buckets = (await cluster.keysPerNode(prefix)).flat().filter((k) => k.includes('{rl}'));
+      assert.deepEqual(buckets, [`${prefix}{rl}galileo`]);
+    } finally {
+      await Promise.all([a.kill(), b.kill()]);
+    }
+  });
 });

@@ -18,6 +18,7 @@
 import type { RequestHandler, Response } from 'express';
 import { GatewayError, type FieldError } from '../errors.js';
 import type { FieldFacts } from '../spec.js';
+import { context } from './context.js';
 import { FORM_TYPE, bodyMediaType } from './parse-body.js';
 
 /** Plain decimal notation: the only numeric text a number field accepts. */
@@ -32,7 +33,8 @@ export function coerceToSpecTypes(fields: ReadonlyMap<string, FieldFacts>): Requ
   return (req, res, next) => {
     const problems: FieldError[] = [];
     const body: unknown = req.body;
-    refuseManyUnknownFields(body, res.locals.nullFields as string[] | undefined, fields);
+    const ctx = context(res);
+    refuseManyUnknownFields(body, ctx.nullFields, fields);
     if (bodyMediaType(res) === FORM_TYPE && typeof body === 'object' && body !== null) {
       const record = body as Record<string, unknown>;
       for (const [field, value] of Object.entries(record)) {
@@ -51,11 +53,10 @@ export function coerceToSpecTypes(fields: ReadonlyMap<string, FieldFacts>): Requ
         }
       }
     }
-    const nullFields = (res.locals.nullFields as string[] | undefined) ?? [];
-    for (const field of nullFields) {
+    for (const field of ctx.nullFields ?? []) {
       if (!fields.has(field)) problems.push({ field, message: UNKNOWN });
     }
-    res.locals.coercionProblems = problems;
+    ctx.coercionProblems = problems;
     next();
   };
 }
@@ -72,7 +73,7 @@ function refuseManyUnknownFields(body: unknown, nullFields: string[] | undefined
 
 /** The problems coerceToSpecTypes found, for the validator step to report with its own. */
 export function coercionProblems(res: Response): FieldError[] {
-  return (res.locals.coercionProblems as FieldError[] | undefined) ?? [];
+  return context(res).coercionProblems;
 }
 
 /** A form value as its field's type; text stays text for string fields and for the validator. */

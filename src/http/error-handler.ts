@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { GatewayError } from '../errors.js';
 import { loggableError, loggablePath } from '../logger.js';
 import { sendProblem } from './problem.js';
-import { context } from './context.js';
+import { contextIfAny } from './context.js';
 
 export const notFound: RequestHandler = (req) => {
   // The path as logged: a card number in it is masked here too.
@@ -22,7 +22,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     // A bug (anything but a GatewayError): logged once with the request id; the caller gets no
     // stack trace. Only type, message and stack, digit runs masked: an error object can carry
     // request data (an axios config holds the body), a message can quote the input.
-    const logBug = (msg: string) => logger.error({ requestId: context(res)?.requestId, err: loggableError(err) }, msg);
+    const logBug = (msg: string) => logger.error({ requestId: contextIfAny(res)?.requestId, err: loggableError(err) }, msg);
     if (res.headersSent) {
       if (!(err instanceof GatewayError)) logBug('unhandled error after the response started: connection closed');
       res.destroy();

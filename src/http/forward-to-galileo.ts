@@ -16,7 +16,8 @@ export function forwardToGalileo(forwarder: Forwarder, metrics: Metrics, configW
     const reply = await forwarder.forward(operationId, validatedParams(req, res), requestFormat(req));
     const galileo = reply.kind === 'galileo' ? reply : undefined;
     const outcome = reply.kind === 'galileo' ? 'galileo' : reply.code;
-    context(res).upstream = {
+    const ctx = context(res);
+    ctx.upstream = {
       httpStatus: reply.httpStatus,
       statusCode: galileo === undefined ? undefined : isGalileoStatusCode(galileo.statusCode) ? galileo.statusCode : 'unrecognized',
       rtoken: galileo?.rtoken,
@@ -27,7 +28,7 @@ export function forwardToGalileo(forwarder: Forwarder, metrics: Metrics, configW
     };
     metrics.upstreamDuration.observe({ operation: operationId, outcome }, reply.durationMs / 1000);
     if (galileo) configWatch.answered(operationId, galileo.statusCode);
-    res.locals.reply = reply;
+    ctx.reply = reply;
     next();
   };
 }

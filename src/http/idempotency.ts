@@ -16,12 +16,6 @@ import type { Metrics } from '../metrics.js';
 import { holdsLongNumber } from '../sensitive-numbers.js';
 import { requestFormat, validatedParams } from './params.js';
 
-interface Claim {
-  key: string;
-  token: string;
-  /** Why the answer must not be kept for replay whatever it holds, if it must not. */
-  withhold: string | undefined;
-}
 
 /**
  * Galileo may echo the transactionId in its answer: one that could hold a card number or an SSN
@@ -73,7 +67,7 @@ export function claimTransaction(deps: IdempotencyDeps, operationId: string): Re
     switch (found.state) {
       case 'claimed':
         outcome('forwarded');
-        res.locals.claim = { key, token: found.token, withhold: holdsLongNumber(transactionId, 9) ? ID_WITH_NUMBER : undefined } satisfies Claim;
+        ctx.claim = { key, token: found.token, withhold: holdsLongNumber(transactionId, 9) ? ID_WITH_NUMBER : undefined };
         return next();
       case 'in_progress':
         if (found.sameFingerprint) {
@@ -123,8 +117,8 @@ export function recordOutcome(
 ): RequestHandler {
   const { store, metrics, logger } = deps;
   return async (_req, res, next) => {
-    const claim = res.locals.claim as Claim | undefined;
-    const reply = res.locals.reply as GalileoReply | undefined;
+    const ctx = context(res);
+    const { claim, reply } = ctx;
     if (claim && reply) {
       const transition = reply.kind === 'galileo' && consumed(reply) ? 'complete' : 'release';
       try {
@@ -139,7 +133,7 @@ export function recordOutcome(
         metrics.storeErrors.inc({ operation: transition });
         logger.error({ requestId: context(res).requestId, err: errorSummary(err) }, `idempotency ${transition} failed; the claim will expire after the lock TTL`);
       }
-      res.locals.claim = undefined;
+      ctx.claim = undefined;
     }
     next();
   };

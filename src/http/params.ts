@@ -7,6 +7,7 @@
  */
 import type { Request, RequestHandler, Response } from 'express';
 import type { ResponseFormat } from '../galileo/forward.js';
+import { context } from './context.js';
 
 export const captureCallerFields: RequestHandler = (req, res, next) => {
   const body: unknown = req.body;
@@ -19,19 +20,20 @@ export const captureCallerFields: RequestHandler = (req, res, next) => {
         nulls.push(key);
       }
     }
-    res.locals.callerFields = Object.keys(record);
+    const ctx = context(res);
+    ctx.callerFields = Object.keys(record);
     // An unknown field sent as null is still refused (coerce-types.ts reads this).
-    res.locals.nullFields = nulls;
+    ctx.nullFields = nulls;
   }
   next();
 };
 
 /** Read once validation has passed (the idempotency and forwarding steps both ask). */
 export function validatedParams(req: Request, res: Response): Record<string, unknown> {
-  const known = res.locals.params as Record<string, unknown> | undefined;
-  if (known !== undefined) return known;
+  const ctx = context(res);
+  if (ctx.params !== undefined) return ctx.params;
   const body = req.body as Record<string, unknown>;
-  const sent = (res.locals.callerFields as string[] | undefined) ?? [];
+  const sent = ctx.callerFields ?? [];
   // A field removed on the way (a form's empty optional value) is absent: neither forwarded nor
   // part of the fingerprint, or it would be a different request from the one without it.
   const params: Record<string, unknown> = {};
@@ -39,7 +41,7 @@ export function validatedParams(req: Request, res: Response): Record<string, unk
     const value = body[field];
     if (value !== null && value !== undefined) params[field] = value;
   }
-  res.locals.params = params;
+  ctx.params = params;
   return params;
 }
 

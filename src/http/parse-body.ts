@@ -13,6 +13,7 @@ import express, { type RequestHandler, type Response } from 'express';
 import secureJson from 'secure-json-parse';
 import { GatewayError } from '../errors.js';
 import { mediaType } from '../media-type.js';
+import { context } from './context.js';
 
 export const JSON_TYPE = 'application/json';
 export const FORM_TYPE = 'application/x-www-form-urlencoded';
@@ -32,7 +33,7 @@ export function parseBody(limit: number): RequestHandler[] {
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > limit) throw fromParserError(bodyError('entity.too.large'));
     if (/^100-continue$/i.test(req.headers.expect ?? '')) res.writeContinue();
-    res.locals.mediaType = media.type;
+    context(res).mediaType = media.type;
     next();
   };
 
@@ -56,7 +57,9 @@ export function parseBody(limit: number): RequestHandler[] {
 
 /** The body's media type, as the headers step found it: application/json or a form. */
 export function bodyMediaType(res: Response): typeof JSON_TYPE | typeof FORM_TYPE {
-  return res.locals.mediaType as typeof JSON_TYPE | typeof FORM_TYPE;
+  const type = context(res).mediaType;
+  if (type === undefined) throw new Error('bodyMediaType: the headers step has not run');
+  return type;
 }
 
 function parseJson(body: unknown): unknown {

@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import { loggableId, loggablePath } from '../logger.js';
 import { holdsLongNumber } from '../sensitive-numbers.js';
 import type { Metrics } from '../metrics.js';
-import type { RequestContext } from './context.js';
+import { createContext } from './context.js';
 import { isLingering } from './lingering-close.js';
 
 /** Anything else (too long, control characters, header-injection attempts) is replaced. */
@@ -46,17 +46,7 @@ export function requestContext(logger: Logger, metrics: Metrics): RequestHandler
     const requestId = requestIdFrom(req.headers['x-request-id']);
     // originalUrl: routers rewrite req.url on the way, never this.
     const url = req.originalUrl;
-    const ctx: RequestContext = {
-      requestId,
-      startedAt: process.hrtime.bigint(),
-      client: undefined,
-      operation: undefined,
-      transactionId: undefined,
-      idempotency: 'none',
-      upstream: undefined,
-      problem: undefined,
-    };
-    res.locals.ctx = ctx;
+    const ctx = createContext(res, requestId);
     metrics.inFlight.inc();
     res.setHeader('x-request-id', requestId);
 

@@ -1,10 +1,11 @@
 /** Last step: Galileo's answer byte for byte, or the problem for an upstream failure. */
 import type { RequestHandler } from 'express';
 import { GatewayError } from '../errors.js';
-import type { GalileoReply } from '../galileo/forward.js';
+import { context } from './context.js';
 
 export const sendReply: RequestHandler = (_req, res) => {
-  const reply = res.locals.reply as GalileoReply;
+  const reply = context(res).reply;
+  if (reply === undefined) throw new Error('sendReply: no reply (forwardToGalileo must run first)');
   if (reply.kind === 'failure') {
     const retryAfter = reply.retryAfterMs === undefined ? {} : { headers: { 'retry-after': String(Math.ceil(reply.retryAfterMs / 1000)) } };
     throw new GatewayError(reply.code, reply.detail, retryAfter);

@@ -44,7 +44,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     credentials ??= SIMULATOR_CREDENTIALS;
     simulator = await startSimulator({ port: 0, host: '127.0.0.1', credentials });
     galileoUrl = simulator.url;
-    // Its admin API (state, the PINs it "texts", faults) is what the README's examples read.
+    // Its admin API (state, the PINs it "texts", faults) is what the README's examples read (docs/simulator.md).
     logger.warn(
       { galileo: galileoUrl, simulatorAdmin: `${simulator.origin}/__sim/` },
       'GALILEO_BASE_URL is not set: using the embedded Galileo simulator (never in production)',

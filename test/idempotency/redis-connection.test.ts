@@ -1,6 +1,6 @@
 /**
  * Logging in and TLS on private redis-servers, through the configuration the gateway reads: an
- * ACL user limited to what the store needs (the README's example), a wrong password (refused,
+ * ACL user limited to what the store needs (the example in docs/operations.md), a wrong password (refused,
  * never echoed), and rediss:// with a private CA (trusted with REDIS_TLS_CA_FILE, refused without).
  */
 import assert from 'node:assert/strict';

@@ -77,7 +77,12 @@ function dockerignore(path: string): (relPath: string) => boolean {
           const pattern = (negate ? l.slice(1) : l).replace(/^\/+|\/+$/g, '');
           const source = pattern
             .split('**')
-            .map((part) => part.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]'))
+            .map((part) =>
+              part
+                .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+                .replace(/\*/g, '[^/]*')
+                .replace(/\?/g, '[^/]'),
+            )
             .join('.*');
           return { negate, regex: new RegExp(`^${source}(?:/.*)?$`) };
         })
@@ -148,7 +153,12 @@ function runDockerfile(workDir: string): Map<string, Stage> {
       }
       case 'RUN': {
         const started = performance.now();
-        const result = spawnSync('sh', ['-c', args], { cwd: inStage(stage, '.'), env: { ...process.env, ...stage.env }, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+        const result = spawnSync('sh', ['-c', args], {
+          cwd: inStage(stage, '.'),
+          env: { ...process.env, ...stage.env },
+          stdio: ['ignore', 'pipe', 'pipe'],
+          encoding: 'utf8',
+        });
         check(result.status === 0, `${where} ${args}: exit ${result.status}\n${result.stdout}\n${result.stderr}`);
         log(`  RUN ${args} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
         break;
@@ -189,7 +199,9 @@ function checkRuntimeContents(runtime: Stage): void {
   }
   check(!existsSync(join(app, 'src')) && !existsSync(join(app, 'test')), 'sources or tests in the runtime image');
   const production = installed.filter(([, info]) => !info.dev).length;
-  log(`runtime image: dist/ + ${production} production packages (${installed.length - production} dev-only ones absent), NODE_ENV=production, USER ${runtime.user}, CMD ${JSON.stringify(runtime.cmd)}`);
+  log(
+    `runtime image: dist/ + ${production} production packages (${installed.length - production} dev-only ones absent), NODE_ENV=production, USER ${runtime.user}, CMD ${JSON.stringify(runtime.cmd)}`,
+  );
 }
 
 // ---- Running it ---------------------------------------------------------------------------------
@@ -252,7 +264,11 @@ async function call(
 
 async function exercise(runtime: Stage, secretsDir: string, redisPrefix: string): Promise<void> {
   const app = inStage(runtime, '.');
-  const credentials = { apiLogin: `gw-${randomBytes(4).toString('hex')}`, apiTransKey: randomBytes(7).toString('hex').slice(0, 15), providerId: String(10_000 + (randomBytes(2).readUInt16BE() % 50_000)) };
+  const credentials = {
+    apiLogin: `gw-${randomBytes(4).toString('hex')}`,
+    apiTransKey: randomBytes(7).toString('hex').slice(0, 15),
+    providerId: String(10_000 + (randomBytes(2).readUInt16BE() % 50_000)),
+  };
   const clientKey = randomBytes(24).toString('base64url');
 
   const simulator = start(['node', 'dist/src/simulator/main.js'], app, {
@@ -312,13 +328,38 @@ async function exercise(runtime: Stage, secretsDir: string, redisPrefix: string)
 
     const tx = () => `artifact-${randomBytes(8).toString('hex')}`;
     const mobilePhone = '8015550123';
-    const account = await post('createAccount', { transactionId: tx(), prodId: 501, firstName: 'Jane', lastName: 'Doe', mobilePhone, mobilePhoneCountryCode: '+1', loadAmount: 20 });
+    const account = await post('createAccount', {
+      transactionId: tx(),
+      prodId: 501,
+      firstName: 'Jane',
+      lastName: 'Doe',
+      mobilePhone,
+      mobilePhoneCountryCode: '+1',
+      loadAmount: 20,
+    });
     const prn = String((account.response_data as Array<{ pmt_ref_no: string }>)[0]!.pmt_ref_no);
-    await post('createIvrCall', { transactionId: tx(), accountNo: prn, callType: 'CPIN', callParams: JSON.stringify({ panLastFour: '1234', passCode: '0123', expiryDate: '2030-01-31' }) }, true);
+    await post(
+      'createIvrCall',
+      {
+        transactionId: tx(),
+        accountNo: prn,
+        callType: 'CPIN',
+        callParams: JSON.stringify({ panLastFour: '1234', passCode: '0123', expiryDate: '2030-01-31' }),
+      },
+      true,
+    );
     await post('modifyOnDemandAlertStatus', { transactionId: tx(), accountNo: prn, prodId: 501, mobilePhone, mobileCarrierId: 8, actionType: 'E' });
     const simOrigin = new URL(galileoUrl).origin;
     const pin = (JSON.parse((await call(`${simOrigin}/__sim/accounts/${prn}/pin`)).text) as { pin: string }).pin;
-    await post('modifyOnDemandAlertStatus', { transactionId: tx(), accountNo: prn, prodId: 501, mobilePhone, mobileCarrierId: 8, actionType: 'C', verificationPin: pin });
+    await post('modifyOnDemandAlertStatus', {
+      transactionId: tx(),
+      accountNo: prn,
+      prodId: 501,
+      mobilePhone,
+      mobileCarrierId: 8,
+      actionType: 'C',
+      verificationPin: pin,
+    });
     const metrics = await call(`${base}/metrics`);
     check(/gateway_requests_total\{operation="createAccount",status="200"\} 1/.test(metrics.text), 'the request counter did not move');
 
@@ -336,7 +377,10 @@ async function exercise(runtime: Stage, secretsDir: string, redisPrefix: string)
         throw new CheckFailed(`NODE_ENV=production logs one JSON object a line, got: ${line}`);
       }
     });
-    check(parsed.some((l) => l.msg === 'gateway stopped'), 'no `gateway stopped` line');
+    check(
+      parsed.some((l) => l.msg === 'gateway stopped'),
+      'no `gateway stopped` line',
+    );
     const problems = parsed.filter((l) => l.level >= 40);
     check(problems.length === 0, `warnings or errors in a clean production run:\n${problems.map((l) => JSON.stringify(l)).join('\n')}`);
     check(gateway.stderr() === '', `stderr: ${gateway.stderr()}`);
@@ -363,7 +407,9 @@ try {
   log('passed');
 } catch (err) {
   failed = true;
-  process.stderr.write(`artifact-check FAILED: ${err instanceof CheckFailed ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.stderr.write(
+    `artifact-check FAILED: ${err instanceof CheckFailed ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
 } finally {
   for (const child of children) child.kill('SIGKILL');
   const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });

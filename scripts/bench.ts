@@ -155,7 +155,14 @@ async function resetSimulator(simOrigin: string, ivrAccount: string): Promise<vo
   if (prn !== ivrAccount) throw new Error(`simulator reset: the IVR account is now ${prn}, not ${ivrAccount}`);
 }
 
-async function measure(scenario: Scenario, op: Operation, connections: number, round: number, target: Target, sim: { server: Server; ivrAccount: string }): Promise<Sample> {
+async function measure(
+  scenario: Scenario,
+  op: Operation,
+  connections: number,
+  round: number,
+  target: Target,
+  sim: { server: Server; ivrAccount: string },
+): Promise<Sample> {
   await resetSimulator(sim.server.origin, sim.ivrAccount);
   // The memory store keeps IDEMPOTENCY_MAX_ENTRIES records and evicts the oldest answers first: by
   // the later rounds the replayed one is gone, and 16 copies of it at once would meet its new
@@ -261,7 +268,14 @@ async function rssRun(server: Server, op: Operation, fields: Record<string, unkn
   const pid = server.service.pid;
   const samples: number[] = [rssMb(pid)];
   const timer = setInterval(() => samples.push(rssMb(pid)), 1000);
-  const result = await runLoad({ url: server.origin, path: PATH(op), connections: 16, durationS: rssSeconds, headers: GATEWAY_HEADERS, body: bodyFactory(fields, 'json').next });
+  const result = await runLoad({
+    url: server.origin,
+    path: PATH(op),
+    connections: 16,
+    durationS: rssSeconds,
+    headers: GATEWAY_HEADERS,
+    body: bodyFactory(fields, 'json').next,
+  });
   clearInterval(timer);
   samples.push(rssMb(pid));
   const xs = samples.map((_, i) => i / 60);
@@ -340,7 +354,8 @@ async function profileRun(options: { seconds: number; store: 'memory' | 'redis';
   mkdirSync(profileDir, { recursive: true });
   const gw = await gateway('gateway-profile', `${sim.origin}/intserv/4.0`, { store: options.store, nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profileDir] });
   const factory = bodyFactory(fieldsFor('createIvrCall', ivr), 'json');
-  const load = (durationS: number) => runLoad({ url: gw.origin, path: PATH('createIvrCall'), connections: 16, durationS, headers: GATEWAY_HEADERS, body: factory.next });
+  const load = (durationS: number) =>
+    runLoad({ url: gw.origin, path: PATH('createIvrCall'), connections: 16, durationS, headers: GATEWAY_HEADERS, body: factory.next });
   await load(Math.max(2, warmupS));
   const loadStart = performance.now();
   const cpu0 = cpuMs(gw.service.pid);
@@ -358,7 +373,10 @@ async function profileRun(options: { seconds: number; store: 'memory' | 'redis';
   const cpuMsPerRequest = cpu / Math.max(1, result.requests);
   const title = `CPU profile: gateway (${options.store} store), createIvrCall, 16 connections, ${options.seconds} s${args.label ? ` (${args.label})` : ''}`;
   writeFileSync(options.markdownOut, profileMarkdown(title, summary, result.rps, cpuMsPerRequest));
-  writeFileSync(options.markdownOut.replace(/\.md$/, '.json'), `${JSON.stringify({ rps: result.rps, latencyMs: result.latencyMs, cpuMsPerRequest, summary }, null, 2)}\n`);
+  writeFileSync(
+    options.markdownOut.replace(/\.md$/, '.json'),
+    `${JSON.stringify({ rps: result.rps, latencyMs: result.latencyMs, cpuMsPerRequest, summary }, null, 2)}\n`,
+  );
   log(`profile: ${round(result.rps, 0)} req/s under the profiler, ${round(cpuMsPerRequest, 3)} ms CPU/req -> ${options.markdownOut}`);
   return { rps: result.rps, cpuMsPerRequest };
 }
@@ -388,10 +406,16 @@ async function benchRun(): Promise<void> {
     const fields = fieldsFor(op, ivrAccount);
     const json = () => bodyFactory(fields, 'json').next;
     targets.set(op, {
-      direct: { server: sim, headers: { 'content-type': 'application/x-www-form-urlencoded', 'response-content-type': 'json' }, body: bodyFactory(fields, { form: CREDENTIALS }).next },
+      direct: {
+        server: sim,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'response-content-type': 'json' },
+        body: bodyFactory(fields, { form: CREDENTIALS }).next,
+      },
       ...(baseline && { baseline: { server: baseline, headers: JSON_HEADERS, body: json() } }),
       ...(floor && { floor: { server: floor, headers: GATEWAY_HEADERS, body: json() } }),
-      ...(floorReplay && { 'floor-replay': { server: floorReplay, headers: GATEWAY_HEADERS, body: await prepareReplay(floorReplay.origin, op, fields, false) } }),
+      ...(floorReplay && {
+        'floor-replay': { server: floorReplay, headers: GATEWAY_HEADERS, body: await prepareReplay(floorReplay.origin, op, fields, false) },
+      }),
       ...(peer && { peer: { server: peer, headers: GATEWAY_HEADERS, body: json() } }),
       ...(gwMemory && { 'gateway-memory': { server: gwMemory, headers: GATEWAY_HEADERS, body: json() } }),
       ...(gwRedis && { 'gateway-redis': { server: gwRedis, headers: GATEWAY_HEADERS, body: json() } }),
@@ -413,13 +437,24 @@ async function benchRun(): Promise<void> {
 
   // After the whole run, as the issue of record asks: what each server holds by now.
   const rssAfterRunMb = Object.fromEntries(
-    [['simulator', sim], ['baseline', baseline], ['floor', floor], ['peer', peer], ['gateway-memory', gwMemory], ['gateway-redis', gwRedis]]
+    [
+      ['simulator', sim],
+      ['baseline', baseline],
+      ['floor', floor],
+      ['peer', peer],
+      ['gateway-memory', gwMemory],
+      ['gateway-redis', gwRedis],
+    ]
       .filter((e): e is [string, Server] => e[1] !== undefined)
       .map(([name, server]) => [name, round(rssMb(server.service.pid), 1)]),
   );
   log(`RSS after the run (MB): ${JSON.stringify(rssAfterRunMb)}`);
   const serverLogs = Object.fromEntries(
-    [['peer', peer], ['gateway-memory', gwMemory], ['gateway-redis', gwRedis]]
+    [
+      ['peer', peer],
+      ['gateway-memory', gwMemory],
+      ['gateway-redis', gwRedis],
+    ]
       .filter((e): e is [string, Server] => e[1] !== undefined)
       .map(([name, server]) => [name, summariseLog(server.logFile)]),
   );
@@ -432,7 +467,9 @@ async function benchRun(): Promise<void> {
     const fresh = await gateway('gateway-rss', galileoUrl, { env: { IDEMPOTENCY_MAX_ENTRIES: String(RSS_MAX_ENTRIES) } });
     log(`RSS run: fresh gateway (memory, IDEMPOTENCY_MAX_ENTRIES=${RSS_MAX_ENTRIES}), createIvrCall, 16 connections, ${rssSeconds} s`);
     rss = await rssRun(fresh, 'createIvrCall', fieldsFor('createIvrCall', ivrAccount));
-    log(`RSS ${rss.firstMb} -> ${rss.lastMb} MB, slope ${rss.slopeMbPerMin} MB/min (after fill ${rss.slopeAfterFillMbPerMin}), ${rss.rps} req/s, errors ${rss.errors}`);
+    log(
+      `RSS ${rss.firstMb} -> ${rss.lastMb} MB, slope ${rss.slopeMbPerMin} MB/min (after fill ${rss.slopeAfterFillMbPerMin}), ${rss.rps} req/s, errors ${rss.errors}`,
+    );
   }
   log(`logs: ${JSON.stringify(serverLogs)}`);
   await stopAllServices();
@@ -447,7 +484,9 @@ async function benchRun(): Promise<void> {
 
   // In this process, nothing else running: the claim cost of a full memory store against an empty one.
   const memoryStore = await measureMemoryStore();
-  log(`memory store: ${memoryStore.emptyUsPerClaim} µs per claim empty, ${memoryStore.fullUsPerClaim} µs at ${memoryStore.entries} entries (${memoryStore.ratio}×)`);
+  log(
+    `memory store: ${memoryStore.emptyUsPerClaim} µs per claim empty, ${memoryStore.fullUsPerClaim} µs at ${memoryStore.entries} entries (${memoryStore.ratio}×)`,
+  );
 
   const totalS = round((performance.now() - t0) / 1000, 1);
   log(`done in ${totalS} s (Redis keys deleted: ${redisKeysDeleted})`);
@@ -479,7 +518,15 @@ async function benchRun(): Promise<void> {
     serverLogs,
     gatewayStderr,
     redisKeysDeleted,
-    samples: samples.map((s) => ({ scenario: s.scenario, operation: s.operation, connections: s.connections, round: s.round, rps: round(s.result.rps, 0), p50: round(s.result.latencyMs.p50, 3), cpuMsPerRequest: round(s.cpuMsPerRequest, 3) })),
+    samples: samples.map((s) => ({
+      scenario: s.scenario,
+      operation: s.operation,
+      connections: s.connections,
+      round: s.round,
+      rps: round(s.result.rps, 0),
+      p50: round(s.result.latencyMs.p50, 3),
+      cpuMsPerRequest: round(s.cpuMsPerRequest, 3),
+    })),
   };
   // Numbers to 3 decimals: sub-millisecond latencies matter, float noise does not.
   const json = JSON.stringify(results, (_key, value: unknown) => (typeof value === 'number' && !Number.isInteger(value) ? round(value, 3) : value), 2);
@@ -524,7 +571,8 @@ function ratios(cells: Cell[]) {
     const base = find(cells, 'baseline', op, 1);
     for (const s of ['gateway-memory', 'gateway-redis', 'floor', 'peer', 'replay'] as const) {
       const g = find(cells, s, op, 1);
-      if (base && g) out.addedP50Ms.push({ name: `${s} p50 − baseline p50`, operation: op, connections: 1, value: round(g.latencyMs.p50 - base.latencyMs.p50, 3) });
+      if (base && g)
+        out.addedP50Ms.push({ name: `${s} p50 − baseline p50`, operation: op, connections: 1, value: round(g.latencyMs.p50 - base.latencyMs.p50, 3) });
     }
   }
   return out;
@@ -555,7 +603,11 @@ function goals(cells: Cell[], rssAfterRunMb: Record<string, number>, rss: RssRun
     check('forwarded, memory store: gateway CPU per request ≤ 0.6 × the peer’s', cpu('gateway-memory / peer'), (v) => v <= 0.6),
     check('forwarded, Redis store: gateway CPU per request ≤ 0.7 × the peer’s', cpu('gateway-redis / peer'), (v) => v <= 0.7),
     check('replay: CPU per request ≤ 2 × the bare proxy’s', cpu('replay / baseline'), (v) => v <= 2),
-    check('added p50 at one connection (gateway, memory − bare proxy) ≤ 0.5 ms', r.addedP50Ms.filter((x) => x.name.startsWith('gateway-memory')), (v) => v <= 0.5),
+    check(
+      'added p50 at one connection (gateway, memory − bare proxy) ≤ 0.5 ms',
+      r.addedP50Ms.filter((x) => x.name.startsWith('gateway-memory')),
+      (v) => v <= 0.5,
+    ),
     {
       goal: `RSS of the serving process after the whole run ≤ ${RSS_LIMIT_MB} MiB`,
       measured: gatewayRss.map(([name, mb]) => `${name}: ${mb}`).join(', ') || 'not measured',
@@ -563,12 +615,17 @@ function goals(cells: Cell[], rssAfterRunMb: Record<string, number>, rss: RssRun
     },
     {
       goal: 'no errors and no non-2xx in any scenario (warm-ups included)',
-      measured: bad.length === 0 ? `0 in ${cells.length} cells` : bad.map((c) => `${c.scenario} ${c.operation}@${c.connections}: ${c.errors} errors, ${c.non2xx} non-2xx`).join('; '),
+      measured:
+        bad.length === 0
+          ? `0 in ${cells.length} cells`
+          : bad.map((c) => `${c.scenario} ${c.operation}@${c.connections}: ${c.errors} errors, ${c.non2xx} non-2xx`).join('; '),
       pass: cells.length === 0 ? undefined : bad.length === 0,
     },
     {
       goal: `RSS stable: once the store is full, slope ≤ ${RSS_SLOPE_LIMIT_MB_PER_MIN} MB/min`,
-      measured: rss ? `${rss.firstMb} → ${rss.lastMb} MB over ${rss.seconds} s; slope ${rss.slopeMbPerMin} MB/min overall, ${rss.slopeAfterFillMbPerMin} MB/min after fill` : 'not measured',
+      measured: rss
+        ? `${rss.firstMb} → ${rss.lastMb} MB over ${rss.seconds} s; slope ${rss.slopeMbPerMin} MB/min overall, ${rss.slopeAfterFillMbPerMin} MB/min after fill`
+        : 'not measured',
       pass: rss ? rss.slopeAfterFillMbPerMin <= RSS_SLOPE_LIMIT_MB_PER_MIN && rss.errors === 0 : undefined,
     },
     {
@@ -616,7 +673,9 @@ function markdown(results: {
     ...results.ratios.cpu.map((r) => `| ${r.name} | ${r.operation} | ${r.connections} | ${r.value} |`),
     ...results.ratios.addedP50Ms.map((r) => `| ${r.name} (ms) | ${r.operation} | ${r.connections} | ${r.value} |`),
     '',
-    `RSS after the whole run (MB): ${Object.entries(results.rssAfterRunMb).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
+    `RSS after the whole run (MB): ${Object.entries(results.rssAfterRunMb)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}.`,
     '',
   ];
   if (results.rss) {
@@ -631,7 +690,8 @@ function markdown(results: {
       '',
     );
   }
-  if (results.profile) lines.push(`Where the gateway's CPU goes: [${results.profile.file.replace(/^\/?bench\//, '')}](${results.profile.file.replace(/^\/?bench\//, '')}).`, '');
+  if (results.profile)
+    lines.push(`Where the gateway's CPU goes: [${results.profile.file.replace(/^\/?bench\//, '')}](${results.profile.file.replace(/^\/?bench\//, '')}).`, '');
   lines.push(
     '## Targets',
     '',
@@ -656,7 +716,11 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 try {
   if (args.profile) {
     if (args.gateway === undefined) buildGateway();
-    await profileRun({ seconds: windowS, store: args.store === 'redis' ? 'redis' : 'memory', markdownOut: join(outDir, `profile${args.label ? `-${args.label}` : ''}.md`) });
+    await profileRun({
+      seconds: windowS,
+      store: args.store === 'redis' ? 'redis' : 'memory',
+      markdownOut: join(outDir, `profile${args.label ? `-${args.label}` : ''}.md`),
+    });
     if (args.store === 'redis') await cleanRedis();
   } else {
     await benchRun();

@@ -97,7 +97,10 @@ export function deriveGatewaySpec(galileo: Json, version: string): Json {
           '200': {
             ...galileoAnswer,
             description: `${galileoAnswer.description.trim()} Galileo's status, content type and body are passed through; a replay carries Idempotent-Replayed: true.`,
-            headers: { 'x-request-id': { $ref: '#/components/headers/XRequestId' }, 'Idempotent-Replayed': { $ref: '#/components/headers/IdempotentReplayed' } },
+            headers: {
+              'x-request-id': { $ref: '#/components/headers/XRequestId' },
+              'Idempotent-Replayed': { $ref: '#/components/headers/IdempotentReplayed' },
+            },
           },
           ...Object.fromEntries([...problems.keys()].map((status) => [String(status), { $ref: `#/components/responses/Problem${status}` }])),
         },
@@ -164,7 +167,9 @@ export function deriveGatewaySpec(galileo: Json, version: string): Json {
       schemas: { ...schemas, ...GATEWAY_SCHEMAS },
       responses,
       headers: HEADERS,
-      securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'A key issued to the calling service; the gateway stores only its SHA-256.' } },
+      securitySchemes: {
+        bearerAuth: { type: 'http', scheme: 'bearer', description: 'A key issued to the calling service; the gateway stores only its SHA-256.' },
+      },
     },
     'x-gateway': {
       credentialFields,
@@ -206,11 +211,16 @@ const HEADERS: Json = {
   WWWAuthenticate: { description: 'The bearer challenge.', required: true, schema: { type: 'string' } },
   Allow: { description: 'The methods the path accepts (POST), on a 405.', required: true, schema: { type: 'string' } },
   RateLimitPolicy: {
-    description: 'The limit that refused the request (draft-ietf-httpapi-ratelimit-headers): `"client";q=<burst>;w=<seconds to refill it>` for the caller\'s own limit, `"galileo";q=…;w=…` for the budget all callers share.',
+    description:
+      'The limit that refused the request (draft-ietf-httpapi-ratelimit-headers): `"client";q=<burst>;w=<seconds to refill it>` for the caller\'s own limit, `"galileo";q=…;w=…` for the budget all callers share.',
     required: true,
     schema: { type: 'string' },
   },
-  RateLimit: { description: 'What is left of that limit: `"<policy>";r=<requests left>;t=<seconds until it is full again>`.', required: true, schema: { type: 'string' } },
+  RateLimit: {
+    description: 'What is left of that limit: `"<policy>";r=<requests left>;t=<seconds until it is full again>`.',
+    required: true,
+    schema: { type: 'string' },
+  },
 };
 
 const GATEWAY_SCHEMAS: Json = {
@@ -251,7 +261,11 @@ function withoutKeys(value: unknown, keys: string[]): unknown {
 function withoutDefaults<T>(node: T): T {
   if (Array.isArray(node)) return node.map(withoutDefaults) as T;
   if (typeof node !== 'object' || node === null) return node;
-  return Object.fromEntries(Object.entries(node).filter(([k]) => k !== 'default').map(([k, v]) => [k, withoutDefaults(v)])) as T;
+  return Object.fromEntries(
+    Object.entries(node)
+      .filter(([k]) => k !== 'default')
+      .map(([k, v]) => [k, withoutDefaults(v)]),
+  ) as T;
 }
 
 /** Every name listed under `key` (an array of names), anywhere in the document. */

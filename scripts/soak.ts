@@ -98,9 +98,15 @@ async function main(): Promise<number> {
     const expectedWhileFailingOver = (l: Record<string, unknown>) => storeLosses.length > 0 && /^idempotency (complete|release) failed/.test(String(l.msg));
     const recordFailures = gateways.reduce((n, g) => n + g.logs().filter(expectedWhileFailingOver).length, 0);
     const gatewayErrors = gateways.flatMap((g, i) => [
-      ...g.logs().filter((l) => Number(l.level) >= 50 && !expectedWhileFailingOver(l)).map((l) => `gateway ${i} logged an error: ${String(l.msg)}`),
+      ...g
+        .logs()
+        .filter((l) => Number(l.level) >= 50 && !expectedWhileFailingOver(l))
+        .map((l) => `gateway ${i} logged an error: ${String(l.msg)}`),
       // Our callers never give up on a request: a 499 means the gateway dropped the connection.
-      ...g.logs().filter((l) => l.msg === 'request completed' && l.status === 499).map((l) => `gateway ${i} closed a connection before answering (${String(l.transactionId)})`),
+      ...g
+        .logs()
+        .filter((l) => l.msg === 'request completed' && l.status === 499)
+        .map((l) => `gateway ${i} closed a connection before answering (${String(l.transactionId)})`),
     ]);
     exits.forEach((e, i) => {
       if (e.code !== 0) gatewayErrors.push(`gateway ${i} exited with ${e.code ?? e.signal} on SIGTERM`);
@@ -185,7 +191,12 @@ async function exchange(urls: string[], request: Sendable, gateway: number, retr
   }
 }
 
-function printSummary(galileoRequests: number, verdict: ReturnType<typeof judge>, violations: string[], store: { failovers: number; recordFailures: number }): void {
+function printSummary(
+  galileoRequests: number,
+  verdict: ReturnType<typeof judge>,
+  violations: string[],
+  store: { failovers: number; recordFailures: number },
+): void {
   const statuses = new Map<string, number>();
   const problems = new Map<string, number>();
   const galileoCodes = new Map<string, number>();
@@ -202,7 +213,11 @@ function printSummary(galileoRequests: number, verdict: ReturnType<typeof judge>
   const seen = new Map<string, number>();
   for (const e of exchanges) if (!e.retry) count(seen, e.request.transactionId);
   for (const n of seen.values()) if (n >= 5) storms += 1;
-  const fmt = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ×${n}`).join(', ');
+  const fmt = (m: Map<string, number>) =>
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, n]) => `${k} ×${n}`)
+      .join(', ');
   const lines = [
     '',
     `soak summary (${SECONDS} s, seed ${SEED})`,

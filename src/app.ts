@@ -77,7 +77,10 @@ export function buildApp(deps: GatewayDeps): Express {
   app.use(requestContext(logger, metrics));
   app.use(checkRequestHead); // 417 for an expectation other than 100-continue, 400 for a missing Host or a doubled header
 
-  const auth = createAuthenticator(deps.clients, spec.operations.map((op) => op.operationId));
+  const auth = createAuthenticator(
+    deps.clients,
+    spec.operations.map((op) => op.operationId),
+  );
   const validator = deps.validator ?? validateRequest(spec.document);
   const idempotency = { store, providerId: deps.providerId, fingerprintKey: deps.fingerprintKey, metrics, logger };
   const storable = storableBody(spec.pciFields);

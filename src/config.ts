@@ -248,7 +248,10 @@ function readConfig(env: Env): Config {
   // Whatever NODE_ENV says: a shared store's fingerprints keyed by a constant in the source can be
   // guessed back (a 4-digit PIN in a few thousand tries). Only the memory store may do without.
   if (store === 'redis' && fingerprintKey === undefined) {
-    throw new ConfigError('IDEMPOTENCY_FINGERPRINT_KEY', 'is required with IDEMPOTENCY_STORE=redis (the same on every replica; generate one with openssl rand -base64 32)');
+    throw new ConfigError(
+      'IDEMPOTENCY_FINGERPRINT_KEY',
+      'is required with IDEMPOTENCY_STORE=redis (the same on every replica; generate one with openssl rand -base64 32)',
+    );
   }
 
   const redis = redisConnection(env);
@@ -256,7 +259,11 @@ function readConfig(env: Env): Config {
   if (production) {
     checkSecretFiles(env);
     if (store === 'redis') checkRedisTransport(redis);
-    if (ttlSeconds < MIN_PRODUCTION_TTL_SECONDS) throw new ConfigError('IDEMPOTENCY_TTL_SECONDS', `must be at least ${MIN_PRODUCTION_TTL_SECONDS} when NODE_ENV=production (a retry after it is forwarded again)`);
+    if (ttlSeconds < MIN_PRODUCTION_TTL_SECONDS)
+      throw new ConfigError(
+        'IDEMPOTENCY_TTL_SECONDS',
+        `must be at least ${MIN_PRODUCTION_TTL_SECONDS} when NODE_ENV=production (a retry after it is forwarded again)`,
+      );
     if (encryptionKey !== undefined && fingerprintKey !== undefined && parseKeyRing(encryptionKey).some(({ key }) => key.equals(fingerprintKey))) {
       throw new ConfigError('IDEMPOTENCY_FINGERPRINT_KEY', 'must not be one of the encryption keys when NODE_ENV=production (one key per purpose)');
     }
@@ -360,7 +367,8 @@ function checkRedisTransport(redis: RedisConnection): void {
         : ['REDIS_CLUSTER_NODES', topology.nodes.map((n) => n.host)];
   if (hosts.every(isLoopback)) return;
   if (!redis.tls) throw new ConfigError(variable, 'a Redis outside loopback needs TLS when NODE_ENV=production (rediss:// or REDIS_TLS=true)');
-  if (redis.password === undefined) throw new ConfigError(variable, 'a Redis outside loopback needs a password (REDIS_PASSWORD, with REDIS_USERNAME for an ACL user) when NODE_ENV=production');
+  if (redis.password === undefined)
+    throw new ConfigError(variable, 'a Redis outside loopback needs a password (REDIS_PASSWORD, with REDIS_USERNAME for an ACL user) when NODE_ENV=production');
 }
 
 /** The shortest replay window production accepts: a caller's retries must find their record. */
@@ -432,7 +440,14 @@ function redisConnection(env: Env): RedisConnection {
   const tlsCa = caFile(env, 'REDIS_TLS_CA_FILE');
 
   if (sentinels !== undefined) {
-    return { topology: { kind: 'sentinel', sentinels: hostPorts('REDIS_SENTINELS', sentinels, 26379), masterName: masterName! }, username, password, sentinelPassword, tls, tlsCa };
+    return {
+      topology: { kind: 'sentinel', sentinels: hostPorts('REDIS_SENTINELS', sentinels, 26379), masterName: masterName! },
+      username,
+      password,
+      sentinelPassword,
+      tls,
+      tlsCa,
+    };
   }
   if (clusterNodes !== undefined) {
     return { topology: { kind: 'cluster', nodes: hostPorts('REDIS_CLUSTER_NODES', clusterNodes, 6379) }, username, password, tls, tlsCa };
@@ -558,13 +573,16 @@ function logLevel(value: string): string {
 function clientRateLimit(given: unknown, entry: string, fail: (message: string) => never): RateLimit | undefined {
   if (given === undefined) return undefined;
   const limit = given as { requestsPerSecond?: unknown; burst?: unknown } | null;
-  if (typeof limit !== 'object' || limit === null || Array.isArray(limit)) return fail(`${entry}: rateLimit must be an object { "requestsPerSecond": N, "burst": M }`);
+  if (typeof limit !== 'object' || limit === null || Array.isArray(limit))
+    return fail(`${entry}: rateLimit must be an object { "requestsPerSecond": N, "burst": M }`);
   const unknown = Object.keys(limit).find((k) => k !== 'requestsPerSecond' && k !== 'burst');
   if (unknown !== undefined) return fail(`${entry}: rateLimit has an unknown member "${unknown}"`);
   const rate = limit.requestsPerSecond;
-  if (typeof rate !== 'number' || !Number.isFinite(rate) || rate <= 0 || rate > 1_000_000) return fail(`${entry}: rateLimit.requestsPerSecond must be a number above 0 and at most 1000000`);
+  if (typeof rate !== 'number' || !Number.isFinite(rate) || rate <= 0 || rate > 1_000_000)
+    return fail(`${entry}: rateLimit.requestsPerSecond must be a number above 0 and at most 1000000`);
   const burst = limit.burst ?? Math.max(1, Math.ceil(rate));
-  if (typeof burst !== 'number' || !Number.isInteger(burst) || burst < 1 || burst > 1_000_000) return fail(`${entry}: rateLimit.burst must be a whole number from 1 to 1000000`);
+  if (typeof burst !== 'number' || !Number.isInteger(burst) || burst < 1 || burst > 1_000_000)
+    return fail(`${entry}: rateLimit.burst must be a whole number from 1 to 1000000`);
   return { requestsPerSecond: rate, burst };
 }
 
@@ -595,7 +613,9 @@ function parseClients(text: string): ClientConfig[] {
     const given: unknown = c.keySha256;
     const list = typeof given === 'string' ? [given] : given;
     if (!Array.isArray(list) || list.length === 0 || !list.every((h) => typeof h === 'string' && /^[0-9a-f]{64}$/i.test(h))) {
-      return fail(`entry ${i} (${c.name}): keySha256 must be 64 hex characters, or an array of them while a key is rotated (the SHA-256 of the key, never the key)`);
+      return fail(
+        `entry ${i} (${c.name}): keySha256 must be 64 hex characters, or an array of them while a key is rotated (the SHA-256 of the key, never the key)`,
+      );
     }
     const own = new Set<string>();
     for (const hash of (list as string[]).map((h) => h.toLowerCase())) {

@@ -24,7 +24,11 @@ export const PROBLEMS = {
   idempotency_store_unavailable: { status: 503, title: 'The idempotency store is unavailable; nothing was sent to Galileo', headers: ['retry-after'] },
   upstream_timeout: { status: 504, title: 'Galileo did not answer in time' },
   expectation_failed: { status: 417, title: 'The request carries an expectation the gateway cannot meet', routing: true },
-  rate_limited: { status: 429, title: 'Too many requests: a rate limit is used up; nothing was sent to Galileo', headers: ['retry-after', 'ratelimit-policy', 'ratelimit'] },
+  rate_limited: {
+    status: 429,
+    title: 'Too many requests: a rate limit is used up; nothing was sent to Galileo',
+    headers: ['retry-after', 'ratelimit-policy', 'ratelimit'],
+  },
   upstream_circuit_open: { status: 503, title: 'Galileo is failing: the gateway is not sending calls for a while; nothing was sent', headers: ['retry-after'] },
   upstream_busy: { status: 503, title: 'Too many calls to Galileo are in flight; nothing was sent', headers: ['retry-after'] },
   idempotency_replay_withheld: { status: 410, title: 'This transactionId already succeeded; its answer held card data and is not kept for replay' },

@@ -22,7 +22,7 @@ const CENSOR = '[redacted]';
  * cost ~13 % of the gateway's CPU under load (bench/hotspots.md), while these lines are a dozen
  * scalars. Errors are left to the `err` serializer, which keeps only type, message and stack.
  */
-export function censor(value: unknown, sensitive: ReadonlySet<string>, depth = 0): unknown {
+function censor(value: unknown, sensitive: ReadonlySet<string>, depth = 0): unknown {
   if (typeof value !== 'object' || value === null || value instanceof Error || depth > 8) return value;
   if (Array.isArray(value)) {
     let copy: unknown[] | undefined;
@@ -61,7 +61,8 @@ export function createLogger(options: {
     serializers: { err: (value: unknown) => (value instanceof Error ? loggableError(value) : value) },
   };
   if (options.destination) return pino(base, options.destination);
-  if (options.pretty) {
+  // pino-pretty is a development dependency: an image built without it logs JSON, even on a terminal.
+  if (options.pretty && canResolve('pino-pretty')) {
     return pino({ ...base, transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l' } } });
   }
   return pino(base);
@@ -101,7 +102,9 @@ function percentDecoded(text: string): string {
   try {
     return decodeURIComponent(text);
   } catch {
-    return text.replace(/%([0-9A-Fa-f]{2})/g, (escape, hex: string) => (Number.parseInt(hex, 16) < 0x80 ? String.fromCharCode(Number.parseInt(hex, 16)) : escape));
+    return text.replace(/%([0-9A-Fa-f]{2})/g, (escape, hex: string) =>
+      Number.parseInt(hex, 16) < 0x80 ? String.fromCharCode(Number.parseInt(hex, 16)) : escape,
+    );
   }
 }
 
@@ -109,4 +112,13 @@ function percentDecoded(text: string): string {
 export function loggableError(err: unknown): { type: string; message: string; stack: string | undefined } {
   const error = err instanceof Error ? err : new Error(String(err));
   return { type: error.name, message: maskDigits(error.message), stack: error.stack === undefined ? undefined : maskDigits(error.stack) };
+}
+
+function canResolve(specifier: string): boolean {
+  try {
+    import.meta.resolve(specifier);
+    return true;
+  } catch {
+    return false;
+  }
 }

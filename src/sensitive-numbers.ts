@@ -36,7 +36,7 @@ export function isUuid(text: string): boolean {
  * ten code points, zero first (a few runs sit back to back), so a digit's value is its distance
  * from the start of its run, modulo ten.
  */
-export function normalised(text: string): string {
+function normalised(text: string): string {
   if (!NON_ASCII.test(text)) return text;
   return text.normalize('NFKC').replace(UNICODE_DIGIT, (digit) => {
     const code = digit.codePointAt(0)!;
@@ -63,7 +63,7 @@ export function digitGroups(text: string): DigitGroup[] {
   return [...normalised(text).matchAll(GROUP)].map((m) => ({ start: m.index, end: m.index + m[0].length, digits: m[0].replace(/[^0-9]/g, '') }));
 }
 
-export function isLuhnValid(digits: string): boolean {
+function isLuhnValid(digits: string): boolean {
   let sum = 0;
   for (let i = 0; i < digits.length; i++) {
     let digit = digits.charCodeAt(digits.length - 1 - i) - 48;

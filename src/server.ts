@@ -129,7 +129,9 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   // With the records: shared on Redis (a connection of its own, opened only when a limit needs it).
   const limited = config.galileo.maxRequestsPerSecond > 0 || (config.clients ?? []).some((c) => c.rateLimit !== undefined);
   const buckets = createBuckets(
-    config.idempotency.store === 'redis' && limited ? { kind: 'redis', redis: config.idempotency.redis, keyPrefix: config.idempotency.keyPrefix } : { kind: 'memory' },
+    config.idempotency.store === 'redis' && limited
+      ? { kind: 'redis', redis: config.idempotency.redis, keyPrefix: config.idempotency.keyPrefix }
+      : { kind: 'memory' },
   );
   await buckets.ready(2000);
   const app = buildApp({
@@ -273,7 +275,10 @@ function logStoreEvent(logger: Logger, metrics: Metrics, event: StoreEvent): voi
   for (const finding of event.findings) {
     if (finding.code === 'eviction_policy') {
       const refused = event.refusing ? ': claims are refused until it is noeviction' : ': set it to noeviction (refused when NODE_ENV=production)';
-      logger[event.refusing ? 'error' : 'warn']({ server: finding.server, policy: finding.policy }, `Redis maxmemory-policy ${finding.policy} can evict idempotency records${refused}`);
+      logger[event.refusing ? 'error' : 'warn'](
+        { server: finding.server, policy: finding.policy },
+        `Redis maxmemory-policy ${finding.policy} can evict idempotency records${refused}`,
+      );
     } else {
       logger.warn(
         { server: finding.server, reason: finding.reason },

@@ -4,12 +4,12 @@
  */
 import { readFileSync } from 'node:fs';
 
-export interface GatewayOperation {
+interface GatewayOperation {
   operationId: string;
   path: string;
 }
 
-export interface StatusCodeInfo {
+interface StatusCodeInfo {
   code: string | number;
   description: string;
   changesState: boolean;

@@ -51,14 +51,22 @@ export async function warmUp(options: { spec: GatewaySpec; validator: RequestVal
     providerId: 1,
     fingerprintKey: randomBytes(32),
     // A rate limit far above what the warm-up sends: its path is compiled too.
-    clients: [{ name: 'warm-up', keySha256: [createHash('sha256').update(key).digest('hex')], operations: ['*'], rateLimit: { requestsPerSecond: 1000, burst: 1000 } }],
+    clients: [
+      { name: 'warm-up', keySha256: [createHash('sha256').update(key).digest('hex')], operations: ['*'], rateLimit: { requestsPerSecond: 1000, burst: 1000 } },
+    ],
     bodyLimit: options.bodyLimit,
     logger,
     metrics,
     readiness: { shuttingDown: false },
     galileoConfigWatch: watchGalileoConfig({ logger, metrics, repeatLogIntervalMs: 60_000 }),
     validator: options.validator,
-    traffic: { buckets: new MemoryBuckets(), galileoPerSecond: 1000, circuit: createGalileoCircuit({ failures: 1000, openMs: 1000, onStateChange: () => {} }), maxInFlight: 1000, repeatLogIntervalMs: 60_000 },
+    traffic: {
+      buckets: new MemoryBuckets(),
+      galileoPerSecond: 1000,
+      circuit: createGalileoCircuit({ failures: 1000, openMs: 1000, onStateChange: () => {} }),
+      maxInFlight: 1000,
+      repeatLogIntervalMs: 60_000,
+    },
   });
   const gateway = await listen(http.createServer(app));
   const agent = new http.Agent({ keepAlive: true });
@@ -87,7 +95,10 @@ export async function warmUp(options: { spec: GatewaySpec; validator: RequestVal
 
 /** The spec's first request example for the operation (valid by construction), or an empty body. */
 function exampleBody(spec: GatewaySpec, path: string): Record<string, unknown> {
-  const paths = spec.document.paths as Record<string, { post?: { requestBody?: { content?: Record<string, { examples?: Record<string, { value?: unknown }> }> } } }>;
+  const paths = spec.document.paths as Record<
+    string,
+    { post?: { requestBody?: { content?: Record<string, { examples?: Record<string, { value?: unknown }> }> } } }
+  >;
   const examples = paths[path]?.post?.requestBody?.content?.['application/json']?.examples ?? {};
   const value = Object.values(examples)[0]?.value;
   return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};

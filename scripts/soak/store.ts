@@ -39,7 +39,12 @@ export async function startSoakStore(kind: string, prefix: string, options: { re
     const admin = cluster.admin();
     await adoptPrefix(admin, prefix);
     admin.disconnect();
-    return { description: `Redis Cluster ${cluster.addresses}`, env: { REDIS_CLUSTER_NODES: cluster.addresses }, chaos: async () => [], dispose: () => cluster.dispose() };
+    return {
+      description: `Redis Cluster ${cluster.addresses}`,
+      env: { REDIS_CLUSTER_NODES: cluster.addresses },
+      chaos: async () => [],
+      dispose: () => cluster.dispose(),
+    };
   }
   if (kind === 'sentinel') {
     const group = new TestRedisSentinel(1000);

@@ -9,7 +9,7 @@ import { exampleBody, pathOf } from '../../test/helpers/examples.js';
 import type { Fault } from '../../src/simulator/faults.js';
 
 export type OperationId = 'createAccount' | 'createIvrCall' | 'modifyOnDemandAlertStatus';
-export const OPERATION_IDS: OperationId[] = ['createAccount', 'createIvrCall', 'modifyOnDemandAlertStatus'];
+const OPERATION_IDS: OperationId[] = ['createAccount', 'createIvrCall', 'modifyOnDemandAlertStatus'];
 
 export interface Sendable {
   operationId: OperationId;

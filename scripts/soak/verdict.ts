@@ -98,9 +98,12 @@ export function judge(input: VerdictInput): Verdict {
       // A consumed record the store lost (a failover between the answer and the retry) lets the
       // retry through to Galileo, whose own duplicate check answers 24: documented, not a second
       // execution (rule 1 still holds).
-      const afterLoss = late.filter((r) => String(r.statusCode) === '24' && (input.storeLosses ?? []).some((t) => t > original.at && t < Date.parse(r.receivedAt)));
+      const afterLoss = late.filter(
+        (r) => String(r.statusCode) === '24' && (input.storeLosses ?? []).some((t) => t > original.at && t < Date.parse(r.receivedAt)),
+      );
       lostReplays += afterLoss.length;
-      if (late.length > afterLoss.length) violations.push(`${tx}: reached Galileo ${late.length - afterLoss.length} time(s) after the original success was delivered`);
+      if (late.length > afterLoss.length)
+        violations.push(`${tx}: reached Galileo ${late.length - afterLoss.length} time(s) after the original success was delivered`);
     }
   }
   return { violations, replays, originals, galileoSuccesses, galileoDuplicates, lostReplays };

@@ -99,7 +99,12 @@ const leanTransport: AxiosAdapter = (config) => {
   const { data } = config;
   const url = new URL(config.url ?? '');
   const secure = url.protocol === 'https:';
-  if ((!secure && url.protocol !== 'http:') || (data !== undefined && data !== null && typeof data !== 'string' && !Buffer.isBuffer(data)) || config.socketPath || config.proxy) {
+  if (
+    (!secure && url.protocol !== 'http:') ||
+    (data !== undefined && data !== null && typeof data !== 'string' && !Buffer.isBuffer(data)) ||
+    config.socketPath ||
+    config.proxy
+  ) {
     return axios.getAdapter('http')(config);
   }
   return new Promise<AxiosResponse>((resolve, reject) => {
@@ -175,7 +180,10 @@ const leanTransport: AxiosAdapter = (config) => {
     );
     req.on('error', (err) => finish(AxiosError.from(err, undefined, config, req)));
     // The whole attempt, not socket inactivity: a slow trickle still ends at the timeout.
-    const timer = setTimeout(() => finish(new AxiosError(`timeout of ${config.timeout}ms exceeded`, AxiosError.ECONNABORTED, config, req)), config.timeout || 2 ** 31 - 1);
+    const timer = setTimeout(
+      () => finish(new AxiosError(`timeout of ${config.timeout}ms exceeded`, AxiosError.ECONNABORTED, config, req)),
+      config.timeout || 2 ** 31 - 1,
+    );
     if (signal?.aborted) return onAbort();
     signal?.addEventListener('abort', onAbort, { once: true });
     req.end(body);

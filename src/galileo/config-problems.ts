@@ -14,24 +14,41 @@ export interface ConfigProblem {
 
 const PROBLEMS: ReadonlyMap<string, ConfigProblem> = new Map([
   ['4', { problem: 'galileo_login_failed', hint: 'Galileo refused the API login: check GALILEO_API_LOGIN and GALILEO_API_TRANS_KEY' }],
-  ['17', { problem: 'galileo_api_usage_invalid', hint: 'Galileo reports invalid API usage for this provider: check GALILEO_PROVIDER_ID and which operations Galileo enabled for it' }],
-  ['18', { problem: 'galileo_api_version_unauthorized', hint: 'Galileo refuses this API version for the provider: check the path of GALILEO_BASE_URL (/intserv/4.0)' }],
-  ['21', { problem: 'galileo_ip_not_registered', hint: "Galileo does not know the gateway's outbound IP address: have it registered with Galileo for this provider" }],
+  [
+    '17',
+    {
+      problem: 'galileo_api_usage_invalid',
+      hint: 'Galileo reports invalid API usage for this provider: check GALILEO_PROVIDER_ID and which operations Galileo enabled for it',
+    },
+  ],
+  [
+    '18',
+    {
+      problem: 'galileo_api_version_unauthorized',
+      hint: 'Galileo refuses this API version for the provider: check the path of GALILEO_BASE_URL (/intserv/4.0)',
+    },
+  ],
+  [
+    '21',
+    {
+      problem: 'galileo_ip_not_registered',
+      hint: "Galileo does not know the gateway's outbound IP address: have it registered with Galileo for this provider",
+    },
+  ],
   ['29', { problem: 'galileo_provider_id_incorrect', hint: 'Galileo does not know the provider id: check GALILEO_PROVIDER_ID' }],
 ]);
-
-/** The status codes above, for closed metric labels. */
-export const CONFIG_PROBLEM_CODES: readonly string[] = [...PROBLEMS.keys()];
 
 export function configProblem(statusCode: GalileoStatusCode): ConfigProblem | undefined {
   return PROBLEMS.get(String(statusCode));
 }
 
 /** Galileo serves its Program API under /intserv/4.0; any other path answers 404s or -4 (unknown endpoint). */
-export const GALILEO_API_PATH = '/intserv/4.0';
+const GALILEO_API_PATH = '/intserv/4.0';
 
 /** A warning for a base URL whose path is not Galileo's, else undefined. */
 export function baseUrlProblem(baseUrl: string): string | undefined {
   const path = new URL(baseUrl).pathname.replace(/\/+$/, '');
-  return path === GALILEO_API_PATH ? undefined : `GALILEO_BASE_URL's path is "${path || '/'}", not Galileo's ${GALILEO_API_PATH}: calls will reach no Galileo operation`;
+  return path === GALILEO_API_PATH
+    ? undefined
+    : `GALILEO_BASE_URL's path is "${path || '/'}", not Galileo's ${GALILEO_API_PATH}: calls will reach no Galileo operation`;
 }

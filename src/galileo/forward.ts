@@ -14,7 +14,7 @@ import { readEnvelope, type GalileoStatusCode } from './envelope.js';
 
 export type ResponseFormat = 'json' | 'xml';
 
-export type UpstreamFailureCode = 'upstream_timeout' | 'upstream_unavailable' | 'upstream_bad_response' | 'upstream_circuit_open';
+type UpstreamFailureCode = 'upstream_timeout' | 'upstream_unavailable' | 'upstream_bad_response' | 'upstream_circuit_open';
 
 interface Timing {
   attempts: number;
@@ -61,7 +61,10 @@ export function createForwarder(options: {
   const calls = sdk as unknown as Record<string, SdkCall>;
 
   // Galileo's answer is a few hundred bytes: never compressed (a bomb is refused anyway, client.ts).
-  const headers = { json: { 'response-content-type': 'json', 'accept-encoding': 'identity' }, xml: { 'response-content-type': 'xml', 'accept-encoding': 'identity' } };
+  const headers = {
+    json: { 'response-content-type': 'json', 'accept-encoding': 'identity' },
+    xml: { 'response-content-type': 'xml', 'accept-encoding': 'identity' },
+  };
   const send = (call: SdkCall, body: Record<string, unknown>, format: ResponseFormat, signal?: AbortSignal) =>
     call({ client: galileo.client, body, headers: headers[format], responseType: 'text', throwOnError: true, ...(signal && { signal }) });
 
@@ -123,13 +126,17 @@ function circuitOpen(retryAfterMs: number): Omit<Extract<GalileoReply, { kind: '
   return {
     kind: 'failure',
     code: 'upstream_circuit_open',
-    detail: 'Galileo has been failing, so the gateway is not sending calls to it for a while; nothing was sent. Retry after Retry-After with the same transactionId.',
+    detail:
+      'Galileo has been failing, so the gateway is not sending calls to it for a while; nothing was sent. Retry after Retry-After with the same transactionId.',
     httpStatus: undefined,
     retryAfterMs: Math.max(1000, retryAfterMs),
   };
 }
 
-type Attempt = { retryable: boolean; reply: Omit<Extract<GalileoReply, { kind: 'galileo' }>, keyof Timing> | Omit<Extract<GalileoReply, { kind: 'failure' }>, keyof Timing> };
+type Attempt = {
+  retryable: boolean;
+  reply: Omit<Extract<GalileoReply, { kind: 'galileo' }>, keyof Timing> | Omit<Extract<GalileoReply, { kind: 'failure' }>, keyof Timing>;
+};
 
 function classifyResponse(response: AxiosResponse<string>): Attempt {
   const httpStatus = response.status;
@@ -147,7 +154,12 @@ function classifyResponse(response: AxiosResponse<string>): Attempt {
   }
   return {
     retryable: false,
-    reply: { kind: 'failure', code: 'upstream_bad_response', detail: `Galileo answered HTTP ${httpStatus} with a body that is not a Galileo response.`, httpStatus },
+    reply: {
+      kind: 'failure',
+      code: 'upstream_bad_response',
+      detail: `Galileo answered HTTP ${httpStatus} with a body that is not a Galileo response.`,
+      httpStatus,
+    },
   };
 }
 
@@ -162,11 +174,20 @@ function classifyError(err: unknown): Attempt {
   const code = err.code ?? '';
   if (code === 'ECONNABORTED' || code === 'ETIMEDOUT') return TIMED_OUT;
   if (NOT_SENT.has(code)) {
-    return { retryable: true, reply: { kind: 'failure', code: 'upstream_unavailable', detail: `Could not connect to Galileo (${code}).`, httpStatus: undefined } };
+    return {
+      retryable: true,
+      reply: { kind: 'failure', code: 'upstream_unavailable', detail: `Could not connect to Galileo (${code}).`, httpStatus: undefined },
+    };
   }
   if (code === 'ERR_BAD_RESPONSE' || code === 'ERR_FR_MAX_CONTENT_LENGTH_EXCEEDED') {
-    return { retryable: false, reply: { kind: 'failure', code: 'upstream_bad_response', detail: `Galileo's response could not be read (${code}).`, httpStatus: err.response?.status } };
+    return {
+      retryable: false,
+      reply: { kind: 'failure', code: 'upstream_bad_response', detail: `Galileo's response could not be read (${code}).`, httpStatus: err.response?.status },
+    };
   }
   // Reset or dropped after the request was sent: it may have executed, so no retry.
-  return { retryable: false, reply: { kind: 'failure', code: 'upstream_unavailable', detail: `The connection to Galileo failed (${code || 'unknown error'}).`, httpStatus: undefined } };
+  return {
+    retryable: false,
+    reply: { kind: 'failure', code: 'upstream_unavailable', detail: `The connection to Galileo failed (${code || 'unknown error'}).`, httpStatus: undefined },
+  };
 }

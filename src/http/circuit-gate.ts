@@ -16,8 +16,12 @@ export function refuseWhileCircuitOpen(circuit: GalileoCircuit | undefined, metr
     if (ms === 0) return next();
     metrics.trafficRefusals.inc({ reason: 'circuit_open', client: context(res).client ?? 'anonymous', limit: 'none' });
     const seconds = Math.max(1, Math.ceil(ms / 1000));
-    throw new GatewayError('upstream_circuit_open', `Galileo has been failing, so the gateway is not sending calls to it for ${seconds} s; nothing was sent. Retry then with the same transactionId.`, {
-      headers: { 'retry-after': String(seconds) },
-    });
+    throw new GatewayError(
+      'upstream_circuit_open',
+      `Galileo has been failing, so the gateway is not sending calls to it for ${seconds} s; nothing was sent. Retry then with the same transactionId.`,
+      {
+        headers: { 'retry-after': String(seconds) },
+      },
+    );
   };
 }

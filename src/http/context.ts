@@ -8,9 +8,9 @@ import type { Response } from 'express';
 import type { FieldError } from '../errors.js';
 import type { GalileoReply } from '../galileo/forward.js';
 
-export type IdempotencyOutcome = 'forwarded' | 'replayed' | 'replay_withheld' | 'in_progress' | 'key_reused' | 'store_unavailable' | 'none';
+type IdempotencyOutcome = 'forwarded' | 'replayed' | 'replay_withheld' | 'in_progress' | 'key_reused' | 'store_unavailable' | 'none';
 
-export interface UpstreamSummary {
+interface UpstreamSummary {
   httpStatus: number | undefined;
   statusCode: string | number | undefined;
   /** Galileo's tracking id and processing time (seconds): what Galileo support asks for. */
@@ -22,7 +22,7 @@ export interface UpstreamSummary {
 }
 
 /** A claim on a transactionId, until its outcome is recorded. */
-export interface Claim {
+interface Claim {
   key: string;
   token: string;
   /** Why the answer must not be kept for replay whatever it holds, if it must not. */

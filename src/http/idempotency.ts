@@ -16,7 +16,6 @@ import type { Metrics } from '../metrics.js';
 import { holdsLongNumber } from '../sensitive-numbers.js';
 import { requestFormat, validatedParams } from './params.js';
 
-
 /**
  * Galileo may echo the transactionId in its answer: one that could hold a card number or an SSN
  * (nine digits or more in a group, in any script) is never stored there either.
@@ -122,16 +121,23 @@ export function recordOutcome(
     if (claim && reply) {
       const transition = reply.kind === 'galileo' && consumed(reply) ? 'complete' : 'release';
       try {
-        const kept = (answer: Extract<GalileoReply, { kind: 'galileo' }>): Storable => (claim.withhold ? { kind: 'withheld', reason: claim.withhold } : storable(answer));
+        const kept = (answer: Extract<GalileoReply, { kind: 'galileo' }>): Storable =>
+          claim.withhold ? { kind: 'withheld', reason: claim.withhold } : storable(answer);
         const stored = transition === 'complete' && reply.kind === 'galileo' ? toStored(reply, kept(reply)) : undefined;
         if (stored?.withheld !== undefined) {
-          logger.warn({ requestId: context(res).requestId, reason: stored.withheld }, 'answer withheld from replay: it may hold card data; the transactionId stays consumed');
+          logger.warn(
+            { requestId: context(res).requestId, reason: stored.withheld },
+            'answer withheld from replay: it may hold card data; the transactionId stays consumed',
+          );
         }
         const owned = stored ? await store.complete(claim.key, claim.token, stored) : await store.release(claim.key, claim.token);
         if (!owned) logClaimLost(logger, res, transition);
       } catch (err) {
         metrics.storeErrors.inc({ operation: transition });
-        logger.error({ requestId: context(res).requestId, err: errorSummary(err) }, `idempotency ${transition} failed; the claim will expire after the lock TTL`);
+        logger.error(
+          { requestId: context(res).requestId, err: errorSummary(err) },
+          `idempotency ${transition} failed; the claim will expire after the lock TTL`,
+        );
       }
       ctx.claim = undefined;
     }
@@ -155,13 +161,20 @@ function storeUnavailable(err: StoreUnavailableError): GatewayError {
       { headers: { 'retry-after': String(seconds) } },
     );
   }
-  return new GatewayError('idempotency_store_unavailable', 'The idempotency store cannot be reached; nothing was sent to Galileo. Retry with the same transactionId.', {
-    headers: { 'retry-after': '1' },
-  });
+  return new GatewayError(
+    'idempotency_store_unavailable',
+    'The idempotency store cannot be reached; nothing was sent to Galileo. Retry with the same transactionId.',
+    {
+      headers: { 'retry-after': '1' },
+    },
+  );
 }
 
 function logClaimLost(logger: Logger, res: Response, transition: string): void {
-  logger.warn({ requestId: context(res).requestId }, `idempotency ${transition} skipped: the claim is gone (it expired and was taken by another request, or the store lost it)`);
+  logger.warn(
+    { requestId: context(res).requestId },
+    `idempotency ${transition} skipped: the claim is gone (it expired and was taken by another request, or the store lost it)`,
+  );
 }
 
 function errorSummary(err: unknown) {

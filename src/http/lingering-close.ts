@@ -13,8 +13,8 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 
 /** How long, and how much, a refused caller may still send before the socket is destroyed. */
-export const LINGER_MS = 2_000;
-export const LINGER_BYTES = 1024 * 1024;
+const LINGER_MS = 2_000;
+const LINGER_BYTES = 1024 * 1024;
 
 interface Lingering {
   /** bytesRead when lingering started, and when it started. */

@@ -31,7 +31,10 @@ type Limit = { policy: 'client' | 'galileo'; client: string | undefined; bucket:
 
 export function limitRate(deps: RateLimitDeps): RequestHandler {
   const { buckets, metrics, logger } = deps;
-  const galileo = deps.galileoPerSecond > 0 ? budget('galileo', { requestsPerSecond: deps.galileoPerSecond, burst: Math.max(1, Math.ceil(deps.galileoPerSecond)) }) : undefined;
+  const galileo =
+    deps.galileoPerSecond > 0
+      ? budget('galileo', { requestsPerSecond: deps.galileoPerSecond, burst: Math.max(1, Math.ceil(deps.galileoPerSecond)) })
+      : undefined;
   const own = new Map((deps.clients ?? []).flatMap((c) => (c.rateLimit ? [[c.name, budget(`c:${c.name}`, c.rateLimit)] as const] : [])));
   if (galileo === undefined && own.size === 0) return (_req, _res, next) => next();
 
@@ -40,7 +43,10 @@ export function limitRate(deps: RateLimitDeps): RequestHandler {
     let found = limitsOf.get(client);
     if (found === undefined) {
       const bucket = client === undefined ? undefined : own.get(client);
-      found = [...(bucket ? [{ policy: 'client' as const, client, bucket }] : []), ...(galileo ? [{ policy: 'galileo' as const, client: undefined, bucket: galileo }] : [])];
+      found = [
+        ...(bucket ? [{ policy: 'client' as const, client, bucket }] : []),
+        ...(galileo ? [{ policy: 'galileo' as const, client: undefined, bucket: galileo }] : []),
+      ];
       limitsOf.set(client, found);
     }
     return found;
@@ -59,7 +65,8 @@ export function limitRate(deps: RateLimitDeps): RequestHandler {
     return problem;
   };
   const unreachable = new LastingProblem(deps.repeatLogIntervalMs, {
-    report: ({ occurrences, sinceMs }) => logger.warn({ failures: occurrences, sinceMs }, 'rate limits cannot be read from the store: requests are refused (503)'),
+    report: ({ occurrences, sinceMs }) =>
+      logger.warn({ failures: occurrences, sinceMs }, 'rate limits cannot be read from the store: requests are refused (503)'),
     recovered: ({ durationMs }) => logger.info({ durationMs }, 'rate limits readable again'),
   });
 
@@ -73,9 +80,13 @@ export function limitRate(deps: RateLimitDeps): RequestHandler {
     } catch (err) {
       if (!(err instanceof BucketsUnavailableError)) throw err;
       unreachable.occurred();
-      throw new GatewayError('idempotency_store_unavailable', 'The store that holds the rate limits cannot be reached; nothing was sent to Galileo. Retry with the same transactionId.', {
-        headers: { 'retry-after': '1' },
-      });
+      throw new GatewayError(
+        'idempotency_store_unavailable',
+        'The store that holds the rate limits cannot be reached; nothing was sent to Galileo. Retry with the same transactionId.',
+        {
+          headers: { 'retry-after': '1' },
+        },
+      );
     }
     unreachable.resolved();
     const galileoAt = apply.findIndex((l) => l.policy === 'galileo');

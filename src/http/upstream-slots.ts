@@ -17,9 +17,13 @@ export function holdUpstreamSlot(maxInFlight: number, metrics: Metrics): Request
   return (_req, res, next) => {
     if (slots.executionSlots === 0) {
       metrics.trafficRefusals.inc({ reason: 'upstream_busy', client: context(res).client ?? 'anonymous', limit: 'none' });
-      throw new GatewayError('upstream_busy', `This gateway already has ${maxInFlight} calls to Galileo in flight; nothing was sent. Retry after Retry-After with the same transactionId.`, {
-        headers: { 'retry-after': '1' },
-      });
+      throw new GatewayError(
+        'upstream_busy',
+        `This gateway already has ${maxInFlight} calls to Galileo in flight; nothing was sent. Retry after Retry-After with the same transactionId.`,
+        {
+          headers: { 'retry-after': '1' },
+        },
+      );
     }
     // The slot is held until the answer is sent or the connection dies ('close' comes either way).
     const inFlight = () => metrics.galileoInFlight.set(maxInFlight - slots.executionSlots);

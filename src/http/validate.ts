@@ -77,7 +77,10 @@ const MAX_ERRORS = 50;
 function invalid(fieldErrors: FieldError[]): GatewayError {
   const named = fieldErrors.slice(0, MAX_ERRORS);
   if (fieldErrors.length > MAX_ERRORS) named.push({ field: 'body', message: `and ${fieldErrors.length - MAX_ERRORS} more problems` });
-  const summary = named.slice(0, 10).map((e) => `${e.field} ${e.message}`).join('; ');
+  const summary = named
+    .slice(0, 10)
+    .map((e) => `${e.field} ${e.message}`)
+    .join('; ');
   return new GatewayError('invalid_request', summary || 'The request does not match the specification.', { errors: named });
 }
 

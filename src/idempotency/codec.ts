@@ -12,7 +12,7 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:
 import { StoreUnavailableError, type StoredResponse } from './store.js';
 
 /** Where a record lives: what an encrypted record is bound to. */
-export interface RecordContext {
+interface RecordContext {
   key: string;
   fingerprint: string;
 }
@@ -96,7 +96,10 @@ export function aesGcmCodec(ring: readonly RingKey[]): ResponseCodec {
  * derived from it), or a key ring `id:base64,id:base64,...` whose first key encrypts.
  */
 export function parseKeyRing(text: string): RingKey[] {
-  const entries = text.split(',').map((e) => e.trim()).filter((e) => e !== '');
+  const entries = text
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '');
   if (entries.length === 0) throw new Error('the key ring is empty');
   const single = entries.length === 1 && !entries[0]!.includes(':');
   const ring = entries.map((entry) => {

@@ -5,13 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ResponseCodec } from './codec.js';
-import {
-  StoreUnavailableError,
-  type ClaimResult,
-  type IdempotencyStore,
-  type StoredResponse,
-  type StoreTimings,
-} from './store.js';
+import { StoreUnavailableError, type ClaimResult, type IdempotencyStore, type StoredResponse, type StoreTimings } from './store.js';
 
 export interface MemoryStoreOptions {
   timings: StoreTimings;

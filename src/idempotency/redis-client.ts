@@ -10,7 +10,7 @@ export interface HostPort {
   port: number;
 }
 
-export type RedisTopology =
+type RedisTopology =
   | { kind: 'single'; host: string; port: number; db: number }
   /** Sentinels tell the client which server is the master of `masterName`, and when it changes. */
   | { kind: 'sentinel'; sentinels: HostPort[]; masterName: string }

@@ -41,12 +41,25 @@ export interface RedisStoreOptions {
 
 /** The methods defineCommand adds (EVALSHA, falling back to EVAL after a script-cache flush). */
 interface ScriptCommands {
-  idempotencyClaim(record: string, epoch: string, fence: string, fp: string, token: string, lockTtlMs: number, known: string, maxResp: number): Promise<string[]>;
+  idempotencyClaim(
+    record: string,
+    epoch: string,
+    fence: string,
+    fp: string,
+    token: string,
+    lockTtlMs: number,
+    known: string,
+    maxResp: number,
+  ): Promise<string[]>;
   idempotencyProbe(epoch: string, fence: string, lockTtlMs: number, known: string): Promise<string[]>;
   idempotencyComplete(record: string, token: string, resp: string, consumedTtlMs: number): Promise<number>;
   idempotencyRelease(record: string, token: string): Promise<number>;
 }
-type ScriptPipeline = { idempotencyClaim(...args: Parameters<ScriptCommands['idempotencyClaim']>): ScriptPipeline; wait(n: number, ms: number): ScriptPipeline; exec(): Promise<Array<[Error | null, unknown]> | null> };
+type ScriptPipeline = {
+  idempotencyClaim(...args: Parameters<ScriptCommands['idempotencyClaim']>): ScriptPipeline;
+  wait(n: number, ms: number): ScriptPipeline;
+  exec(): Promise<Array<[Error | null, unknown]> | null>;
+};
 
 /**
  * The largest stored response a claim reads back: the gateway never stores more than a few KiB
@@ -144,7 +157,9 @@ export class RedisStore implements IdempotencyStore {
   async complete(key: string, token: string, response: StoredResponse): Promise<boolean> {
     const fingerprint = token.slice(token.indexOf('.') + 1);
     const encoded = this.#codec.encode(response, { key, fingerprint });
-    const done = await this.#call('complete', () => this.#redis.idempotencyComplete(this.#keys(bucketOf(key), key).record, token, encoded, this.#timings.consumedTtlMs));
+    const done = await this.#call('complete', () =>
+      this.#redis.idempotencyComplete(this.#keys(bucketOf(key), key).record, token, encoded, this.#timings.consumedTtlMs),
+    );
     return done === 1;
   }
 
@@ -206,7 +221,10 @@ export class RedisStore implements IdempotencyStore {
     if (this.#minReplicasAck === 0) return { reply: await this.#redis.idempotencyClaim(...args) };
     // A pipeline goes to the node of its keys (on a Cluster too), so WAIT covers this very write.
     const pipeline = this.#redis.pipeline() as unknown as ScriptPipeline;
-    const results = await pipeline.idempotencyClaim(...args).wait(this.#minReplicasAck, Math.max(1, Math.floor(this.#commandTimeoutMs / 2))).exec();
+    const results = await pipeline
+      .idempotencyClaim(...args)
+      .wait(this.#minReplicasAck, Math.max(1, Math.floor(this.#commandTimeoutMs / 2)))
+      .exec();
     const [claimed, waited] = results ?? [];
     if (!claimed || !waited) throw new StoreUnavailableError('redis claim pipeline returned nothing');
     if (claimed[0]) throw claimed[0];

@@ -87,7 +87,10 @@ export class StoreUnavailableError extends Error {
  */
 export class StoreFencedError extends StoreUnavailableError {
   override readonly name: string = 'StoreFencedError';
-  constructor(message: string, readonly retryAfterMs: number) {
+  constructor(
+    message: string,
+    readonly retryAfterMs: number,
+  ) {
     super(message);
   }
 }

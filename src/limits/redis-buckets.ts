@@ -56,7 +56,11 @@ export class RedisBuckets implements TokenBuckets {
   async take(buckets: readonly Bucket[]): Promise<TakeResult> {
     let reply: number[];
     try {
-      reply = await this.#redis.rateLimitTake(buckets.length, ...buckets.map((b) => this.#prefix + b.key), ...buckets.flatMap((b) => [b.ratePerSecond, b.burst]));
+      reply = await this.#redis.rateLimitTake(
+        buckets.length,
+        ...buckets.map((b) => this.#prefix + b.key),
+        ...buckets.flatMap((b) => [b.ratePerSecond, b.burst]),
+      );
     } catch (err) {
       throw new BucketsUnavailableError(`redis rate limit failed: ${(err as Error).message}`, { cause: err });
     }

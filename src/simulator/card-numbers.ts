@@ -22,8 +22,3 @@ export function isLuhnValid(pan: string): boolean {
 export function maskPan(pan: string): string {
   return pan.slice(0, 6) + 'X'.repeat(Math.max(0, pan.length - 10)) + pan.slice(-4);
 }
-
-/** Any account number shown in the admin API: last four only. */
-export function lastFour(accountNo: string): string {
-  return '*'.repeat(Math.max(0, accountNo.length - 4)) + accountNo.slice(-4);
-}

@@ -40,7 +40,10 @@ export function sendBody(res: ServerResponse, status: number, contentType: strin
 /** Cloudflare's edge answering for Galileo: an HTML page, no envelope. */
 export function sendEdgePage(res: ServerResponse, status: number): void {
   const reason = EDGE_REASONS[status] ?? 'Error';
-  const ray = Math.floor(Math.random() * 2 ** 48).toString(16).padStart(12, '0') + '-DFW';
+  const ray =
+    Math.floor(Math.random() * 2 ** 48)
+      .toString(16)
+      .padStart(12, '0') + '-DFW';
   const page =
     '<!DOCTYPE html>\n<html lang="en-US"><head><title>api-sandbox.cv.gpsrv.com | ' +
     `${status}: ${reason}</title></head><body><div id="cf-error-details"><h1>${reason}</h1>` +

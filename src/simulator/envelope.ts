@@ -57,7 +57,7 @@ export function normalizeStatusCode(code: string | number): StatusCode {
 }
 
 /** "YYYY-MM-DD hh:mm:ss" (UTC), Galileo's system_timestamp layout. */
-export function systemTimestamp(now: number): string {
+function systemTimestamp(now: number): string {
   return new Date(now).toISOString().slice(0, 19).replace('T', ' ');
 }
 
@@ -67,7 +67,11 @@ export function responseFormat(header: string | string[] | undefined): ResponseF
   return value === 'json' ? 'json' : 'xml';
 }
 
-export function serializeEnvelope(envelope: Envelope, format: ResponseFormat, xmlItemNames: ReadonlyMap<string, string>): { contentType: string; body: string } {
+export function serializeEnvelope(
+  envelope: Envelope,
+  format: ResponseFormat,
+  xmlItemNames: ReadonlyMap<string, string>,
+): { contentType: string; body: string } {
   return format === 'json'
     ? { contentType: 'application/json', body: JSON.stringify(envelope) }
     : { contentType: 'application/xml', body: envelopeToXml(envelope, xmlItemNames) };

@@ -27,7 +27,7 @@ export type Fault =
 
 export type FaultType = Fault['type'];
 
-export interface FaultMatch {
+interface FaultMatch {
   operation?: string;
   transactionId?: string;
 }
@@ -110,9 +110,7 @@ export function parseFaultRule(input: unknown): FaultRuleInput {
       break;
     }
     default:
-      throw new FaultRuleError(
-        'fault.type must be one of latency, no_answer, reset_before_body, reset_after_body, edge, malformed, partial, trickle, respond',
-      );
+      throw new FaultRuleError('fault.type must be one of latency, no_answer, reset_before_body, reset_after_body, edge, malformed, partial, trickle, respond');
   }
   const result: FaultRuleInput = { fault: parsed };
   if (rule['match'] !== undefined) {

@@ -6,11 +6,10 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createSimulator, type Simulator, type SimulatorOptions } from './simulator.js';
 
-export { createSimulator, SIMULATOR_CREDENTIALS, type Simulator, type SimulatorOptions } from './simulator.js';
-export { FaultRuleError, type Fault, type FaultRule, type FaultRuleInput } from './faults.js';
+export { SIMULATOR_CREDENTIALS } from './simulator.js';
+export { FaultRuleError, type FaultRuleInput } from './faults.js';
 export type { RecordedRequest } from './request-log.js';
 export type { StateSnapshot } from './snapshot.js';
-export type { SimulatorCredentials } from './types.js';
 
 export interface StartSimulatorOptions extends SimulatorOptions {
   /** 0 (default) picks a free port. */

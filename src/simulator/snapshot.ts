@@ -2,7 +2,7 @@
 import { maskPan } from './card-numbers.js';
 import type { AlertStatus, CipVerdict, SimulatorState } from './state.js';
 
-export interface AccountSummary {
+interface AccountSummary {
   prn: string;
   pan: string;
   productId: number;

@@ -29,7 +29,7 @@ export interface GalileoSpec {
 const cache = new Map<string, GalileoSpec>();
 
 /** Finds openapi/galileo.yaml walking up from this file (works from src/ under tsx and from dist/). */
-export function findSpecPath(): string {
+function findSpecPath(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     const candidate = join(dir, 'openapi', 'galileo.yaml');
@@ -52,7 +52,10 @@ export function loadSpec(specPath?: string): GalileoSpec {
     operationCodes: Object.fromEntries(
       OPERATIONS.map((op) => [op, readCodes(operationObject(document, op)['x-galileo-status-codes'], `${op} x-galileo-status-codes`)]),
     ) as Record<OperationName, Map<string, StatusInfo>>,
-    xmlItemNames: Object.fromEntries(OPERATIONS.map((op) => [op, xmlItemNames(document, answerSchema(document, op))])) as Record<OperationName, Map<string, string>>,
+    xmlItemNames: Object.fromEntries(OPERATIONS.map((op) => [op, xmlItemNames(document, answerSchema(document, op))])) as Record<
+      OperationName,
+      Map<string, string>
+    >,
     envelopeXmlItemNames: xmlItemNames(document, { $ref: '#/components/schemas/Envelope' }),
   };
   cache.set(path, spec);
@@ -105,7 +108,12 @@ function xmlItemNames(document: Schema, root: unknown): Map<string, string> {
     if (typeof node !== 'object' || node === null) return undefined;
     const ref = (node as Schema)['$ref'];
     if (typeof ref !== 'string') return node as Schema;
-    return resolve(ref.replace(/^#\//, '').split('/').reduce<unknown>((at, part) => (at as Schema | undefined)?.[part], document));
+    return resolve(
+      ref
+        .replace(/^#\//, '')
+        .split('/')
+        .reduce<unknown>((at, part) => (at as Schema | undefined)?.[part], document),
+    );
   };
   const seen = new Set<Schema>();
   const visit = (node: unknown, name: string): void => {

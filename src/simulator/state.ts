@@ -11,7 +11,7 @@ import type { OperationName } from './types.js';
 export type CipVerdict = 'P' | 'F' | 'R';
 export type AlertStatus = 'none' | 'enrolled' | 'registered';
 
-export interface OnDemandAlerts {
+interface OnDemandAlerts {
   /** none → E/U → enrolled (PIN sent) → C → registered; F registers directly; S back to none. */
   status: AlertStatus;
   mobileCarrierId: number | null;

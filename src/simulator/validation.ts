@@ -9,7 +9,7 @@ import addFormatsPlugin from 'ajv-formats';
 import { requestSchemaPointer, type GalileoSpec } from './spec.js';
 import { OPERATIONS, type CoercedParams, type FormParams, type OperationName } from './types.js';
 
-export interface ValidationResult {
+interface ValidationResult {
   /** One message per missing field (status 1). */
   missing: string[];
   /** One message per invalid field (status 2). */

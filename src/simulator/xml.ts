@@ -26,6 +26,6 @@ function element(name: string, value: unknown, itemNames: ReadonlyMap<string, st
   return `<${name}>${escapeXml(String(value))}</${name}>`;
 }
 
-export function escapeXml(text: string): string {
+function escapeXml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c] ?? c);
 }

@@ -130,13 +130,19 @@ describe('client: the npm package', function () {
 
   it('holds compiled JavaScript and type declarations, no TypeScript sources', () => {
     assert.ok(files.includes('dist/index.js') && files.includes('dist/index.d.ts'), files.join('\n'));
-    assert.deepEqual(files.filter((f) => f !== 'package.json' && !/^dist\/.+(\.js|\.d\.ts)$/.test(f)), []);
+    assert.deepEqual(
+      files.filter((f) => f !== 'package.json' && !/^dist\/.+(\.js|\.d\.ts)$/.test(f)),
+      [],
+    );
   });
 
   it('runs from plain Node against the gateway', async () => {
     const { stdout } = await run(process.execPath, ['plain.mjs', gw.url], { cwd: dir });
     const answer = JSON.parse(stdout) as Record<string, unknown>;
-    assert.deepEqual({ ...answer, transactionId: typeof answer.transactionId }, { kind: 'galileo', ok: true, statusCode: 0, replayed: false, transactionId: 'string' });
+    assert.deepEqual(
+      { ...answer, transactionId: typeof answer.transactionId },
+      { kind: 'galileo', ok: true, statusCode: 0, replayed: false, transactionId: 'string' },
+    );
   });
 
   it('compiles a calling service (and the README example) from TypeScript: the union and response_data typed as the spec says', () => {
@@ -151,7 +157,12 @@ describe('client: the npm package', function () {
       types: ['node'],
       skipLibCheck: true,
     });
-    const diagnostics = ts.getPreEmitDiagnostics(program).map((d) => `${d.file ? `${d.file.fileName}:${d.file.getLineAndCharacterOfPosition(d.start ?? 0).line + 1}: ` : ''}${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`);
+    const diagnostics = ts
+      .getPreEmitDiagnostics(program)
+      .map(
+        (d) =>
+          `${d.file ? `${d.file.fileName}:${d.file.getLineAndCharacterOfPosition(d.start ?? 0).line + 1}: ` : ''}${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`,
+      );
     assert.deepEqual(diagnostics, []);
   });
 });

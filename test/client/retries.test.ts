@@ -98,7 +98,10 @@ describe('client: typed calls with safe retries, against a real gateway process'
     const lines = await gatewaySaw(transactionId, attempts);
     assert.equal(lines.length, attempts, 'requests the gateway logged');
     // A changed body under the same transactionId would have been idempotency_key_reused (422).
-    assert.ok(lines.every((l) => l.idempotency !== 'key_reused' && l.client === 'onboarding'), JSON.stringify(lines));
+    assert.ok(
+      lines.every((l) => l.idempotency !== 'key_reused' && l.client === 'onboarding'),
+      JSON.stringify(lines),
+    );
   }
 
   const ENDS_IN_ONE_ACCOUNT: Array<{ through: string; faults: Fault[]; statuses: number[] }> = [
@@ -122,9 +125,15 @@ describe('client: typed calls with safe retries, against a real gateway process'
       assert.ok(result.kind === 'galileo', JSON.stringify(result));
       assert.deepEqual([result.statusCode, result.ok, result.replayed, result.attempts], [0, true, false, statuses.length]);
       assert.equal(result.transactionId, body.transactionId);
-      assert.deepEqual(sent.map((s) => s.ended), statuses);
+      assert.deepEqual(
+        sent.map((s) => s.ended),
+        statuses,
+      );
       await assertSameRequestThroughout(body.transactionId, statuses.length, statuses.length);
-      assert.deepEqual(gatewayLines(body.transactionId).map((l) => l.status), statuses);
+      assert.deepEqual(
+        gatewayLines(body.transactionId).map((l) => l.status),
+        statuses,
+      );
       assert.equal(accountCount(), before + 1, 'accounts created');
       const created = result.data.response_data;
       assert.ok(Array.isArray(created));
@@ -154,7 +163,12 @@ describe('client: typed calls with safe retries, against a real gateway process'
     assert.deepEqual(ended.slice(1), [409, 200], 'the retry found the first attempt in progress, then its outcome');
     assert.ok(sent[2]!.at - sent[1]!.at >= 1_000 - 20, `waited ${sent[2]!.at - sent[1]!.at} ms, Retry-After is 1 s`);
     await assertSameRequestThroughout(body.transactionId, 3, 1);
-    assert.deepEqual(gatewayLines(body.transactionId).map((l) => l.idempotency).sort(), ['forwarded', 'in_progress', 'replayed']);
+    assert.deepEqual(
+      gatewayLines(body.transactionId)
+        .map((l) => l.idempotency)
+        .sort(),
+      ['forwarded', 'in_progress', 'replayed'],
+    );
     assert.equal(accountCount(), before + 1, 'accounts created');
   });
 
@@ -167,7 +181,10 @@ describe('client: typed calls with safe retries, against a real gateway process'
 
     assert.ok(result.kind === 'galileo', JSON.stringify(result));
     assert.deepEqual([result.statusCode, result.ok, result.replayed, result.attempts], [24, false, false, 2]);
-    assert.deepEqual(sent.map((s) => s.ended), [502, 200]);
+    assert.deepEqual(
+      sent.map((s) => s.ended),
+      [502, 200],
+    );
     await assertSameRequestThroughout(body.transactionId, 2, 2);
     assert.equal(accountCount(), before + 1, 'accounts created');
   });
@@ -186,7 +203,10 @@ describe('client: typed calls with safe retries, against a real gateway process'
     const result = await client().createAccount({ ...account(), transactionId: 'x'.repeat(61) });
     assert.ok(result.kind === 'problem', JSON.stringify(result));
     assert.deepEqual([result.httpStatus, result.code, result.attempts, sent.length], [400, 'invalid_request', 1, 1]);
-    assert.deepEqual(result.problem.errors?.map((e) => e.field), ['transactionId']);
+    assert.deepEqual(
+      result.problem.errors?.map((e) => e.field),
+      ['transactionId'],
+    );
   });
 
   it('a 401 comes back at once', async () => {
@@ -250,18 +270,26 @@ describe('client: typed calls with safe retries, against a real gateway process'
   it('a redirect is never followed: a 307 to another origin gets nothing, the call throws after one attempt', async () => {
     // The third review: a 307 re-posted the body (accountNo, passCode, expiryDate) to another origin.
     const stolen: string[] = [];
-    const elsewhere = await listening(httpServer((req, res) => {
-      let body = '';
-      req.on('data', (d: Buffer) => (body += d.toString()));
-      req.on('end', () => res.end(stolen.push(body) && 'thanks'));
-    }));
-    const redirector = await listening(httpServer((req, res) => {
-      req.resume();
-      res.writeHead(307, { location: `${elsewhere.url}/intserv/4.0/createIvrCall` }).end();
-    }));
+    const elsewhere = await listening(
+      httpServer((req, res) => {
+        let body = '';
+        req.on('data', (d: Buffer) => (body += d.toString()));
+        req.on('end', () => res.end(stolen.push(body) && 'thanks'));
+      }),
+    );
+    const redirector = await listening(
+      httpServer((req, res) => {
+        req.resume();
+        res.writeHead(307, { location: `${elsewhere.url}/intserv/4.0/createIvrCall` }).end();
+      }),
+    );
     try {
       const error = await client({ baseUrl: redirector.url })
-        .createIvrCall({ accountNo: '074103447228', callType: 'CPIN', callParams: JSON.stringify({ panLastFour: '1264', passCode: '0123', expiryDate: '2029-11-30' }) })
+        .createIvrCall({
+          accountNo: '074103447228',
+          callType: 'CPIN',
+          callParams: JSON.stringify({ panLastFour: '1264', passCode: '0123', expiryDate: '2029-11-30' }),
+        })
         .catch((e: unknown) => e);
       assert.ok(error instanceof GatewayCallError, String(error));
       assert.deepEqual([error.httpStatus, error.attempts], [307, 1]);

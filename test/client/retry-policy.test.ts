@@ -37,9 +37,17 @@ describe('client: retry policy', () => {
   }
 
   it('backs off with full jitter: uniform below a cap that doubles per retry, up to maxDelayMs', () => {
-    for (const [retry, cap] of [[1, 100], [2, 200], [3, 400], [10, 5_000]] as const) {
+    for (const [retry, cap] of [
+      [1, 100],
+      [2, 200],
+      [3, 400],
+      [10, 5_000],
+    ] as const) {
       const delays = Array.from({ length: 200 }, () => backoffMs(retry, DEFAULT_RETRY));
-      assert.ok(delays.every((d) => d >= 0 && d < cap), `retry ${retry}: ${Math.max(...delays)} >= ${cap}`);
+      assert.ok(
+        delays.every((d) => d >= 0 && d < cap),
+        `retry ${retry}: ${Math.max(...delays)} >= ${cap}`,
+      );
       assert.ok(Math.max(...delays) > cap / 2 && Math.min(...delays) < cap / 2, `retry ${retry}: not spread over [0, ${cap})`);
     }
   });

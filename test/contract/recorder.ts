@@ -27,7 +27,13 @@ export function recordResponses(server: Server): void {
       return end(chunk, ...rest);
     }) as ServerResponse['end'];
     res.once('finish', () => {
-      received.push({ method, url, status: res.statusCode, headers: res.getHeaders() as ReceivedResponse['headers'], body: Buffer.concat(chunks).toString('utf8') });
+      received.push({
+        method,
+        url,
+        status: res.statusCode,
+        headers: res.getHeaders() as ReceivedResponse['headers'],
+        body: Buffer.concat(chunks).toString('utf8'),
+      });
     });
   });
 }

@@ -48,8 +48,18 @@ describe('contract: every kind of answer conforms to the served spec', function 
     if (init.type !== null) headers['content-type'] = init.type ?? 'application/json';
     if (init.key !== null) headers.authorization = `Bearer ${init.key ?? KEY}`;
     if (init.format) headers['response-content-type'] = init.format;
-    const res = await fetch(`${init.url ?? gw.url}${path}`, { method: init.method ?? 'POST', headers, ...(init.body === undefined ? {} : { body: init.body }) });
-    const received: ReceivedResponse = { method: init.method ?? 'POST', url: path, status: res.status, headers: Object.fromEntries(res.headers), body: await res.text() };
+    const res = await fetch(`${init.url ?? gw.url}${path}`, {
+      method: init.method ?? 'POST',
+      headers,
+      ...(init.body === undefined ? {} : { body: init.body }),
+    });
+    const received: ReceivedResponse = {
+      method: init.method ?? 'POST',
+      url: path,
+      status: res.status,
+      headers: Object.fromEntries(res.headers),
+      body: await res.text(),
+    };
     assert.deepEqual(checkResponse(received), [], `${received.method} ${path} -> ${received.status}: ${received.body.slice(0, 400)}`);
     if (/problem/.test(String(received.headers['content-type']))) seenProblems.add(JSON.parse(received.body).code);
     return { ...received, json: () => JSON.parse(received.body) };
@@ -81,7 +91,9 @@ describe('contract: every kind of answer conforms to the served spec', function 
       GALILEO_MAX_IN_FLIGHT: '1',
       GALILEO_MAX_RETRIES: '0',
     });
-    const created = await send(pathOf('createAccount'), { body: JSON.stringify({ transactionId: txId('setup'), prodId: 501, mobilePhone: '8015556060', mobilePhoneCountryCode: '+1' }) });
+    const created = await send(pathOf('createAccount'), {
+      body: JSON.stringify({ transactionId: txId('setup'), prodId: 501, mobilePhone: '8015556060', mobilePhoneCountryCode: '+1' }),
+    });
     prn = created.json().response_data[0].pmt_ref_no;
   });
   after(async () => {
@@ -135,7 +147,11 @@ describe('contract: every kind of answer conforms to the served spec', function 
     assert.equal((await send(path, { body: JSON.stringify(slow) })).status, 409);
     await first;
 
-    for (const [fault, status] of [[{ type: 'edge', status: 503 }, 502], [{ type: 'malformed' }, 502], [{ type: 'no_answer' }, 504]] as const) {
+    for (const [fault, status] of [
+      [{ type: 'edge', status: 503 }, 502],
+      [{ type: 'malformed' }, 502],
+      [{ type: 'no_answer' }, 504],
+    ] as const) {
       const b = body('createAccount');
       sim.addFault({ fault, match: { transactionId: String(b.transactionId) }, times: 1 });
       assert.equal((await send(path, { body: JSON.stringify(b) })).status, status);
@@ -156,7 +172,9 @@ describe('contract: every kind of answer conforms to the served spec', function 
     assert.equal((await send(path, { body: JSON.stringify(failing), url: guarded.url })).status, 502);
     assert.equal((await send(path, { body: JSON.stringify(body('createAccount')), url: guarded.url })).status, 503); // upstream_circuit_open
 
-    const expected = Object.entries(PROBLEMS).filter(([code, info]) => !('routing' in info) && code !== 'internal_error').map(([code]) => code);
+    const expected = Object.entries(PROBLEMS)
+      .filter(([code, info]) => !('routing' in info) && code !== 'internal_error')
+      .map(([code]) => code);
     assert.deepEqual([...seenProblems].filter((c) => expected.includes(c)).sort(), expected.sort());
   });
 
@@ -168,7 +186,8 @@ describe('contract: every kind of answer conforms to the served spec', function 
   });
 
   it('the ops endpoints', async () => {
-    for (const path of ['/healthz', '/readyz', '/metrics', '/openapi.json']) assert.equal((await send(path, { method: 'GET', type: null, key: null })).status, 200);
+    for (const path of ['/healthz', '/readyz', '/metrics', '/openapi.json'])
+      assert.equal((await send(path, { method: 'GET', type: null, key: null })).status, 200);
     assert.equal((await send('/readyz', { method: 'GET', type: null, key: null, url: noStore.url })).status, 503);
     assert.deepEqual((await send('/openapi.json', { method: 'GET', type: null, key: null })).json(), servedSpec);
   });

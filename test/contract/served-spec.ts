@@ -46,7 +46,11 @@ function validatorAt(pointer: string): ValidateFunction {
 }
 
 const escape = (part: string) => part.replace(/~/g, '~0').replace(/\//g, '~1');
-const at = (pointer: string): any => pointer.split('/').slice(1).reduce((node: any, part) => node?.[part.replace(/~1/g, '/').replace(/~0/g, '~')], servedSpec);
+const at = (pointer: string): any =>
+  pointer
+    .split('/')
+    .slice(1)
+    .reduce((node: any, part) => node?.[part.replace(/~1/g, '/').replace(/~0/g, '~')], servedSpec);
 /** Follows $refs: the pointer of the object a pointer finally names. */
 function deref(pointer: string): string {
   const node = at(pointer);
@@ -81,9 +85,12 @@ export function checkResponse(r: ReceivedResponse): string[] {
     if (required && r.headers[name.toLowerCase()] === undefined) problems.push(`required header ${name} is missing`);
   }
   if (r.method === 'HEAD') return problems;
-  const contentType = String(r.headers['content-type'] ?? '').split(';')[0]!.trim();
+  const contentType = String(r.headers['content-type'] ?? '')
+    .split(';')[0]!
+    .trim();
   if (!response.content) return r.body === '' ? problems : [...problems, 'a body where the spec documents none'];
-  if (!(contentType in response.content)) return [...problems, `content type ${contentType || '(none)'} is not documented (${Object.keys(response.content).join(', ')})`];
+  if (!(contentType in response.content))
+    return [...problems, `content type ${contentType || '(none)'} is not documented (${Object.keys(response.content).join(', ')})`];
   const schemaPointer = `${where.pointer}/content/${escape(contentType)}/schema`;
   if (at(schemaPointer) === undefined) return problems;
   let value: unknown;
@@ -105,7 +112,7 @@ const parser = new XMLParser({ ignoreAttributes: true, parseTagValue: false, tri
 /** An element as the parser gives it: text, or children by name (each a list, in order). */
 type Element = string | { [name: string]: Element[] };
 
-export function fromXml(body: string, schemaPointer: string): unknown {
+function fromXml(body: string, schemaPointer: string): unknown {
   const document = parser.parse(body, true) as Record<string, Element[]>;
   const roots = Object.keys(document).filter((k) => k !== '?xml');
   if (roots.length !== 1) throw new Error(`expected one root element, got ${roots.join(', ') || 'none'}`);
@@ -182,7 +189,10 @@ function read(element: Element, pointer: string): unknown {
       // An unwrapped array repeats the element; anything else occurs once.
       const propertyTypes = typesAt(property);
       const wrapped = parts(property).some((q) => at(q)?.xml?.wrapped === true);
-      value[name] = propertyTypes.has('array') && !wrapped && !isEmpty(occurrences[0]!) ? occurrences.map((o) => read(o, `${deref(property)}/items`)) : read(occurrences[0]!, property);
+      value[name] =
+        propertyTypes.has('array') && !wrapped && !isEmpty(occurrences[0]!)
+          ? occurrences.map((o) => read(o, `${deref(property)}/items`))
+          : read(occurrences[0]!, property);
     }
     return value;
   }

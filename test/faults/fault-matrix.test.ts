@@ -67,11 +67,15 @@ interface Answer {
 function call(baseUrl: string, path: string, body: object): Promise<Answer> {
   const payload = Buffer.from(JSON.stringify(body));
   return new Promise((resolve, reject) => {
-    const req = http.request(new URL(path, baseUrl), { method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': payload.length, connection: 'close' } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString() }));
-    });
+    const req = http.request(
+      new URL(path, baseUrl),
+      { method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': payload.length, connection: 'close' } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString() }));
+      },
+    );
     req.on('error', reject);
     req.end(payload);
   });
@@ -108,7 +112,12 @@ describe('fault matrix: upstream faults × idempotency stores', function () {
       (http as { Agent: typeof http.Agent }).Agent = OriginalAgent;
     }
     // An account, so createIvrCall succeeds (status 0, which consumes the transactionId).
-    const created = await call(gateways.memory.url, pathOf('createAccount'), { transactionId: txId('matrix-setup'), prodId: 501, firstName: 'Ada', lastName: 'Lovelace' });
+    const created = await call(gateways.memory.url, pathOf('createAccount'), {
+      transactionId: txId('matrix-setup'),
+      prodId: 501,
+      firstName: 'Ada',
+      lastName: 'Lovelace',
+    });
     assert.equal(created.status, 200, created.text);
     prn = (JSON.parse(created.text) as { response_data: Array<{ pmt_ref_no: string }> }).response_data[0]!.pmt_ref_no;
     // Warm both paths, then take the baseline: every socket, timer and listener the harness keeps.
@@ -137,12 +146,15 @@ describe('fault matrix: upstream faults × idempotency stores', function () {
         const gw = gateways[store]!;
         const transactionId = txId(`matrix-${store}`);
         sim.clearRequests();
-        sim.addFault(cell.byOperation ? { fault: cell.fault, match: { operation: 'createIvrCall' }, times: 1 } : { fault: cell.fault, match: { transactionId } });
+        sim.addFault(
+          cell.byOperation ? { fault: cell.fault, match: { operation: 'createIvrCall' }, times: 1 } : { fault: cell.fault, match: { transactionId } },
+        );
 
         const first = await call(gw.url, pathOf('createIvrCall'), body(transactionId));
         sim.clearFaults();
         const attempts = galileoCalls().length;
-        const line = gw.logs.filter((l) => l.msg === 'request completed' && l.transactionId === transactionId).at(-1) as { upstream?: { attempts: number } } | undefined;
+        const line = gw.logs.filter((l) => l.msg === 'request completed' && l.transactionId === transactionId).at(-1) as
+          { upstream?: { attempts: number } } | undefined;
         const code = /problem\+json/.test(String(first.headers['content-type'])) ? (JSON.parse(first.text) as { code: string }).code : 'galileo';
         if (cell.expected.code === 'galileo') assert.equal((JSON.parse(first.text) as { status_code: unknown }).status_code, 0, first.text);
 
@@ -150,7 +162,11 @@ describe('fault matrix: upstream faults × idempotency stores', function () {
         const again = await call(gw.url, pathOf('createIvrCall'), body(transactionId));
         const replayed = again.headers['idempotent-replayed'] === 'true';
         const reached = galileoCalls().length - attempts;
-        const againText = replayed ? 'replayed' : again.status === 200 ? `forwarded, Galileo ${(JSON.parse(again.text) as { status_code: unknown }).status_code}` : `forwarded, ${again.status}`;
+        const againText = replayed
+          ? 'replayed'
+          : again.status === 200
+            ? `forwarded, Galileo ${(JSON.parse(again.text) as { status_code: unknown }).status_code}`
+            : `forwarded, ${again.status}`;
         table.push(`${cell.name} | ${store} | ${first.status} ${code} | ${attempts} | ${replayed ? 'consumed' : 'released'} | ${againText}`);
 
         assert.equal(first.status, cell.expected.status, first.text);
@@ -173,8 +189,12 @@ describe('fault matrix: upstream faults × idempotency stores', function () {
   it('leaves no sockets, timers or listeners behind, and no keep-alive socket stuck', async () => {
     // Give closed connections a moment to finish closing on both sides.
     await sleep(TIMEOUT_MS);
-    assert.ok(agents.length >= 2, 'the gateways\' keep-alive agents were not captured');
-    const stuck = agents.map((a) => ({ inUse: Object.values(a.sockets).flat().length, queued: Object.values(a.requests).flat().length, free: Object.values(a.freeSockets).flat().length }));
+    assert.ok(agents.length >= 2, "the gateways' keep-alive agents were not captured");
+    const stuck = agents.map((a) => ({
+      inUse: Object.values(a.sockets).flat().length,
+      queued: Object.values(a.requests).flat().length,
+      free: Object.values(a.freeSockets).flat().length,
+    }));
     for (const s of stuck) {
       assert.equal(s.inUse, 0, `a socket still carries a request: ${JSON.stringify(stuck)}`);
       assert.equal(s.queued, 0, `a request waits for a socket: ${JSON.stringify(stuck)}`);

@@ -10,7 +10,7 @@ import { startSimulator } from '../../src/simulator/server.js';
 import { CREDENTIALS, startTestGateway, type Simulator, type TestGateway } from '../helpers/harness.js';
 
 export const FUZZ_RUNS = positiveInt(process.env.FUZZ_RUNS, 60);
-export const FUZZ_SEED = Number.isInteger(Number(process.env.FUZZ_SEED)) && process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : 424242;
+const FUZZ_SEED = Number.isInteger(Number(process.env.FUZZ_SEED)) && process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : 424242;
 
 let announced = false;
 /** fast-check parameters for one property; the seed is printed once per run. */
@@ -112,7 +112,8 @@ export function assertProblem(reply: Reply, statuses: number[], context: string)
   assert.equal(problem.requestId, reply.headers['x-request-id'], context);
   assert.ok(Array.isArray(problem.errors) && problem.errors.length > 0, `${context}: no errors[] in ${reply.text}`);
   // A field is named as the caller sent it: "" when the caller's key was "".
-  for (const e of problem.errors) assert.ok(typeof e.field === 'string' && typeof e.message === 'string' && e.message.length > 0, `${context}: ${JSON.stringify(e)}`);
+  for (const e of problem.errors)
+    assert.ok(typeof e.field === 'string' && typeof e.message === 'string' && e.message.length > 0, `${context}: ${JSON.stringify(e)}`);
   return problem;
 }
 

@@ -66,7 +66,10 @@ const injections = fc.oneof(
     'ok\u00e9',
     'set-cookie: a=b',
   ),
-  fc.string({ unit: fc.constantFrom('\r', '\n', '\u0000', ' ', '\t', ':', 'j', 's', 'o', 'n', 'x', 'm', 'l', '\u00e9', '\u2028', 'x-injected: 1'), maxLength: 12 }),
+  fc.string({
+    unit: fc.constantFrom('\r', '\n', '\u0000', ' ', '\t', ':', 'j', 's', 'o', 'n', 'x', 'm', 'l', '\u00e9', '\u2028', 'x-injected: 1'),
+    maxLength: 12,
+  }),
   fc.string({ unit: 'binary', maxLength: 40 }),
 );
 
@@ -122,19 +125,30 @@ describe('fuzz: header injection over raw sockets', function () {
           const upstream = forwarded[0]!;
           assert.ok(['json', 'xml'].includes(String(upstream.headers['response-content-type'])), context);
           for (const name of Object.keys(upstream.headers)) {
-            assert.ok(['host', 'content-type', 'content-length', 'response-content-type', 'accept', 'accept-encoding', 'user-agent', 'connection'].includes(name), `${context}: ${name} reached Galileo`);
+            assert.ok(
+              ['host', 'content-type', 'content-length', 'response-content-type', 'accept', 'accept-encoding', 'user-agent', 'connection'].includes(name),
+              `${context}: ${name} reached Galileo`,
+            );
           }
         } else {
           assert.equal(reply.status, 400, `${context}: ${reply.status} ${reply.body}`);
           assert.match(reply.headers.find(([n]) => n === 'content-type')?.[1] ?? '', /^application\/problem\+json/, context);
           const problem = JSON.parse(reply.body) as { errors?: Array<{ field: string }> };
-          assert.ok(problem.errors?.some((e) => e.field === 'response-content-type'), `${context}: ${reply.body}`);
+          assert.ok(
+            problem.errors?.some((e) => e.field === 'response-content-type'),
+            `${context}: ${reply.body}`,
+          );
           assert.equal(forwarded.length, 0, context);
         }
         tripwire.check(context);
       }),
       { ...fuzzParams(), numRuns: FUZZ_RUNS * 2 },
     );
-    console.log(`      answers: ${[...seen].sort().map(([k, n]) => `${k} ×${n}`).join(', ')}`);
+    console.log(
+      `      answers: ${[...seen]
+        .sort()
+        .map(([k, n]) => `${k} ×${n}`)
+        .join(', ')}`,
+    );
   });
 });

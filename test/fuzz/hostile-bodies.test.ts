@@ -6,7 +6,18 @@
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { BODY_LIMIT_BYTES, FUZZ_RUNS, Tripwire, assertProblem, closeClient, fuzzParams, post, propertyTimeout, startTarget, type Target } from './fuzz-harness.js';
+import {
+  BODY_LIMIT_BYTES,
+  FUZZ_RUNS,
+  Tripwire,
+  assertProblem,
+  closeClient,
+  fuzzParams,
+  post,
+  propertyTimeout,
+  startTarget,
+  type Target,
+} from './fuzz-harness.js';
 import { operations } from './spec-model.js';
 
 const JSON_TYPE = 'application/json';
@@ -46,7 +57,10 @@ interface Body {
 
 /** Printed by fast-check in a counterexample: the label and the first bytes, not a megabyte. */
 const bodyOf = (label: string, bytes: Buffer): Body =>
-  Object.assign({ label, bytes }, { [fc.toStringMethod]: () => `${label}: ${JSON.stringify(bytes.subarray(0, 200).toString('latin1'))} (${bytes.length} bytes)` });
+  Object.assign(
+    { label, bytes },
+    { [fc.toStringMethod]: () => `${label}: ${JSON.stringify(bytes.subarray(0, 200).toString('latin1'))} (${bytes.length} bytes)` },
+  );
 
 const bodies: fc.Arbitrary<Body> = fc.oneof(
   fc.json({ maxDepth: 4 }).map((t) => bodyOf('json text', Buffer.from(t))),
@@ -113,7 +127,13 @@ describe('fuzz: hostile bodies and content types', function () {
           assert.equal(target.forwardedSince(mark).length, 1, context);
         } else {
           const problem = assertProblem(reply, [400, 413, 415], context);
-          if (body.label === 'one byte over the body limit' && /^application\/(json|x-www-form-urlencoded)\b/i.test(contentType ?? '') && !/charset=(?!utf-8)/i.test(contentType ?? '') && encoding === undefined) assert.equal(problem.code, 'payload_too_large', context);
+          if (
+            body.label === 'one byte over the body limit' &&
+            /^application\/(json|x-www-form-urlencoded)\b/i.test(contentType ?? '') &&
+            !/charset=(?!utf-8)/i.test(contentType ?? '') &&
+            encoding === undefined
+          )
+            assert.equal(problem.code, 'payload_too_large', context);
           if (body.label === 'at the body limit') assert.notEqual(problem.code, 'payload_too_large', context);
           assert.equal(target.forwardedSince(mark).length, 0, `${context}: reached Galileo`);
         }
@@ -121,6 +141,11 @@ describe('fuzz: hostile bodies and content types', function () {
       }),
       { ...fuzzParams(), numRuns: FUZZ_RUNS * 3 },
     );
-    console.log(`      answers: ${[...seen].sort().map(([k, n]) => `${k} ×${n}`).join(', ')}`);
+    console.log(
+      `      answers: ${[...seen]
+        .sort()
+        .map(([k, n]) => `${k} ×${n}`)
+        .join(', ')}`,
+    );
   });
 });

@@ -7,7 +7,18 @@
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { FUZZ_RUNS, Tripwire, assertProblem, closeClient, fuzzParams, post, propertyTimeout, startTarget, uniqueTransactionId, type Target } from './fuzz-harness.js';
+import {
+  FUZZ_RUNS,
+  Tripwire,
+  assertProblem,
+  closeClient,
+  fuzzParams,
+  post,
+  propertyTimeout,
+  startTarget,
+  uniqueTransactionId,
+  type Target,
+} from './fuzz-harness.js';
 import { credentialFields, operations, type FieldModel, type Json, type OperationModel } from './spec-model.js';
 
 interface Case {
@@ -27,7 +38,12 @@ const FORM_TYPE = 'application/x-www-form-urlencoded';
 const asForm = (entries: Array<[string, unknown]>) => new URLSearchParams(entries.map(([k, v]) => [k, String(v)])).toString();
 
 /** A case as JSON and, when every value is a string or number, as a form too. */
-function both(kind: string, field: string, body: Record<string, unknown>, options: { code?: Case['code']; judge?: boolean; jsonOnly?: boolean } = {}): fc.Arbitrary<Case> {
+function both(
+  kind: string,
+  field: string,
+  body: Record<string, unknown>,
+  options: { code?: Case['code']; judge?: boolean; jsonOnly?: boolean } = {},
+): fc.Arbitrary<Case> {
   const code = options.code ?? 'invalid_request';
   const typed = options.judge === false ? undefined : body;
   const json: Case = { kind: `${kind} (json)`, field, code, bytes: JSON.stringify(body), contentType: JSON_TYPE, typed };
@@ -69,7 +85,7 @@ function fieldBreakers(body: Record<string, Json>, f: FieldModel): Array<fc.Arbi
   const withValue = (value: unknown) => ({ ...body, [f.name]: value });
   const out: Array<fc.Arbitrary<Case>> = [];
   const numeric = f.types.includes('integer') || f.types.includes('number');
-  const rejected = <T,>(arb: fc.Arbitrary<T>) => arb.filter((v) => !f.accepts(v));
+  const rejected = <T>(arb: fc.Arbitrary<T>) => arb.filter((v) => !f.accepts(v));
   // In a form an empty optional value is absent (the form's null), so it breaks nothing there.
   const formBreaks = (v: unknown) => ({ jsonOnly: v === '' && !f.required });
 
@@ -77,11 +93,15 @@ function fieldBreakers(body: Record<string, Json>, f: FieldModel): Array<fc.Arbi
     if (typeof s.maxLength === 'number') out.push(f.valid.chain((v) => both(`${f.name} of maxLength+1`, f.name, withValue(cycle(String(v), s.maxLength + 1)))));
     if (typeof s.minLength === 'number' && s.minLength > 0) {
       out.push(
-        f.valid.map((v) => [...String(v)].slice(0, s.minLength - 1).join('')).chain((short) => both(`${f.name} of minLength-1`, f.name, withValue(short), formBreaks(short))),
+        f.valid
+          .map((v) => [...String(v)].slice(0, s.minLength - 1).join(''))
+          .chain((short) => both(`${f.name} of minLength-1`, f.name, withValue(short), formBreaks(short))),
       );
     }
-    if (typeof s.pattern === 'string') out.push(rejected(fc.string({ unit: 'binary', maxLength: 30 })).chain((v) => both(`${f.name} off its pattern`, f.name, withValue(v), formBreaks(v))));
-    if (Array.isArray(s.enum)) out.push(rejected(fc.string({ maxLength: 8 })).chain((v) => both(`${f.name} outside its enum`, f.name, withValue(v), formBreaks(v))));
+    if (typeof s.pattern === 'string')
+      out.push(rejected(fc.string({ unit: 'binary', maxLength: 30 })).chain((v) => both(`${f.name} off its pattern`, f.name, withValue(v), formBreaks(v))));
+    if (Array.isArray(s.enum))
+      out.push(rejected(fc.string({ maxLength: 8 })).chain((v) => both(`${f.name} outside its enum`, f.name, withValue(v), formBreaks(v))));
     // A lone surrogate is valid JSON text but not Unicode: refused by the gateway, not the schema.
     out.push(f.valid.chain((v) => both(`${f.name} with a lone surrogate`, f.name, withValue(`${String(v)}\ud800`), { judge: false, jsonOnly: true })));
   }
@@ -89,7 +109,10 @@ function fieldBreakers(body: Record<string, Json>, f: FieldModel): Array<fc.Arbi
     const integer = !f.types.includes('number');
     if (typeof s.minimum === 'number') out.push(both(`${f.name} below its minimum`, f.name, withValue(s.minimum - 1)));
     if (typeof s.maximum === 'number') out.push(both(`${f.name} above its maximum`, f.name, withValue(s.maximum + 1)));
-    if (integer) out.push(rejected(fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e6, max: 1e6 })).chain((v) => both(`${f.name} not an integer`, f.name, withValue(v))));
+    if (integer)
+      out.push(
+        rejected(fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e6, max: 1e6 })).chain((v) => both(`${f.name} not an integer`, f.name, withValue(v))),
+      );
     if (Array.isArray(s.enum)) out.push(rejected(fc.integer({ min: -1000, max: 1000 })).chain((v) => both(`${f.name} outside its enum`, f.name, withValue(v))));
     out.push(fc.boolean().chain((v) => both(`${f.name} as a boolean`, f.name, withValue(v))));
     out.push(laxNumerals(integer).chain((v) => both(`${f.name} as the lax numeral ${JSON.stringify(v)}`, f.name, withValue(v), { judge: false })));
@@ -105,7 +128,13 @@ function fieldBreakers(body: Record<string, Json>, f: FieldModel): Array<fc.Arbi
     fc
       .bigInt({ min: 2n ** 53n + 1n, max: 10n ** 30n })
       .filter((b) => BigInt(Number(b)) !== b)
-      .map((b) => ({ kind: `${f.name} as the inexact integer ${b}`, field: f.name, code: 'invalid_request' as const, bytes: withRawMember(others, f.name, String(b)), contentType: JSON_TYPE })),
+      .map((b) => ({
+        kind: `${f.name} as the inexact integer ${b}`,
+        field: f.name,
+        code: 'invalid_request' as const,
+        bytes: withRawMember(others, f.name, String(b)),
+        contentType: JSON_TYPE,
+      })),
   );
   // The same member twice: JSON as raw text, a form as a repeated key.
   const value = body[f.name];
@@ -113,8 +142,20 @@ function fieldBreakers(body: Record<string, Json>, f: FieldModel): Array<fc.Arbi
     const first = JSON.stringify({ ...body, [f.name]: value });
     out.push(
       fc.constantFrom<Case>(
-        { kind: `${f.name} twice (json)`, field: f.name, code: 'invalid_request', bytes: `${first.slice(0, -1)},${JSON.stringify(f.name)}:${JSON.stringify(value)}}`, contentType: JSON_TYPE },
-        { kind: `${f.name} twice (form)`, field: f.name, code: 'invalid_request', bytes: `${asForm(Object.entries(body))}&${asForm([[f.name, value]])}`, contentType: FORM_TYPE },
+        {
+          kind: `${f.name} twice (json)`,
+          field: f.name,
+          code: 'invalid_request',
+          bytes: `${first.slice(0, -1)},${JSON.stringify(f.name)}:${JSON.stringify(value)}}`,
+          contentType: JSON_TYPE,
+        },
+        {
+          kind: `${f.name} twice (form)`,
+          field: f.name,
+          code: 'invalid_request',
+          bytes: `${asForm(Object.entries(body))}&${asForm([[f.name, value]])}`,
+          contentType: FORM_TYPE,
+        },
       ),
     );
   }
@@ -130,18 +171,59 @@ const PROTOTYPE_KEYS = ['constructor', 'prototype', 'toString', 'hasOwnProperty'
 
 function bodyBreakers(op: OperationModel, body: Record<string, Json>): Array<fc.Arbitrary<Case>> {
   const known = new Set(op.fields.map((f) => f.name));
-  const unknownKey = fc.oneof(fc.constantFrom(...PROTOTYPE_KEYS), fc.string({ minLength: 1, maxLength: 20 }).filter((k) => !known.has(k) && !credentialFields.includes(k) && k !== '__proto__' && k.trim() === k));
+  const unknownKey = fc.oneof(
+    fc.constantFrom(...PROTOTYPE_KEYS),
+    fc.string({ minLength: 1, maxLength: 20 }).filter((k) => !known.has(k) && !credentialFields.includes(k) && k !== '__proto__' && k.trim() === k),
+  );
   const open = JSON.stringify(body).slice(0, -1);
   return [
     fc.tuple(unknownKey, fc.jsonValue({ maxDepth: 1 })).chain(([key, value]) => both(`unknown field ${JSON.stringify(key)}`, key, { ...body, [key]: value })),
-    fc.tuple(fc.constantFrom(...credentialFields), fc.oneof(fc.string(), fc.integer())).chain(([key, value]) => both(`credential ${key}`, key, { ...body, [key]: value }, { code: 'credentials_not_accepted', judge: false })),
+    fc
+      .tuple(fc.constantFrom(...credentialFields), fc.oneof(fc.string(), fc.integer()))
+      .chain(([key, value]) => both(`credential ${key}`, key, { ...body, [key]: value }, { code: 'credentials_not_accepted', judge: false })),
     fc.constantFrom<Case>(
-      { kind: '__proto__ member (json)', field: '__proto__', code: 'invalid_request', bytes: `${open},"__proto__":{"polluted":"yes"}}`, contentType: JSON_TYPE },
-      { kind: 'constructor.prototype member (json)', field: '__proto__', code: 'invalid_request', bytes: `${open},"constructor":{"prototype":{"polluted":"yes"}}}`, contentType: JSON_TYPE },
-      { kind: '__proto__ key (form)', field: '__proto__', code: 'invalid_request', bytes: `${asForm(Object.entries(body))}&__proto__=yes`, contentType: FORM_TYPE },
-      { kind: 'escaped __proto__ key (form)', field: '__proto__', code: 'invalid_request', bytes: `${asForm(Object.entries(body))}&%5F%5Fproto%5F%5F=yes`, contentType: FORM_TYPE },
-      { kind: '__proto__[polluted] key (form)', field: '__proto__[polluted]', code: 'invalid_request', bytes: `${asForm(Object.entries(body))}&__proto__[polluted]=yes`, contentType: FORM_TYPE },
-      { kind: 'constructor[prototype][polluted] key (form)', field: 'constructor[prototype][polluted]', code: 'invalid_request', bytes: `${asForm(Object.entries(body))}&constructor[prototype][polluted]=yes`, contentType: FORM_TYPE },
+      {
+        kind: '__proto__ member (json)',
+        field: '__proto__',
+        code: 'invalid_request',
+        bytes: `${open},"__proto__":{"polluted":"yes"}}`,
+        contentType: JSON_TYPE,
+      },
+      {
+        kind: 'constructor.prototype member (json)',
+        field: '__proto__',
+        code: 'invalid_request',
+        bytes: `${open},"constructor":{"prototype":{"polluted":"yes"}}}`,
+        contentType: JSON_TYPE,
+      },
+      {
+        kind: '__proto__ key (form)',
+        field: '__proto__',
+        code: 'invalid_request',
+        bytes: `${asForm(Object.entries(body))}&__proto__=yes`,
+        contentType: FORM_TYPE,
+      },
+      {
+        kind: 'escaped __proto__ key (form)',
+        field: '__proto__',
+        code: 'invalid_request',
+        bytes: `${asForm(Object.entries(body))}&%5F%5Fproto%5F%5F=yes`,
+        contentType: FORM_TYPE,
+      },
+      {
+        kind: '__proto__[polluted] key (form)',
+        field: '__proto__[polluted]',
+        code: 'invalid_request',
+        bytes: `${asForm(Object.entries(body))}&__proto__[polluted]=yes`,
+        contentType: FORM_TYPE,
+      },
+      {
+        kind: 'constructor[prototype][polluted] key (form)',
+        field: 'constructor[prototype][polluted]',
+        code: 'invalid_request',
+        bytes: `${asForm(Object.entries(body))}&constructor[prototype][polluted]=yes`,
+        contentType: FORM_TYPE,
+      },
     ),
   ];
 }

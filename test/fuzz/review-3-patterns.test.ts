@@ -55,7 +55,7 @@ const storable = storableBody(loadGatewaySpec().pciFields);
 const KEY = 'review-3-fuzz-key-0123456789abcdef';
 const AUTH = { authorization: `Bearer ${KEY}` };
 
-describe('fuzz: the third review\'s patterns', function () {
+describe("fuzz: the third review's patterns", function () {
   this.timeout(propertyTimeout(300));
 
   it(`${FUZZ_RUNS * 10} writings of a card number or SSN: masked in ids and paths, withheld from replay`, () => {
@@ -65,7 +65,12 @@ describe('fuzz: the third review\'s patterns', function () {
         assert.ok(!holdsLongNumber(loggableId(id), 9), `${id} -> ${loggableId(id)}`);
         assert.ok(!holdsLongNumber(loggablePath(`/intserv/4.0/${written}`), 6), `${written} -> ${loggablePath(`/intserv/4.0/${written}`)}`);
         if (digits.length >= 13) {
-          const answer = JSON.stringify({ status_code: 0, status: 'Success', response_data: [{ emboss_line_2: id }], rtoken: '8cc16de0-5eda-4e2a-968e-3b08fce6f778' });
+          const answer = JSON.stringify({
+            status_code: 0,
+            status: 'Success',
+            response_data: [{ emboss_line_2: id }],
+            rtoken: '8cc16de0-5eda-4e2a-968e-3b08fce6f778',
+          });
           assert.equal(storable('application/json', answer).kind, 'withheld', id);
           assert.equal(storable('application/xml', `<response><status_code>0</status_code><note>${id}</note></response>`).kind, 'withheld', id);
         }
@@ -101,7 +106,8 @@ describe('fuzz: the third review\'s patterns', function () {
             assert.equal(retry.status, holdsLongNumber(transactionId, 9) ? 410 : 200, `${transactionId}: ${retry.text.slice(0, 300)}`);
           }
           const lines = target.gw.rawLogs.slice(logsBefore).map((l) => JSON.parse(l) as Record<string, unknown>);
-          for (const line of lines) if (typeof line.transactionId === 'string') assert.ok(!holdsLongNumber(line.transactionId, 9), `${transactionId} logged as ${line.transactionId}`);
+          for (const line of lines)
+            if (typeof line.transactionId === 'string') assert.ok(!holdsLongNumber(line.transactionId, 9), `${transactionId} logged as ${line.transactionId}`);
           tripwire.check(transactionId);
         }),
         { ...fuzzParams() },
@@ -140,7 +146,10 @@ describe('fuzz: the third review\'s patterns', function () {
         fc.asyncProperty(cases, async ({ type, decoys, charset }) => {
           const contentType = [type, ...decoys.map(([name, value]) => `${name}=${value}`), `charset=${charset}`].join('; ');
           const transactionId = `mt-${Math.random().toString(36).slice(2)}`;
-          const body = type === 'application/json' ? JSON.stringify({ transactionId, prodId: 501, firstName: 'José' }) : `transactionId=${transactionId}&prodId=501&firstName=Jos%C3%A9`;
+          const body =
+            type === 'application/json'
+              ? JSON.stringify({ transactionId, prodId: 501, firstName: 'José' })
+              : `transactionId=${transactionId}&prodId=501&firstName=Jos%C3%A9`;
           const mark = target.mark();
           const reply = await post(target.gw.url, '/intserv/4.0/createAccount', body, { 'content-type': contentType, ...AUTH });
           const utf8 = /^"?utf-8"?$/i.test(charset);
@@ -175,7 +184,9 @@ function rawHead(baseUrl: string, expect: string): Promise<{ head: string; bytes
       resolve({ head: answer.split('\r\n\r\n')[0] ?? '', bytesWritten });
     };
     socket.on('connect', () => {
-      socket.write(`POST /intserv/4.0/createAccount HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/json\r\nContent-Length: ${64 * 1024 * 1024}\r\nExpect: ${expect}\r\n\r\n`);
+      socket.write(
+        `POST /intserv/4.0/createAccount HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/json\r\nContent-Length: ${64 * 1024 * 1024}\r\nExpect: ${expect}\r\n\r\n`,
+      );
       const pump = () => {
         while (!done && socket.writable && socket.bytesWritten < 64 * 1024 * 1024 && socket.write(chunk));
       };

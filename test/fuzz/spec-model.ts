@@ -14,7 +14,7 @@ import { loadGatewaySpec } from '../../src/spec.js';
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
 
 export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
-export type Schema = Record<string, any>;
+type Schema = Record<string, any>;
 
 export interface FieldModel {
   name: string;
@@ -39,7 +39,7 @@ export interface OperationModel {
   validBody: fc.Arbitrary<Record<string, Json>>;
 }
 
-export const spec = loadGatewaySpec();
+const spec = loadGatewaySpec();
 const document = spec.document as Schema;
 
 const ajv = new Ajv2020({ allErrors: true, coerceTypes: false, strict: false });
@@ -141,13 +141,19 @@ function valueArbitrary(schema: Schema, types: string[]): fc.Arbitrary<Json> {
     const integers = fc.integer({ min: Math.ceil(Math.max(min, Number.MIN_SAFE_INTEGER)), max: Math.floor(Math.min(max, Number.MAX_SAFE_INTEGER)) });
     const bounds = fc.constantFrom(...[min, max].filter((n) => Number.isSafeInteger(n) || type === 'number'));
     if (type === 'integer') return fc.oneof(integers, bounds);
-    return fc.oneof(integers, bounds, fc.double({ min, max: typeof schema.maximum === 'number' ? max : Number.MAX_VALUE, noNaN: true, noDefaultInfinity: true }));
+    return fc.oneof(
+      integers,
+      bounds,
+      fc.double({ min, max: typeof schema.maximum === 'number' ? max : Number.MAX_VALUE, noNaN: true, noDefaultInfinity: true }),
+    );
   }
   if (type !== 'string') throw new Error(`no generator for type ${String(type)}`);
   const minLength: number = schema.minLength ?? 0;
   const maxLength: number = schema.maxLength ?? Math.max(minLength, 80);
   if (schema.format === 'date') {
-    return fc.date({ min: new Date('1000-01-01T00:00:00Z'), max: new Date('9999-12-31T00:00:00Z'), noInvalidDate: true }).map((d) => d.toISOString().slice(0, 10));
+    return fc
+      .date({ min: new Date('1000-01-01T00:00:00Z'), max: new Date('9999-12-31T00:00:00Z'), noInvalidDate: true })
+      .map((d) => d.toISOString().slice(0, 10));
   }
   if (schema.format === 'email') return fc.emailAddress().filter((e) => e.length >= minLength && e.length <= maxLength);
   if (typeof schema.pattern === 'string') return patternArbitrary(schema.pattern);
@@ -167,11 +173,17 @@ function patternArbitrary(pattern: string): fc.Arbitrary<string> {
   const base = fc.stringMatching(new RegExp(stripped, 'u'));
   if (atoms.length === 0) return base;
   // Each required atom replaces one character (the length stays within the pattern's bounds).
-  return fc.tuple(base, fc.array(fc.nat(), { minLength: atoms.length, maxLength: atoms.length }), fc.tuple(...atoms.map((atom) => fc.stringMatching(new RegExp(`^(?:${atom})$`, 'u'))))).map(([text, positions, pieces]) =>
-    pieces.reduce((acc, piece, n) => {
-      const chars = [...acc];
-      chars.splice(positions[n]! % (chars.length + 1), chars.length > 0 ? 1 : 0, piece);
-      return chars.join('');
-    }, text),
-  );
+  return fc
+    .tuple(
+      base,
+      fc.array(fc.nat(), { minLength: atoms.length, maxLength: atoms.length }),
+      fc.tuple(...atoms.map((atom) => fc.stringMatching(new RegExp(`^(?:${atom})$`, 'u')))),
+    )
+    .map(([text, positions, pieces]) =>
+      pieces.reduce((acc, piece, n) => {
+        const chars = [...acc];
+        chars.splice(positions[n]! % (chars.length + 1), chars.length > 0 ? 1 : 0, piece);
+        return chars.join('');
+      }, text),
+    );
 }

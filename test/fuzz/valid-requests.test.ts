@@ -7,17 +7,38 @@
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { CREDENTIAL_WIRE, FUZZ_RUNS, Tripwire, closeClient, fuzzParams, post, propertyTimeout, startTarget, uniqueTransactionId, wire, type Target } from './fuzz-harness.js';
+import {
+  CREDENTIAL_WIRE,
+  FUZZ_RUNS,
+  Tripwire,
+  closeClient,
+  fuzzParams,
+  post,
+  propertyTimeout,
+  startTarget,
+  uniqueTransactionId,
+  wire,
+  type Target,
+} from './fuzz-harness.js';
 import { operations, responseFormats, type Json, type OperationModel } from './spec-model.js';
 
 type Representation = 'json' | 'json-nulls' | 'form';
 
 /** The body as sent, and the fields Galileo must receive. */
-function encode(op: OperationModel, body: Record<string, Json>, representation: Representation, nulls: string[]): { bytes: string; contentType: string; forwarded: Record<string, Json> } {
+function encode(
+  op: OperationModel,
+  body: Record<string, Json>,
+  representation: Representation,
+  nulls: string[],
+): { bytes: string; contentType: string; forwarded: Record<string, Json> } {
   if (representation === 'form') {
     // An empty optional value is the form's null: absent, not forwarded.
     const forwarded = Object.fromEntries(Object.entries(body).filter(([k, v]) => v !== '' || op.field(k).required));
-    return { bytes: new URLSearchParams(Object.entries(body).map(([k, v]) => [k, String(v)])).toString(), contentType: 'application/x-www-form-urlencoded', forwarded };
+    return {
+      bytes: new URLSearchParams(Object.entries(body).map(([k, v]) => [k, String(v)])).toString(),
+      contentType: 'application/x-www-form-urlencoded',
+      forwarded,
+    };
   }
   if (representation === 'json') return { bytes: JSON.stringify(body), contentType: 'application/json', forwarded: body };
   // Optional fields the body left out, sent as null: the served spec allows them and calls them absent.

@@ -45,7 +45,10 @@ describe('caller authentication', () => {
   });
 
   it('a malformed Authorization header -> 401', async () => {
-    const res = await request(gw.url).post(pathOf('createAccount')).set('authorization', `Basic ${ONBOARDING_KEY}`).send({ transactionId: txId(), prodId: 501 });
+    const res = await request(gw.url)
+      .post(pathOf('createAccount'))
+      .set('authorization', `Basic ${ONBOARDING_KEY}`)
+      .send({ transactionId: txId(), prodId: 501 });
     assert.equal(res.status, 401);
   });
 
@@ -58,7 +61,10 @@ describe('caller authentication', () => {
 
   it('a client calling an operation it is not allowed -> 403', async () => {
     const before = sim.requests().length;
-    const res = await request(gw.url).post(pathOf('createIvrCall')).set('authorization', `Bearer ${ONBOARDING_KEY}`).send({ ...exampleBody('createIvrCall'), transactionId: txId() });
+    const res = await request(gw.url)
+      .post(pathOf('createIvrCall'))
+      .set('authorization', `Bearer ${ONBOARDING_KEY}`)
+      .send({ ...exampleBody('createIvrCall'), transactionId: txId() });
     assert.equal(res.status, 403);
     assert.equal(JSON.parse(res.text).code, 'forbidden');
     assert.equal(sim.requests().length, before);
@@ -67,7 +73,10 @@ describe('caller authentication', () => {
   it('allowed clients get through, and the log names the client but never the key', async () => {
     const a = await call(ONBOARDING_KEY).send({ transactionId: txId(), prodId: 501 });
     assert.equal(a.status, 200, a.text);
-    const b = await request(gw.url).post(pathOf('createIvrCall')).set('authorization', `Bearer ${OPS_KEY}`).send({ ...exampleBody('createIvrCall'), transactionId: txId() });
+    const b = await request(gw.url)
+      .post(pathOf('createIvrCall'))
+      .set('authorization', `Bearer ${OPS_KEY}`)
+      .send({ ...exampleBody('createIvrCall'), transactionId: txId() });
     assert.equal(b.status, 200, b.text);
     const lines = gw.logs.filter((l) => l.msg === 'request completed' && l.status === 200);
     assert.ok(lines.some((l) => l.client === 'onboarding'));
@@ -114,21 +123,48 @@ describe('HTTP-level errors', () => {
 
   it('a body over BODY_LIMIT -> 413, nothing forwarded', async () => {
     const before = sim.requests().length;
-    problemOf(await request(gw.url).post(pathOf('createAccount')).send({ transactionId: txId(), prodId: 501, userData: 'x'.repeat(4000) }), 413, 'payload_too_large');
-    problemOf(await request(gw.url).post(pathOf('createAccount')).type('form').send(`transactionId=t&prodId=1&userData=${'y'.repeat(4000)}`), 413, 'payload_too_large');
+    problemOf(
+      await request(gw.url)
+        .post(pathOf('createAccount'))
+        .send({ transactionId: txId(), prodId: 501, userData: 'x'.repeat(4000) }),
+      413,
+      'payload_too_large',
+    );
+    problemOf(
+      await request(gw.url)
+        .post(pathOf('createAccount'))
+        .type('form')
+        .send(`transactionId=t&prodId=1&userData=${'y'.repeat(4000)}`),
+      413,
+      'payload_too_large',
+    );
     assert.equal(sim.requests().length, before);
   });
 
   it('neither JSON nor form -> 415 naming content-type', async () => {
-    const problem = problemOf(await request(gw.url).post(pathOf('createAccount')).set('content-type', 'text/plain').send('prodId=1'), 415, 'unsupported_media_type');
-    assert.deepEqual(problem.errors.map((e: { field: string }) => e.field), ['content-type']);
+    const problem = problemOf(
+      await request(gw.url).post(pathOf('createAccount')).set('content-type', 'text/plain').send('prodId=1'),
+      415,
+      'unsupported_media_type',
+    );
+    assert.deepEqual(
+      problem.errors.map((e: { field: string }) => e.field),
+      ['content-type'],
+    );
     problemOf(await request(gw.url).post(pathOf('createAccount')).set('content-type', 'application/xml').send('<a/>'), 415, 'unsupported_media_type');
     problemOf(await request(gw.url).post(pathOf('createAccount')), 415, 'unsupported_media_type');
   });
 
   it('malformed JSON -> 400 invalid_request naming the body', async () => {
-    const problem = problemOf(await request(gw.url).post(pathOf('createAccount')).set('content-type', 'application/json').send('{"prodId": 501,'), 400, 'invalid_request');
-    assert.deepEqual(problem.errors.map((e: { field: string }) => e.field), ['body']);
+    const problem = problemOf(
+      await request(gw.url).post(pathOf('createAccount')).set('content-type', 'application/json').send('{"prodId": 501,'),
+      400,
+      'invalid_request',
+    );
+    assert.deepEqual(
+      problem.errors.map((e: { field: string }) => e.field),
+      ['body'],
+    );
   });
 
   it('an empty JSON body -> 400 naming the body', async () => {
@@ -138,7 +174,10 @@ describe('HTTP-level errors', () => {
 
   it('__proto__ in JSON -> 400, and no prototype is polluted', async () => {
     const problem = problemOf(
-      await request(gw.url).post(pathOf('createAccount')).set('content-type', 'application/json').send('{"transactionId":"p1","prodId":1,"__proto__":{"polluted":true}}'),
+      await request(gw.url)
+        .post(pathOf('createAccount'))
+        .set('content-type', 'application/json')
+        .send('{"transactionId":"p1","prodId":1,"__proto__":{"polluted":true}}'),
       400,
       'invalid_request',
     );
@@ -172,7 +211,10 @@ describe('HTTP-level errors', () => {
     const problem = JSON.parse(body!);
     assert.equal(problem.code, 'invalid_request');
     assert.equal(problem.requestId, requestId);
-    assert.deepEqual(problem.errors.map((e: { field: string }) => e.field), ['headers']);
+    assert.deepEqual(
+      problem.errors.map((e: { field: string }) => e.field),
+      ['headers'],
+    );
     assert.equal(gw.logs.filter((l) => l.msg === 'request completed' && l.requestId === requestId).length, 1);
   });
 

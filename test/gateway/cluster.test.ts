@@ -60,13 +60,29 @@ describe('two gateway processes on a Redis Cluster (three masters)', function ()
       await assertStormReachesGalileoOnce(sim, [a.url, b.url], account(), 30);
 
       // Thirty different transactions: their records spread over the three masters' slots.
-      const many = await Promise.all(Array.from({ length: 30 }, (_, i) => request(i % 2 === 0 ? a.url : b.url).post(pathOf('createAccount')).send(account())));
+      const many = await Promise.all(
+        Array.from({ length: 30 }, (_, i) =>
+          request(i % 2 === 0 ? a.url : b.url)
+            .post(pathOf('createAccount'))
+            .send(account()),
+        ),
+      );
       for (const r of many) assert.equal(r.status, 200, r.text);
       const perNode = (await cluster.keysPerNode(prefix)).map((keys) => keys.filter((k) => k.includes('}r:')).length);
-      assert.equal(perNode.reduce((x, y) => x + y), 31);
-      assert.ok(perNode.every((n) => n > 0), `records per master: ${perNode.join('/')}`);
+      assert.equal(
+        perNode.reduce((x, y) => x + y),
+        31,
+      );
+      assert.ok(
+        perNode.every((n) => n > 0),
+        `records per master: ${perNode.join('/')}`,
+      );
 
-      for (const proc of [a, b]) assert.deepEqual(proc.logs().filter((l) => Number(l.level) >= 50), []);
+      for (const proc of [a, b])
+        assert.deepEqual(
+          proc.logs().filter((l) => Number(l.level) >= 50),
+          [],
+        );
     } finally {
       await Promise.all([a.kill(), b.kill()]);
     }
@@ -76,7 +92,13 @@ describe('two gateway processes on a Redis Cluster (three masters)', function ()
     const limited = { ...env(), GALILEO_MAX_REQUESTS_PER_SECOND: '1' }; // a burst of 1, then one call a second
     const [a, b] = await Promise.all([startGatewayProcess(limited), startGatewayProcess(limited)]);
     try {
-      const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => request(i % 2 === 0 ? a.url : b.url).post(pathOf('createAccount')).send(account())));
+      const answers = await Promise.all(
+        Array.from({ length: 6 }, (_, i) =>
+          request(i % 2 === 0 ? a.url : b.url)
+            .post(pathOf('createAccount'))
+            .send(account()),
+        ),
+      );
       assert.deepEqual(answers.map((r) => r.status).sort(), [200, 429, 429, 429, 429, 429], answers.map((r) => r.text.slice(0, 120)).join('\n'));
       const buckets = (await cluster.keysPerNode(prefix)).flat().filter((k) => k.includes('{rl}'));
       assert.deepEqual(buckets, [`${prefix}{rl}galileo`]);

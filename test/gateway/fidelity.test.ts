@@ -14,22 +14,29 @@ import { formFields, startTestGateway, startTestSimulator, txId, uniqueSsn, type
 /** Valid customers a stricter-than-Galileo spec used to refuse. */
 const ACCEPTED: Record<string, Array<[string, Record<string, unknown>]>> = {
   createAccount: [
-    ['names with accents and other letters (special-character support is a program setting)', { firstName: 'José', middleName: 'Ñ', lastName: 'Peña-Łukasiewicz' }],
+    [
+      'names with accents and other letters (special-character support is a program setting)',
+      { firstName: 'José', middleName: 'Ñ', lastName: 'Peña-Łukasiewicz' },
+    ],
     ['a Canadian postal code with a space', { postalCode: 'K1A 1A1', countryCode: '124' }],
     ['a six-digit Colombian postal code', { postalCode: '110111', countryCode: '170' }],
     ['a state longer than three letters', { state: 'Quebec', shipToState: 'Yucatán' }],
     ['apostrophes and digits in the secret question and answer', { secretQuestion: "What's the name of pet 2?", secretAnswer: "O'Malley 2nd" }],
     ['punctuation Galileo allows in income source and occupation', { incomeSource: "O'Brien | Sons, Inc.", occupation: 'Eng. R&D @ HQ' }],
     ['separators in webUid and externalAccountId', { webUid: 'ed_harley-2', externalAccountId: 'ABC-123_x/y=+' }],
-    ['`_` and `/` dates in ID layouts (no CV test name, so no CIP)', { firstName: 'Ed', idType: 4, id: 'AB_12345|05-22-2027', idType2: 1, id2: 'D12_34|ut|12/25/2030' }],
+    [
+      '`_` and `/` dates in ID layouts (no CV test name, so no CIP)',
+      { firstName: 'Ed', idType: 4, id: 'AB_12345|05-22-2027', idType2: 1, id2: 'D12_34|ut|12/25/2030' },
+    ],
     ['a P.O. box in address1 (EAPOB is a product parameter)', { address1: 'P.O. Box 123' }],
-    ['the fields Galileo added: politicalAffiliation, kycRefNo, externalCustomerId, riskContextId', { politicalAffiliation: 1, kycRefNo: 'KYC-1', externalCustomerId: 'acv#-@45!sbsxm%-', riskContextId: '300dcfeesarEEd' }],
+    [
+      'the fields Galileo added: politicalAffiliation, kycRefNo, externalCustomerId, riskContextId',
+      { politicalAffiliation: 1, kycRefNo: 'KYC-1', externalCustomerId: 'acv#-@45!sbsxm%-', riskContextId: '300dcfeesarEEd' },
+    ],
     ['an ID type Galileo added (18)', { idType3: 18, id3: 'any-layout' }],
     ['a leap day', { dateOfBirth: '2000-02-29' }],
   ],
-  createIvrCall: [
-    ['callParams as a JSON array', { callParams: '[{"panLastFour":"1234","passCode":"0123","expiryDate":"2011-01-01"}]' }],
-  ],
+  createIvrCall: [['callParams as a JSON array', { callParams: '[{"panLastFour":"1234","passCode":"0123","expiryDate":"2011-01-01"}]' }]],
 };
 
 /** What Galileo refuses for every program, refused at the gateway (field named, nothing forwarded). */
@@ -56,7 +63,9 @@ describe('fidelity with Galileo: what is accepted and what is refused', () => {
   before(async () => {
     sim = await startTestSimulator();
     gw = await startTestGateway(sim.url);
-    const created = await request(gw.url).post(pathOf('createAccount')).send({ transactionId: txId('setup'), prodId: 501, mobilePhone: '8015556060', mobilePhoneCountryCode: '+1' });
+    const created = await request(gw.url)
+      .post(pathOf('createAccount'))
+      .send({ transactionId: txId('setup'), prodId: 501, mobilePhone: '8015556060', mobilePhoneCountryCode: '+1' });
     prn = JSON.parse(created.text).response_data[0].pmt_ref_no;
   });
   after(async () => {
@@ -93,7 +102,10 @@ describe('fidelity with Galileo: what is accepted and what is refused', () => {
         assert.equal(operation(operationId).accepts(body), false, 'the served spec refuses it');
         const res = await request(gw.url).post(pathOf(operationId)).send(body);
         assert.equal(res.status, 400, res.text);
-        assert.ok(JSON.parse(res.text).errors.some((e: { field: string }) => e.field === field), res.text);
+        assert.ok(
+          JSON.parse(res.text).errors.some((e: { field: string }) => e.field === field),
+          res.text,
+        );
         assert.equal(upstreamOf(body.transactionId).length, 0);
       });
     }
@@ -107,7 +119,11 @@ describe('fidelity with Galileo: what is accepted and what is refused', () => {
       assert.equal(res.status, 200, res.text);
       const envelope = JSON.parse(res.text);
       assert.equal(envelope.status_code, 0, res.text);
-      assert.deepEqual(envelope.echo, { provider_transaction_id: `ptx-${operationId}`, provider_timestamp: '2026-11-30 12:00:00', transaction_id: body.transactionId });
+      assert.deepEqual(envelope.echo, {
+        provider_transaction_id: `ptx-${operationId}`,
+        provider_timestamp: '2026-11-30 12:00:00',
+        transaction_id: body.transactionId,
+      });
     }
   });
 
@@ -117,7 +133,10 @@ describe('fidelity with Galileo: what is accepted and what is refused', () => {
       assert.equal(operation('createAccount').accepts(body), false);
       const res = await request(gw.url).post(pathOf('createAccount')).send(body);
       assert.equal(res.status, 400, res.text);
-      assert.deepEqual(JSON.parse(res.text).errors.map((e: { field: string }) => e.field), ['idType']);
+      assert.deepEqual(
+        JSON.parse(res.text).errors.map((e: { field: string }) => e.field),
+        ['idType'],
+      );
     });
 
     it('a null id (with or without idType) is accepted by both, and not forwarded', async () => {
@@ -139,12 +158,24 @@ describe('fidelity with Galileo: what is accepted and what is refused', () => {
 
     it('in a form an empty optional value is absent; an empty required value is refused', async () => {
       const transactionId = txId();
-      const ok = await request(gw.url).post(pathOf('createAccount')).type('form').send(`transactionId=${transactionId}&prodId=501&loadAmount=&firstName=&idType=`);
+      const ok = await request(gw.url)
+        .post(pathOf('createAccount'))
+        .type('form')
+        .send(`transactionId=${transactionId}&prodId=501&loadAmount=&firstName=&idType=`);
       assert.equal(ok.status, 200, ok.text);
-      assert.deepEqual(Object.keys(formFields(upstreamOf(transactionId)[0]!.body)).sort(), ['apiLogin', 'apiTransKey', 'prodId', 'providerId', 'transactionId']);
+      assert.deepEqual(Object.keys(formFields(upstreamOf(transactionId)[0]!.body)).sort(), [
+        'apiLogin',
+        'apiTransKey',
+        'prodId',
+        'providerId',
+        'transactionId',
+      ]);
       const missing = await request(gw.url).post(pathOf('createAccount')).type('form').send(`transactionId=${txId()}&prodId=`);
       assert.equal(missing.status, 400, missing.text);
-      assert.deepEqual(JSON.parse(missing.text).errors.map((e: { field: string }) => e.field), ['prodId']);
+      assert.deepEqual(
+        JSON.parse(missing.text).errors.map((e: { field: string }) => e.field),
+        ['prodId'],
+      );
     });
   });
 });

@@ -17,7 +17,9 @@ describe('forwarding to Galileo', () => {
     sim = await startTestSimulator();
     gw = await startTestGateway(sim.url);
     // An account for the operations that need one.
-    const created = await request(gw.url).post(pathOf('createAccount')).send({ ...exampleBody('createAccount'), transactionId: txId('setup'), idType: undefined, id: undefined, idType2: undefined, id2: undefined });
+    const created = await request(gw.url)
+      .post(pathOf('createAccount'))
+      .send({ ...exampleBody('createAccount'), transactionId: txId('setup'), idType: undefined, id: undefined, idType2: undefined, id2: undefined });
     assert.equal(created.status, 200, created.text);
     prn = JSON.parse(created.text).response_data[0].pmt_ref_no;
     assert.match(prn, /^\d{12}$/);
@@ -107,7 +109,9 @@ describe('forwarding to Galileo', () => {
 
   it("passes Galileo's business errors through unchanged", async () => {
     const transactionId = txId('biz');
-    const res = await request(gw.url).post(pathOf('createIvrCall')).send({ ...exampleBody('createIvrCall'), transactionId, accountNo: '999999999999' });
+    const res = await request(gw.url)
+      .post(pathOf('createIvrCall'))
+      .send({ ...exampleBody('createIvrCall'), transactionId, accountNo: '999999999999' });
     assert.equal(res.status, 200);
     const envelope = JSON.parse(res.text);
     assert.equal(envelope.status_code, 12);

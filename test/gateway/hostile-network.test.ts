@@ -113,8 +113,26 @@ describe('a hostile network before authentication', function () {
     ['417 (an Expect other than 100-continue)', 'POST', pathOf('createAccount'), { ...json, expect: 'x-ready' }],
     ['417 (an Expect with a key)', 'POST', pathOf('createAccount'), { ...json, ...auth, expect: '100-continue, x-more' }],
     ['400 (HTTP/1.1 without Host)', 'POST', pathOf('createAccount'), { ...json, ...auth, host: null }],
-    ['400 (two Authorization headers)', 'POST', pathOf('createAccount'), [['content-type', 'application/json'], ['authorization', `Bearer ${KEY}`], ['authorization', `Bearer ${IVR_KEY}`]]],
-    ['400 (two Content-Type headers)', 'POST', pathOf('createAccount'), [['authorization', `Bearer ${KEY}`], ['content-type', 'application/json'], ['content-type', 'text/plain']]],
+    [
+      '400 (two Authorization headers)',
+      'POST',
+      pathOf('createAccount'),
+      [
+        ['content-type', 'application/json'],
+        ['authorization', `Bearer ${KEY}`],
+        ['authorization', `Bearer ${IVR_KEY}`],
+      ],
+    ],
+    [
+      '400 (two Content-Type headers)',
+      'POST',
+      pathOf('createAccount'),
+      [
+        ['authorization', `Bearer ${KEY}`],
+        ['content-type', 'application/json'],
+        ['content-type', 'text/plain'],
+      ],
+    ],
   ];
   for (const [name, method, path, headers] of refusals) {
     it(`${name} for a 1 GB body: problem+json, one log line, the connection closed, a few MB read at most`, async () => {
@@ -152,14 +170,26 @@ describe('a hostile network before authentication', function () {
 
   it('Expect: 100-continue: no 100 before authentication; a 100 after it', async () => {
     const body = JSON.stringify({ transactionId: txId('continue'), prodId: 501 });
-    const refused = await stream(gw.url, request('POST', pathOf('createAccount'), { 'content-type': 'application/json', 'content-length': body.length, expect: '100-continue' }), 0, 2_000);
+    const refused = await stream(
+      gw.url,
+      request('POST', pathOf('createAccount'), { 'content-type': 'application/json', 'content-length': body.length, expect: '100-continue' }),
+      0,
+      2_000,
+    );
     assert.match(refused.head, /^HTTP\/1.1 401 /);
 
     const { hostname, port } = new URL(gw.url);
     const socket = net.connect(Number(port), hostname);
     let answer = '';
     socket.on('data', (d) => (answer += d.toString()));
-    socket.write(request('POST', pathOf('createAccount'), { 'content-type': 'application/json', 'content-length': body.length, expect: '100-continue', authorization: `Bearer ${KEY}` }));
+    socket.write(
+      request('POST', pathOf('createAccount'), {
+        'content-type': 'application/json',
+        'content-length': body.length,
+        expect: '100-continue',
+        authorization: `Bearer ${KEY}`,
+      }),
+    );
     for (let i = 0; i < 100 && !answer.includes('100 Continue'); i++) await sleep(10);
     assert.match(answer, /^HTTP\/1.1 100 Continue\r\n/);
     socket.write(body);
@@ -169,7 +199,12 @@ describe('a hostile network before authentication', function () {
   });
 
   it('a declared Content-Length over BODY_LIMIT is refused (413) before a byte of the body is read', async () => {
-    const result = await stream(gw.url, request('POST', pathOf('createAccount'), { 'content-type': 'application/json', authorization: `Bearer ${KEY}`, 'content-length': 17 * 1024 }), 0, 2_000);
+    const result = await stream(
+      gw.url,
+      request('POST', pathOf('createAccount'), { 'content-type': 'application/json', authorization: `Bearer ${KEY}`, 'content-length': 17 * 1024 }),
+      0,
+      2_000,
+    );
     assert.match(result.head, /^HTTP\/1.1 413 /);
     assert.match(result.head, /\r\nconnection: close/i);
     assert.ok(result.closed);
@@ -210,21 +245,26 @@ describe('a hostile network before authentication', function () {
     const limited = await startTestGateway(sim.url, { MAX_CONNECTIONS: '4' });
     const { hostname, port } = new URL(limited.url);
     // The review's attack, scaled down: every connection the gateway takes, each left idle after one GET /healthz.
-    const held = await Promise.all([0, 1, 2, 3].map(async () => {
-      const socket = net.connect(Number(port), hostname);
-      await new Promise((resolve) => socket.once('connect', resolve));
-      socket.write(request('GET', '/healthz', {}));
-      await new Promise((resolve) => socket.once('data', resolve));
-      socket.on('error', () => undefined);
-      return socket;
-    }));
+    const held = await Promise.all(
+      [0, 1, 2, 3].map(async () => {
+        const socket = net.connect(Number(port), hostname);
+        await new Promise((resolve) => socket.once('connect', resolve));
+        socket.write(request('GET', '/healthz', {}));
+        await new Promise((resolve) => socket.once('data', resolve));
+        socket.on('error', () => undefined);
+        return socket;
+      }),
+    );
     const answer = await fetch(`${limited.url}/healthz`);
     assert.equal(answer.status, 200);
     const metrics = await (await fetch(`${limited.url}/metrics`)).text();
     assert.ok(metricValue(metrics, 'gateway_connections_reclaimed_total') >= 1, 'no idle connection was reclaimed');
     assert.equal(metricValue(metrics, 'gateway_connections_dropped_total'), 0);
     for (let i = 0; i < 50 && !held.some((s) => s.readableEnded || s.destroyed); i++) await sleep(10);
-    assert.ok(held.some((s) => s.readableEnded || s.destroyed), 'no idle connection was closed');
+    assert.ok(
+      held.some((s) => s.readableEnded || s.destroyed),
+      'no idle connection was closed',
+    );
     held.forEach((s) => s.destroy());
     await limited.stop();
   });
@@ -238,11 +278,13 @@ describe('a hostile network before authentication', function () {
         socket.on('error', () => undefined);
       });
     // Two connections from 127.0.0.2, each busy with headers that never finish.
-    const busy = await Promise.all([0, 1].map(async () => {
-      const socket = await connect('127.0.0.2');
-      socket.write('GET /healthz HTTP/1.1\r\nhost: x\r\nx-slow: ');
-      return socket;
-    }));
+    const busy = await Promise.all(
+      [0, 1].map(async () => {
+        const socket = await connect('127.0.0.2');
+        socket.write('GET /healthz HTTP/1.1\r\nhost: x\r\nx-slow: ');
+        return socket;
+      }),
+    );
     await sleep(50);
     const third = await connect('127.0.0.2');
     await new Promise((resolve) => third.once('close', resolve));
@@ -260,9 +302,14 @@ describe('a hostile network before authentication', function () {
   it('connections beyond MAX_CONNECTIONS are dropped on accept, counted and logged', async () => {
     const limited = await startTestGateway(sim.url, { MAX_CONNECTIONS: '2' });
     const { hostname, port } = new URL(limited.url);
-    const open = await Promise.all([0, 1].map(() => new Promise<net.Socket>((resolve) => {
-      const s = net.connect(Number(port), hostname, () => resolve(s));
-    })));
+    const open = await Promise.all(
+      [0, 1].map(
+        () =>
+          new Promise<net.Socket>((resolve) => {
+            const s = net.connect(Number(port), hostname, () => resolve(s));
+          }),
+      ),
+    );
     await sleep(50);
     const third = net.connect(Number(port), hostname);
     third.on('error', () => undefined);

@@ -18,7 +18,12 @@ const STORES: Array<{ name: string; env: () => Record<string, string> }> = [
   { name: 'memory store', env: () => ({ IDEMPOTENCY_STORE: 'memory' }) },
   {
     name: 'redis store (encrypted)',
-    env: () => ({ IDEMPOTENCY_STORE: 'redis', REDIS_URL, IDEMPOTENCY_KEY_PREFIX: `test:gw:${randomBytes(6).toString('hex')}:`, IDEMPOTENCY_ENCRYPTION_KEY: ENCRYPTION_KEY }),
+    env: () => ({
+      IDEMPOTENCY_STORE: 'redis',
+      REDIS_URL,
+      IDEMPOTENCY_KEY_PREFIX: `test:gw:${randomBytes(6).toString('hex')}:`,
+      IDEMPOTENCY_ENCRYPTION_KEY: ENCRYPTION_KEY,
+    }),
   },
 ];
 
@@ -47,7 +52,8 @@ for (const store of STORES) {
     const ivr = () => ({ ...exampleBody('createIvrCall'), transactionId: txId('ivr') });
     const post = (operationId: string, body: Record<string, unknown>) => request(gw.url).post(pathOf(operationId)).send(body);
     const received = (transactionId: string) => sim.requests().filter((r) => r.params.transactionId === transactionId).length;
-    const outcomeOf = (transactionId: string) => gw.logs.filter((l) => l.msg === 'request completed' && l.transactionId === transactionId).map((l) => l.idempotency);
+    const outcomeOf = (transactionId: string) =>
+      gw.logs.filter((l) => l.msg === 'request completed' && l.transactionId === transactionId).map((l) => l.idempotency);
 
     it('a repeated request is replayed: same status, content type and body, Idempotent-Replayed, no second call', async () => {
       const body = account();
@@ -74,7 +80,10 @@ for (const store of STORES) {
       const reordered = Object.fromEntries(Object.entries({ ...body, transactionId: `${body.transactionId}-x` }).reverse());
       const json = await post('createIvrCall', reordered);
       assert.equal(json.status, 200, json.text);
-      const form = await request(gw.url).post(pathOf('createIvrCall')).type('form').send(asForm({ ...body, transactionId: `${body.transactionId}-x` }));
+      const form = await request(gw.url)
+        .post(pathOf('createIvrCall'))
+        .type('form')
+        .send(asForm({ ...body, transactionId: `${body.transactionId}-x` }));
       assert.equal(form.headers['idempotent-replayed'], 'true', form.text);
       assert.equal(form.text, json.text);
       assert.equal(received(`${body.transactionId}-x`), 1);
@@ -137,7 +146,10 @@ for (const store of STORES) {
     }
 
     it('the outcome is read from XML responses too (407-14 consumed, 2 released)', async () => {
-      for (const [statusCode, calls] of [['407-14', 1], [2, 2]] as const) {
+      for (const [statusCode, calls] of [
+        ['407-14', 1],
+        [2, 2],
+      ] as const) {
         const body = account();
         sim.addFault({ fault: { type: 'respond', statusCode }, match: { transactionId: body.transactionId } });
         const send = () => request(gw.url).post(pathOf('createAccount')).set('response-content-type', 'xml').send(body);
@@ -206,7 +218,10 @@ for (const store of STORES) {
       const responses = await Promise.all(Array.from({ length: 50 }, () => post('createAccount', body)));
       assert.equal(received(body.transactionId), 1);
       const statuses = responses.map((r) => r.status);
-      assert.ok(statuses.every((s) => s === 200 || s === 409), JSON.stringify(statuses));
+      assert.ok(
+        statuses.every((s) => s === 200 || s === 409),
+        JSON.stringify(statuses),
+      );
       assert.equal(responses.filter((r) => r.status === 200 && r.headers['idempotent-replayed'] === undefined).length, 1);
     });
 

@@ -62,10 +62,13 @@ describe('replicas sharing one Redis (real processes)', function () {
     try {
       const body = account();
       sim.addFault({ fault: { type: 'no_answer' }, match: { transactionId: body.transactionId }, times: 1 });
-      const inFlight = request(doomed.url).post(pathOf('createAccount')).send(body).then(
-        (r) => r.status,
-        () => 'connection lost',
-      );
+      const inFlight = request(doomed.url)
+        .post(pathOf('createAccount'))
+        .send(body)
+        .then(
+          (r) => r.status,
+          () => 'connection lost',
+        );
       const deadline = Date.now() + 5000;
       while (received(body.transactionId) === 0 && Date.now() < deadline) await sleep(10);
       assert.equal(received(body.transactionId), 1, 'the first call never reached Galileo');

@@ -26,7 +26,10 @@ const CLIENTS = JSON.stringify([
 
 /** Every run of digits in the text, in any script, separators and all removed. */
 function digitsOf(text: string): string {
-  return text.normalize('NFKC').replace(/\p{Nd}/gu, (d) => String(d.codePointAt(0)! & 0xf)).replace(/[^0-9]/g, '');
+  return text
+    .normalize('NFKC')
+    .replace(/\p{Nd}/gu, (d) => String(d.codePointAt(0)! & 0xf))
+    .replace(/[^0-9]/g, '');
 }
 
 describe('security review 3 (real gateway, real Redis)', function () {
@@ -38,7 +41,13 @@ describe('security review 3 (real gateway, real Redis)', function () {
   before(async () => {
     sim = await startTestSimulator();
     redis = new Redis(REDIS_URL);
-    gw = await startTestGateway(sim.url, { GATEWAY_CLIENTS: CLIENTS, IDEMPOTENCY_STORE: 'redis', REDIS_URL, IDEMPOTENCY_KEY_PREFIX: prefix, IDEMPOTENCY_ENCRYPTION_KEY: randomBytes(32).toString('base64') });
+    gw = await startTestGateway(sim.url, {
+      GATEWAY_CLIENTS: CLIENTS,
+      IDEMPOTENCY_STORE: 'redis',
+      REDIS_URL,
+      IDEMPOTENCY_KEY_PREFIX: prefix,
+      IDEMPOTENCY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    });
   });
   after(async () => {
     await gw.stop();
@@ -116,7 +125,10 @@ describe('security review 3 (real gateway, real Redis)', function () {
         assert.match(String(answer.headers['retry-after']), /^[1-9][0-9]*$/, `${what}: Retry-After ${answer.headers['retry-after']}`);
       }
       assert.equal(calls(body.transactionId), 1, `${what}: forwarded again`);
-      assert.ok(gw.logs.some((l) => l.msg === 'idempotency claim failed: nothing was forwarded' && /unreadable/.test(String(l.reason))), what);
+      assert.ok(
+        gw.logs.some((l) => l.msg === 'idempotency claim failed: nothing was forwarded' && /unreadable/.test(String(l.reason))),
+        what,
+      );
     }
     // A key of another type in the record's place: the same.
     const body = account(txId('not-a-hash'));
@@ -175,7 +187,10 @@ describe('security review 3 (real gateway, real Redis)', function () {
   it('4 and 9: a Redis store without a fingerprint key refuses to start whatever NODE_ENV says; no refusal prints a secret', async () => {
     for (const NODE_ENV of [undefined, 'development']) {
       // Named but undefined: the harness adds no key of its own, and the process gets none.
-      const env = { ...(NODE_ENV && { NODE_ENV }), IDEMPOTENCY_STORE: 'redis', REDIS_URL, IDEMPOTENCY_FINGERPRINT_KEY: undefined } as unknown as Record<string, string>;
+      const env = { ...(NODE_ENV && { NODE_ENV }), IDEMPOTENCY_STORE: 'redis', REDIS_URL, IDEMPOTENCY_FINGERPRINT_KEY: undefined } as unknown as Record<
+        string,
+        string
+      >;
       const proc = spawnGateway(env);
       const exit = await proc.exited;
       assert.notEqual(exit.code, 0);

@@ -30,17 +30,27 @@ describe('security review: smaller findings', function () {
   it('a form body in a charset other than UTF-8 is 415, nothing forwarded', async () => {
     const transactionId = txId('latin1');
     for (const charset of ['iso-8859-1', 'latin1', 'utf-16']) {
-      const res = await post('createAccount').set('content-type', `application/x-www-form-urlencoded; charset=${charset}`).send(`transactionId=${transactionId}&prodId=501`);
+      const res = await post('createAccount')
+        .set('content-type', `application/x-www-form-urlencoded; charset=${charset}`)
+        .send(`transactionId=${transactionId}&prodId=501`);
       assert.equal(res.status, 415, `${charset}: ${res.text}`);
-      assert.deepEqual(JSON.parse(res.text).errors.map((e: { field: string }) => e.field), ['content-type']);
+      assert.deepEqual(
+        JSON.parse(res.text).errors.map((e: { field: string }) => e.field),
+        ['content-type'],
+      );
     }
     // Review 3, finding 11: a quoted parameter that reads like a charset is not the charset.
-    for (const contentType of ['application/x-www-form-urlencoded; x="a;charset=utf-8"; charset=iso-8859-1', 'application/json; q="; charset=utf-8"; charset=latin1']) {
+    for (const contentType of [
+      'application/x-www-form-urlencoded; x="a;charset=utf-8"; charset=iso-8859-1',
+      'application/json; q="; charset=utf-8"; charset=latin1',
+    ]) {
       const res = await post('createAccount').set('content-type', contentType).send(`transactionId=${transactionId}&prodId=501&firstName=Jos\xe9`);
       assert.equal(res.status, 415, `${contentType}: ${res.text}`);
     }
     assert.equal(sim.requests().filter((r) => r.params.transactionId === transactionId).length, 0);
-    const utf8 = await post('createAccount').set('content-type', 'application/x-www-form-urlencoded; charset=UTF-8').send(`transactionId=${transactionId}&prodId=501`);
+    const utf8 = await post('createAccount')
+      .set('content-type', 'application/x-www-form-urlencoded; charset=UTF-8')
+      .send(`transactionId=${transactionId}&prodId=501`);
     assert.equal(utf8.status, 200, utf8.text);
   });
 
@@ -67,7 +77,10 @@ describe('security review: smaller findings', function () {
 
   it('the bearer scheme is matched case-insensitively', async () => {
     for (const scheme of ['bearer', 'BEARER', 'Bearer', 'bEaReR']) {
-      const res = await request(gw.url).post(pathOf('createAccount')).set('authorization', `${scheme} ${KEY}`).send({ transactionId: txId('scheme'), prodId: 501 });
+      const res = await request(gw.url)
+        .post(pathOf('createAccount'))
+        .set('authorization', `${scheme} ${KEY}`)
+        .send({ transactionId: txId('scheme'), prodId: 501 });
       assert.equal(res.status, 200, `${scheme}: ${res.text}`);
     }
   });
@@ -115,7 +128,9 @@ describe('security review: smaller findings', function () {
     });
 
     it('the gateway asks for identity, and a bomb is a 502 upstream_bad_response, decoding capped', async () => {
-      const res = await request(bombGateway.url).post(pathOf('createAccount')).send({ transactionId: txId('bomb'), prodId: 501 });
+      const res = await request(bombGateway.url)
+        .post(pathOf('createAccount'))
+        .send({ transactionId: txId('bomb'), prodId: 501 });
       assert.equal(res.status, 502, res.text);
       assert.equal(JSON.parse(res.text).code, 'upstream_bad_response');
       assert.deepEqual(asked, ['identity']);

@@ -126,10 +126,16 @@ describe('the gateway on Redis Sentinel: failover of a killed master', function 
       stop = true;
       await Promise.all(callers);
 
-      assert.ok(answers.some((a) => a.at > killedAt && a.status === 503), 'no 503 after the kill');
+      assert.ok(
+        answers.some((a) => a.at > killedAt && a.status === 503),
+        'no 503 after the kill',
+      );
       const fenced = answers.filter((a) => a.at > killedAt && a.detail?.includes('may have lost recent claims'));
       assert.ok(fenced.length > 0, 'the new master was fenced: it may lack claims the old one acknowledged');
-      assert.ok(gw.logs.some((l) => l.msg === LOST_WRITES && l.reason === 'server_changed'), 'the failover was logged as a possible loss');
+      assert.ok(
+        gw.logs.some((l) => l.msg === LOST_WRITES && l.reason === 'server_changed'),
+        'the failover was logged as a possible loss',
+      );
       const lastRefusal = answers.filter((a) => a.status === 503).at(-1)!.at;
       assert.ok(answers.filter((a) => a.at > lastRefusal).every((a) => a.status === 200 || a.status === 409));
       for (const transactionId of [...transactions, lost.transactionId]) assert.ok(galileoCalls(transactionId) <= 1, `${transactionId} reached Galileo twice`);

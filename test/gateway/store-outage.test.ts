@@ -28,7 +28,12 @@ describe('idempotency store outage and restart without persistence (gateway on i
     await adoptPrefix(admin, 'galileo-gw:idem:');
     admin.disconnect();
     sim = await startTestSimulator();
-    gw = await startTestGateway(sim.url, { IDEMPOTENCY_STORE: 'redis', REDIS_URL: redis.url, GALILEO_TIMEOUT_MS: String(TIMEOUT_MS), GALILEO_MAX_RETRIES: '0' });
+    gw = await startTestGateway(sim.url, {
+      IDEMPOTENCY_STORE: 'redis',
+      REDIS_URL: redis.url,
+      GALILEO_TIMEOUT_MS: String(TIMEOUT_MS),
+      GALILEO_MAX_RETRIES: '0',
+    });
   });
   after(async () => {
     await gw?.stop();
@@ -38,7 +43,10 @@ describe('idempotency store outage and restart without persistence (gateway on i
 
   // Consumed at Galileo (status 0), so Galileo's own duplicate check shows a second execution attempt.
   const account = { prodId: 501, firstName: 'Grace', lastName: 'Hopper', idType: 2, id: uniqueSsn() };
-  const createAccount = (transactionId: string) => request(gw.url).post(pathOf('createAccount')).send({ ...account, transactionId });
+  const createAccount = (transactionId: string) =>
+    request(gw.url)
+      .post(pathOf('createAccount'))
+      .send({ ...account, transactionId });
   const received = (transactionId: string) => sim.requests().filter((r) => r.params.transactionId === transactionId);
   const problem = (res: request.Response) => JSON.parse(res.text) as { code: string; detail: string };
 
@@ -78,7 +86,10 @@ describe('idempotency store outage and restart without persistence (gateway on i
       'the loss is logged',
     );
     // Its answer could not be recorded: Redis was down, or the claim was gone.
-    assert.ok(gw.logs.some((l) => typeof l.msg === 'string' && /^idempotency complete (skipped: the claim is gone|failed)/.test(l.msg)), 'the answer was not recorded');
+    assert.ok(
+      gw.logs.some((l) => typeof l.msg === 'string' && /^idempotency complete (skipped: the claim is gone|failed)/.test(l.msg)),
+      'the answer was not recorded',
+    );
 
     // Until a lock TTL after the restart, still refused; after it, forwarded again (and Galileo,
     // which did execute the first call, answers 24).

@@ -40,7 +40,8 @@ describe('traffic protection (real gateways, real Redis)', function () {
     prefixes.push(prefix);
     return { IDEMPOTENCY_STORE: 'redis', REDIS_URL, IDEMPOTENCY_KEY_PREFIX: prefix };
   };
-  const post = (gw: TestGateway, body: object, key = KEYS.batch) => request(gw.url).post(pathOf('createAccount')).set('authorization', `Bearer ${key}`).send(body);
+  const post = (gw: TestGateway, body: object, key = KEYS.batch) =>
+    request(gw.url).post(pathOf('createAccount')).set('authorization', `Bearer ${key}`).send(body);
   const calls = (transactionId: string) => sim.requests().filter((r) => r.params.transactionId === transactionId).length;
 
   before(async () => {
@@ -58,9 +59,16 @@ describe('traffic protection (real gateways, real Redis)', function () {
   it('a client over its limit gets 429 with Retry-After and RateLimit fields, nothing claimed or forwarded; another client is unaffected', async () => {
     const gw = await gateway({ GATEWAY_CLIENTS: clients({ requestsPerSecond: 2, burst: 3 }) });
     const bodies = Array.from({ length: 6 }, () => account('burst'));
-    const [batch, quiet] = await Promise.all([Promise.all(bodies.map((b) => post(gw, b))), Promise.all(Array.from({ length: 6 }, () => post(gw, account('quiet'), KEYS.quiet)))]);
+    const [batch, quiet] = await Promise.all([
+      Promise.all(bodies.map((b) => post(gw, b))),
+      Promise.all(Array.from({ length: 6 }, () => post(gw, account('quiet'), KEYS.quiet))),
+    ]);
     assert.deepEqual(batch.map((r) => r.status).sort(), [200, 200, 200, 429, 429, 429]);
-    assert.deepEqual(quiet.map((r) => r.status), [200, 200, 200, 200, 200, 200], 'the other client has no limit of its own');
+    assert.deepEqual(
+      quiet.map((r) => r.status),
+      [200, 200, 200, 200, 200, 200],
+      'the other client has no limit of its own',
+    );
     const passed = batch.find((r) => r.status === 200)!;
     assert.equal(passed.headers['ratelimit-policy'], '"client";q=3;w=2');
     assert.match(String(passed.headers.ratelimit), /^"client";r=[0-2];t=[0-9]+$/);
@@ -110,7 +118,8 @@ describe('traffic protection (real gateways, real Redis)', function () {
         socket.on('error', reject);
         setTimeout(() => reject(new Error(`no answer: ${got}`)), 5000).unref();
       });
-    const head = (length: number) => `POST ${pathOf('createAccount')} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEYS.batch}\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`;
+    const head = (length: number) =>
+      `POST ${pathOf('createAccount')} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEYS.batch}\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`;
     // 64 MiB declared, none of it sent: the answer cannot wait for the body, and the connection closes.
     const unsent = await raw(head(64 * 1024 * 1024), 1);
     assert.match(unsent.text, /^HTTP\/1\.1 429 /);
@@ -146,7 +155,7 @@ describe('traffic protection (real gateways, real Redis)', function () {
           if (r.status === 429) {
             const problem = JSON.parse(r.text);
             assert.match(problem.detail, /budget for calls to Galileo, shared by every client/);
-            assert.ok(!/batch|quiet/.test(problem.detail), 'never another client\'s name');
+            assert.ok(!/batch|quiet/.test(problem.detail), "never another client's name");
             assert.equal(r.headers['ratelimit-policy'], '"galileo";q=5;w=1');
           }
           await sleep(20);
@@ -226,7 +235,12 @@ describe('traffic protection (real gateways, real Redis)', function () {
     await adoptPrefix(admin, prefix);
     await admin.quit();
     try {
-      const gw = await gateway({ IDEMPOTENCY_STORE: 'redis', REDIS_URL: spare.url, IDEMPOTENCY_KEY_PREFIX: prefix, GATEWAY_CLIENTS: clients({ requestsPerSecond: 100, burst: 100 }) });
+      const gw = await gateway({
+        IDEMPOTENCY_STORE: 'redis',
+        REDIS_URL: spare.url,
+        IDEMPOTENCY_KEY_PREFIX: prefix,
+        GATEWAY_CLIENTS: clients({ requestsPerSecond: 100, burst: 100 }),
+      });
       assert.equal((await post(gw, account())).status, 200);
       await spare.kill();
       const body = account('no-redis');

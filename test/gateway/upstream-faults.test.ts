@@ -22,7 +22,10 @@ describe('upstream faults', () => {
     await sim.close();
   });
 
-  const call = (transactionId: string) => request(gw.url).post(pathOf('createIvrCall')).send({ ...exampleBody('createIvrCall'), transactionId });
+  const call = (transactionId: string) =>
+    request(gw.url)
+      .post(pathOf('createIvrCall'))
+      .send({ ...exampleBody('createIvrCall'), transactionId });
   const received = (transactionId: string) => sim.requests().filter((r) => r.params.transactionId === transactionId).length;
   const logLine = (transactionId: string) => gw.logs.filter((l) => l.msg === 'request completed' && l.transactionId === transactionId).at(-1) as any;
 
@@ -101,7 +104,9 @@ describe('upstream faults', () => {
     const refused = await startTestGateway(`http://127.0.0.1:${port}/intserv/4.0`, { GALILEO_MAX_RETRIES: '2' });
     try {
       const transactionId = txId('refused');
-      const res = await request(refused.url).post(pathOf('createIvrCall')).send({ ...exampleBody('createIvrCall'), transactionId });
+      const res = await request(refused.url)
+        .post(pathOf('createIvrCall'))
+        .send({ ...exampleBody('createIvrCall'), transactionId });
       assert.equal(res.status, 502, res.text);
       assert.equal(JSON.parse(res.text).code, 'upstream_unavailable');
       const line = refused.logs.find((l) => l.msg === 'request completed' && l.transactionId === transactionId) as any;

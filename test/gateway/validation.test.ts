@@ -19,7 +19,7 @@ const CASES: Record<string, Case[]> = {
     { name: 'prodId not an integer (type)', change: { prodId: 'abc' }, fields: ['prodId'] },
     { name: 'prodId above its maximum (range)', change: { prodId: 100_000_001 }, fields: ['prodId'] },
     { name: 'firstName over 40 characters (length)', change: { firstName: 'J'.repeat(41) }, fields: ['firstName'] },
-    { name: 'idType outside Galileo\'s enum 0-18', change: { idType: 19 }, fields: ['idType'] },
+    { name: "idType outside Galileo's enum 0-18", change: { idType: 19 }, fields: ['idType'] },
     { name: 'dateOfBirth that is not a calendar date (format)', change: { dateOfBirth: '2021-02-30' }, fields: ['dateOfBirth'] },
     { name: 'expressMail outside its documented values (enum)', change: { expressMail: 'X' }, fields: ['expressMail'] },
     { name: 'id without idType (cross-field)', change: { id: '123456789' }, remove: ['idType'], fields: ['idType'] },
@@ -108,7 +108,9 @@ describe('validation', () => {
   it('JSON is typed: a number sent as a string (or a string as a number) is refused, naming the field', async () => {
     await expectRejected('createAccount', { transactionId: txId(), prodId: '501' }, ['prodId']);
     await expectRejected('createAccount', { transactionId: txId(), prodId: 501, mobileCarrierId: 8 }, ['mobileCarrierId']);
-    await expectRejected('modifyOnDemandAlertStatus', { ...exampleBody('modifyOnDemandAlertStatus'), transactionId: txId(), mobileCarrierId: '8' }, ['mobileCarrierId']);
+    await expectRejected('modifyOnDemandAlertStatus', { ...exampleBody('modifyOnDemandAlertStatus'), transactionId: txId(), mobileCarrierId: '8' }, [
+      'mobileCarrierId',
+    ]);
   });
 
   it('reports every problem, not the first', async () => {
@@ -125,20 +127,31 @@ describe('validation', () => {
   });
 
   it('a response-content-type other than json or xml is rejected', async () => {
-    const res = await request(gw.url).post(pathOf('createIvrCall')).set('response-content-type', 'html').send({ ...exampleBody('createIvrCall'), transactionId: txId() });
+    const res = await request(gw.url)
+      .post(pathOf('createIvrCall'))
+      .set('response-content-type', 'html')
+      .send({ ...exampleBody('createIvrCall'), transactionId: txId() });
     assert.equal(res.status, 400);
-    assert.deepEqual(JSON.parse(res.text).errors.map((e: { field: string }) => e.field), ['response-content-type']);
+    assert.deepEqual(
+      JSON.parse(res.text).errors.map((e: { field: string }) => e.field),
+      ['response-content-type'],
+    );
   });
 
   for (const field of ['apiLogin', 'apiTransKey', 'providerId']) {
     it(`a caller-sent ${field} -> 400 credentials_not_accepted, value not echoed, nothing forwarded`, async () => {
       const before = sim.requests().length;
       const secret = field === 'providerId' ? 424242 : `caller-secret-${field}`;
-      const res = await request(gw.url).post(pathOf('createAccount')).send({ transactionId: txId(), prodId: 501, [field]: secret });
+      const res = await request(gw.url)
+        .post(pathOf('createAccount'))
+        .send({ transactionId: txId(), prodId: 501, [field]: secret });
       assert.equal(res.status, 400);
       const problem = JSON.parse(res.text);
       assert.equal(problem.code, 'credentials_not_accepted');
-      assert.deepEqual(problem.errors.map((e: { field: string }) => e.field), [field]);
+      assert.deepEqual(
+        problem.errors.map((e: { field: string }) => e.field),
+        [field],
+      );
       assert.ok(!res.text.includes(String(secret)), 'the problem echoes the credential');
       assert.equal(sim.requests().length, before);
     });

@@ -12,7 +12,7 @@ import { CREDENTIALS, startTestSimulator, withFingerprintKey, type Simulator } f
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-export interface Exit {
+interface Exit {
   code: number | null;
   signal: NodeJS.Signals | null;
 }
@@ -103,7 +103,10 @@ export function spawnGateway(env: Record<string, string>, options: SpawnOptions 
           if (found) return finish(() => resolve(found));
           if (hasExited) finish(() => reject(new Error(`gateway exited before the expected log line\nstdout:\n${out}\nstderr:\n${err}`)));
         };
-        const timer = setTimeout(() => finish(() => reject(new Error(`no matching log line within ${timeoutMs} ms\nstdout:\n${out}\nstderr:\n${err}`))), timeoutMs);
+        const timer = setTimeout(
+          () => finish(() => reject(new Error(`no matching log line within ${timeoutMs} ms\nstdout:\n${out}\nstderr:\n${err}`))),
+          timeoutMs,
+        );
         const finish = (settle: () => void) => {
           clearTimeout(timer);
           waiters.delete(check);
@@ -199,7 +202,10 @@ export function gatewayProcessSuite(): GatewayProcessSuite {
       ...overrides,
     }),
     async reachedGalileo(transactionId) {
-      const arrived = () => started().requests().some((r) => r.params.transactionId === transactionId);
+      const arrived = () =>
+        started()
+          .requests()
+          .some((r) => r.params.transactionId === transactionId);
       for (let i = 0; i < 200 && !arrived(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
       if (!arrived()) throw new Error(`${transactionId} never reached Galileo`);
     },

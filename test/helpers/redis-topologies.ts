@@ -30,7 +30,10 @@ async function ask<T>(port: number, work: (client: Redis) => Promise<T>): Promis
 
 /** Three masters, no replicas, slots split by `redis-cli --cluster create`. */
 export class TestRedisCluster {
-  readonly nodes = Array.from({ length: 3 }, () => new SpareRedis({ args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000'] }));
+  readonly nodes = Array.from(
+    { length: 3 },
+    () => new SpareRedis({ args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000'] }),
+  );
 
   /** `host:port,host:port,host:port`, as REDIS_CLUSTER_NODES takes it. */
   get addresses(): string {
@@ -49,7 +52,10 @@ export class TestRedisCluster {
 
   /** A cluster client for inspecting keys. The caller quits it. */
   admin(): Cluster {
-    const client = new Cluster(this.nodes.map((n) => ({ host: '127.0.0.1', port: n.port })), { redisOptions: { maxRetriesPerRequest: 1 } });
+    const client = new Cluster(
+      this.nodes.map((n) => ({ host: '127.0.0.1', port: n.port })),
+      { redisOptions: { maxRetriesPerRequest: 1 } },
+    );
     client.on('error', () => {});
     return client;
   }
@@ -92,19 +98,23 @@ export class TestRedisSentinel {
     // Each sentinel is told the others and the replica up front, instead of discovering them
     // through the master's hello channel (2 s a round): the group is ready at once.
     const ids = Array.from({ length: 3 }, () => randomBytes(20).toString('hex'));
-    const config = (self: number) => (port: number): string =>
-      [
-        `port ${port}`,
-        'bind 127.0.0.1',
-        `sentinel myid ${ids[self]}`,
-        `sentinel monitor ${this.masterName} 127.0.0.1 ${this.master.port} 2`,
-        `sentinel down-after-milliseconds ${this.masterName} ${downAfterMs}`,
-        `sentinel failover-timeout ${this.masterName} 5000`,
-        `sentinel parallel-syncs ${this.masterName} 1`,
-        `sentinel known-replica ${this.masterName} 127.0.0.1 ${this.replica.port}`,
-        ...this.sentinels.filter((_, i) => i !== self).map((s, i) => `sentinel known-sentinel ${this.masterName} 127.0.0.1 ${s.port} ${ids.filter((_, j) => j !== self)[i]}`),
-        '',
-      ].join('\n');
+    const config =
+      (self: number) =>
+      (port: number): string =>
+        [
+          `port ${port}`,
+          'bind 127.0.0.1',
+          `sentinel myid ${ids[self]}`,
+          `sentinel monitor ${this.masterName} 127.0.0.1 ${this.master.port} 2`,
+          `sentinel down-after-milliseconds ${this.masterName} ${downAfterMs}`,
+          `sentinel failover-timeout ${this.masterName} 5000`,
+          `sentinel parallel-syncs ${this.masterName} 1`,
+          `sentinel known-replica ${this.masterName} 127.0.0.1 ${this.replica.port}`,
+          ...this.sentinels
+            .filter((_, i) => i !== self)
+            .map((s, i) => `sentinel known-sentinel ${this.masterName} 127.0.0.1 ${s.port} ${ids.filter((_, j) => j !== self)[i]}`),
+          '',
+        ].join('\n');
     this.sentinels = Array.from({ length: 3 }, (_, i) => new SpareRedis({ sentinelConfig: config(i) }));
   }
 
@@ -146,7 +156,10 @@ export class TestRedisSentinel {
     await until(`the sentinels to promote 127.0.0.1:${port}`, timeoutMs, async () => {
       const ports = await Promise.all(
         this.sentinels.map((s) =>
-          ask(s.port, (c) => c.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', this.masterName)).then((r) => Number((r as string[])[1]), () => 0),
+          ask(s.port, (c) => c.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', this.masterName)).then(
+            (r) => Number((r as string[])[1]),
+            () => 0,
+          ),
         ),
       );
       return ports.every((p) => p === port) ? true : undefined;

@@ -12,7 +12,13 @@ import type { Simulator } from './harness.js';
 export async function assertStormReachesGalileoOnce(sim: Simulator, urls: string[], body: { transactionId: string }, copies: number): Promise<void> {
   const received = () => sim.requests().filter((r) => r.params.transactionId === body.transactionId).length;
   sim.addFault({ fault: { type: 'latency', ms: 200 }, match: { transactionId: body.transactionId } });
-  const responses = await Promise.all(Array.from({ length: copies }, (_, i) => request(urls[i % urls.length]!).post(pathOf('createAccount')).send(body)));
+  const responses = await Promise.all(
+    Array.from({ length: copies }, (_, i) =>
+      request(urls[i % urls.length]!)
+        .post(pathOf('createAccount'))
+        .send(body),
+    ),
+  );
   assert.equal(received(), 1);
   const original = responses.filter((r) => r.status === 200 && r.headers['idempotent-replayed'] === undefined);
   assert.equal(original.length, 1);

@@ -74,7 +74,11 @@ describe('aesGcmCodec', () => {
     assert.throws(() => codec.decode(encoded, { ...WHERE, fingerprint: 'e'.repeat(64) }), StoreUnavailableError);
   });
 
-  for (const [label, segment] of [['IV', 2], ['auth tag', 3], ['ciphertext', 4]] as const) {
+  for (const [label, segment] of [
+    ['IV', 2],
+    ['auth tag', 3],
+    ['ciphertext', 4],
+  ] as const) {
     it(`detects a flipped bit in the ${label}`, () => {
       const tampered = flip(codec.encode(RESPONSE, WHERE), segment, 3);
       assert.throws(() => codec.decode(tampered, WHERE), StoreUnavailableError);
@@ -110,7 +114,13 @@ describe('aesGcmCodec', () => {
 
   it('rejects plain JSON, an unknown version and non-base64 segments', () => {
     const [, id, iv, tag, ct] = codec.encode(RESPONSE, WHERE).split('.') as [string, string, string, string, string];
-    for (const bad of [plainCodec.encode(RESPONSE, WHERE), `v1.${iv}.${tag}.${ct}`, `v3.${id}.${iv}.${tag}.${ct}`, `v2.${id}.${iv}.${tag}.${ct}!`, `v2.${id}.${iv}.${tag}.${ct}.x`]) {
+    for (const bad of [
+      plainCodec.encode(RESPONSE, WHERE),
+      `v1.${iv}.${tag}.${ct}`,
+      `v3.${id}.${iv}.${tag}.${ct}`,
+      `v2.${id}.${iv}.${tag}.${ct}!`,
+      `v2.${id}.${iv}.${tag}.${ct}.x`,
+    ]) {
       assert.throws(() => codec.decode(bad, WHERE), StoreUnavailableError, bad);
     }
   });

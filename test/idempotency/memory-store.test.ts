@@ -136,10 +136,18 @@ describe('MemoryStore', () => {
   });
 
   it('wraps a codec that throws something else as StoreUnavailableError', async () => {
-    const broken: ResponseCodec = { encode: () => { throw new Error('boom'); }, decode: () => RESPONSE };
+    const broken: ResponseCodec = {
+      encode: () => {
+        throw new Error('boom');
+      },
+      decode: () => RESPONSE,
+    };
     const { store } = storeWithClock(10, broken);
     const token = await claimToken(store, 'k1');
-    const error = await store.complete('k1', token, RESPONSE).then(() => undefined, (e: unknown) => e);
+    const error = await store.complete('k1', token, RESPONSE).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.ok(error instanceof StoreUnavailableError);
     assert.equal((error.cause as Error).message, 'boom');
     assert.deepEqual(await store.claim('k1', 'fp'), { state: 'in_progress', sameFingerprint: true });

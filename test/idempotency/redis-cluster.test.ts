@@ -16,7 +16,10 @@ import { adoptPrefix, uniquePrefix } from './redis-helpers.js';
 import { describeStoreContract } from './store-contract.js';
 
 function clusterStore(cluster: TestRedisCluster, keyPrefix: string, timings: StoreTimings, onEvent?: (e: StoreEvent) => void): RedisStore {
-  const redis = createRedisClient({ topology: { kind: 'cluster', nodes: cluster.nodes.map((n) => ({ host: '127.0.0.1', port: n.port })) }, tls: false }, { commandTimeoutMs: 2000 });
+  const redis = createRedisClient(
+    { topology: { kind: 'cluster', nodes: cluster.nodes.map((n) => ({ host: '127.0.0.1', port: n.port })) }, tls: false },
+    { commandTimeoutMs: 2000 },
+  );
   return new RedisStore({ redis, keyPrefix, timings, codec: plainCodec, commandTimeoutMs: 2000, ...(onEvent && { onEvent }) });
 }
 
@@ -39,7 +42,7 @@ describe('RedisStore on a Redis Cluster (three masters)', function () {
 
   describeStoreContract('RedisStore on a Cluster', (timings) => adopted(timings, 'cluster-contract'));
 
-  it('spreads records over every master, each next to its bucket\'s epoch key', async () => {
+  it("spreads records over every master, each next to its bucket's epoch key", async () => {
     const prefix = uniquePrefix('cluster-spread');
     await adoptPrefix(admin, prefix);
     const store = clusterStore(cluster, prefix, { lockTtlMs: 60_000, consumedTtlMs: 60_000 });

@@ -117,7 +117,23 @@ describe('Redis credentials and TLS', function () {
       openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '1', '-subj', '/CN=gateway test CA');
       openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1');
       writeFileSync(pem('server.ext'), 'subjectAltName=IP:127.0.0.1\n');
-      openssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '1', '-extfile', 'server.ext');
+      openssl(
+        'x509',
+        '-req',
+        '-in',
+        'server.csr',
+        '-CA',
+        'ca.crt',
+        '-CAkey',
+        'ca.key',
+        '-CAcreateserial',
+        '-out',
+        'server.crt',
+        '-days',
+        '1',
+        '-extfile',
+        'server.ext',
+      );
       server = new SpareRedis({ tls: { certFile: pem('server.crt'), keyFile: pem('server.key'), caFile: pem('ca.crt') } });
       servers.push(server);
       await server.start();

@@ -63,8 +63,13 @@ describe('Redis durability settings', function () {
 
       const refuse = await open(evicting, { evictionPolicy: 'refuse', onEvent: (e) => events.push(e) });
       await until('the policy to be read on connection', 5000, async () => (events.length > 0 ? true : undefined));
-      assert.deepEqual(events, [{ type: 'findings', findings: [{ code: 'eviction_policy', server: evicting.address, policy: 'allkeys-lru' }], refusing: true }]);
-      await assert.rejects(refuse.claim(newKey(), 'fp'), (err: unknown) => err instanceof StoreUnavailableError && /maxmemory-policy allkeys-lru/.test(err.message));
+      assert.deepEqual(events, [
+        { type: 'findings', findings: [{ code: 'eviction_policy', server: evicting.address, policy: 'allkeys-lru' }], refusing: true },
+      ]);
+      await assert.rejects(
+        refuse.claim(newKey(), 'fp'),
+        (err: unknown) => err instanceof StoreUnavailableError && /maxmemory-policy allkeys-lru/.test(err.message),
+      );
       await assert.rejects(refuse.ping(), StoreUnavailableError);
 
       const admin = plainClient(evicting.url);
@@ -83,7 +88,9 @@ describe('Redis durability settings', function () {
     });
 
     it('a server that refuses INFO and CONFIG (as managed services do): unknown, reported, not refused', async () => {
-      const locked = await spare({ args: ['--user', 'gw', 'on', '>pw', '~*', '&*', '+@all', '-info', '-config', '--user', 'default', 'on', 'nopass', '~*', '&*', '+@all'] });
+      const locked = await spare({
+        args: ['--user', 'gw', 'on', '>pw', '~*', '&*', '+@all', '-info', '-config', '--user', 'default', 'on', 'nopass', '~*', '&*', '+@all'],
+      });
       const store = new RedisStore({
         redis: storeClient(`redis://gw:pw@${locked.address}`, 1000),
         keyPrefix: uniquePrefix('locked'),
@@ -95,7 +102,10 @@ describe('Redis durability settings', function () {
       const [finding, ...rest] = await store.inspect();
       assert.equal(rest.length, 0);
       assert.equal(finding?.code, 'eviction_policy_unknown');
-      assert.ok(finding?.code === 'eviction_policy_unknown' && /INFO refused: NOPERM.*CONFIG GET refused: NOPERM/.test(finding.reason), JSON.stringify(finding));
+      assert.ok(
+        finding?.code === 'eviction_policy_unknown' && /INFO refused: NOPERM.*CONFIG GET refused: NOPERM/.test(finding.reason),
+        JSON.stringify(finding),
+      );
       await store.ping();
     });
 
@@ -125,7 +135,9 @@ describe('Redis durability settings', function () {
           const warning = gw.logs.find((l) => l.level === 40 && String(l.msg).startsWith('Redis maxmemory-policy allkeys-lru can evict idempotency records'));
           assert.ok(warning, 'a warning names the policy');
           assert.deepEqual([warning.server, warning.policy], [evicting.address, 'allkeys-lru']);
-          const res = await request(gw.url).post(pathOf('createIvrCall')).send({ ...exampleBody('createIvrCall'), transactionId: `policy-${randomUUID()}` });
+          const res = await request(gw.url)
+            .post(pathOf('createIvrCall'))
+            .send({ ...exampleBody('createIvrCall'), transactionId: `policy-${randomUUID()}` });
           assert.notEqual(res.status, 503, res.text);
         } finally {
           await gw.stop();
@@ -160,7 +172,10 @@ describe('Redis durability settings', function () {
       replica.pause();
       try {
         const unacked = newKey();
-        await assert.rejects(store.claim(unacked, 'fp'), (err: unknown) => err instanceof StoreUnavailableError && /acknowledged by 0 of the 1 replicas/.test(err.message));
+        await assert.rejects(
+          store.claim(unacked, 'fp'),
+          (err: unknown) => err instanceof StoreUnavailableError && /acknowledged by 0 of the 1 replicas/.test(err.message),
+        );
         replica.resume();
         // Given back, not left to block the key for a lock TTL.
         assert.equal((await store.claim(unacked, 'fp')).state, 'claimed');

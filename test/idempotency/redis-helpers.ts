@@ -9,7 +9,7 @@ import { CREDENTIALS, TEST_FINGERPRINT_KEY } from '../helpers/harness.js';
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 /** A single-server connection from a redis:// URL, with its user and password if any. */
-export function singleServer(url: string): RedisConnection {
+function singleServer(url: string): RedisConnection {
   const { hostname, port, username, password } = new URL(url);
   return {
     topology: { kind: 'single', host: hostname, port: Number(port || 6379), db: 0 },

@@ -78,7 +78,12 @@ describe('RedisStore outage, restart without persistence, and recovery', () => {
     await redis.start();
     // The client reconnects by itself (retryStrategy); the restarted server has an empty script
     // cache, so this also proves EVALSHA falls back to EVAL.
-    await until('store.ping to succeed again', 10_000, () => store!.ping().then(() => true, () => undefined));
+    await until('store.ping to succeed again', 10_000, () =>
+      store!.ping().then(
+        () => true,
+        () => undefined,
+      ),
+    );
 
     // The held claim is gone with the server's memory, and its call may still be running: the
     // same key, and any other, is refused, whichever bucket it falls in.
@@ -91,7 +96,10 @@ describe('RedisStore outage, restart without persistence, and recovery', () => {
       const found = events.filter((e) => e.type === 'writes_may_be_lost');
       return found.reduce((n, e) => n + e.buckets, 0) >= 1000 ? found : undefined;
     });
-    assert.ok(lost.every((e) => e.reason === 'epoch_missing' && e.fencedMs > 0 && e.fencedMs <= LOCK_TTL_MS), JSON.stringify(lost));
+    assert.ok(
+      lost.every((e) => e.reason === 'epoch_missing' && e.fencedMs > 0 && e.fencedMs <= LOCK_TTL_MS),
+      JSON.stringify(lost),
+    );
 
     await sleep(LOCK_TTL_MS + 50);
     const result = await store!.claim(held, 'fp');

@@ -83,7 +83,10 @@ describe('RedisStore', () => {
     assert.deepEqual(await store.claim(key, 'fp'), { state: 'consumed', sameFingerprint: true, response: RESPONSE });
   });
 
-  for (const [name, makeCodec] of [['plainCodec', () => plainCodec], ['aesGcmCodec', () => aesGcmCodec([{ id: 'test', key: randomBytes(32) }])]] as const) {
+  for (const [name, makeCodec] of [
+    ['plainCodec', () => plainCodec],
+    ['aesGcmCodec', () => aesGcmCodec([{ id: 'test', key: randomBytes(32) }])],
+  ] as const) {
     it(`a corrupted resp field rejects a same-fingerprint claim with StoreUnavailableError (${name})`, async () => {
       const store = open(makeCodec());
       const key = newKey();
@@ -148,7 +151,10 @@ describe('RedisStore', () => {
     await store.ping();
     await store.close();
     await store.close();
-    const error = await store.claim(newKey(), 'fp').then(() => undefined, (e: unknown) => e);
+    const error = await store.claim(newKey(), 'fp').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.ok(error instanceof StoreUnavailableError, String(error));
     assert.ok(error.cause instanceof Error);
     await assert.rejects(store.ping(), StoreUnavailableError);

@@ -12,9 +12,7 @@ const codecs: [string, () => ResponseCodec][] = [
 ];
 
 for (const [codecName, makeCodec] of codecs) {
-  describeStoreContract(`MemoryStore + ${codecName}`, (timings) =>
-    new MemoryStore({ timings, maxEntries: 1000, codec: makeCodec() }),
-  );
+  describeStoreContract(`MemoryStore + ${codecName}`, (timings) => new MemoryStore({ timings, maxEntries: 1000, codec: makeCodec() }));
 }
 
 describe('RedisStore contract runs', () => {
@@ -30,13 +28,15 @@ describe('RedisStore contract runs', () => {
   });
 
   for (const [codecName, makeCodec] of codecs) {
-    describeStoreContract(`RedisStore + ${codecName}`, (timings) =>
-      new RedisStore({
-        redis: storeClient(REDIS_URL),
-        keyPrefix: `${prefix}${codecName}:`,
-        timings,
-        codec: makeCodec(),
-      }),
+    describeStoreContract(
+      `RedisStore + ${codecName}`,
+      (timings) =>
+        new RedisStore({
+          redis: storeClient(REDIS_URL),
+          keyPrefix: `${prefix}${codecName}:`,
+          timings,
+          codec: makeCodec(),
+        }),
     );
   }
 });

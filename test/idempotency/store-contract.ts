@@ -21,10 +21,7 @@ const RESPONSE: StoredResponse = {
 };
 const OTHER_RESPONSE: StoredResponse = { status: 200, contentType: 'application/xml', body: '<r>b</r>' };
 
-export function describeStoreContract(
-  name: string,
-  makeStore: (timings: StoreTimings) => IdempotencyStore | Promise<IdempotencyStore>,
-): void {
+export function describeStoreContract(name: string, makeStore: (timings: StoreTimings) => IdempotencyStore | Promise<IdempotencyStore>): void {
   describe(`IdempotencyStore contract: ${name}`, () => {
     const opened: IdempotencyStore[] = [];
     const open = async (timings: StoreTimings = LONG): Promise<IdempotencyStore> => {
@@ -143,7 +140,7 @@ export function describeStoreContract(
       await claimOwned(store, key, 'fp1');
     });
 
-    it('owner token: after A\'s lock expires and B claims, A can neither complete nor release', async () => {
+    it("owner token: after A's lock expires and B claims, A can neither complete nor release", async () => {
       const store = await open(SHORT_LOCK);
       const key = newKey();
       const tokenA = await claimOwned(store, key, 'fp1');

@@ -39,14 +39,24 @@ for (const { name, open } of IMPLEMENTATIONS) {
       await deleteByPrefix(redis, prefix);
       await redis.quit();
     });
-    const bucket = (label: string, ratePerSecond: number, burst: number): Bucket => ({ key: `${label}-${randomBytes(4).toString('hex')}`, ratePerSecond, burst });
+    const bucket = (label: string, ratePerSecond: number, burst: number): Bucket => ({
+      key: `${label}-${randomBytes(4).toString('hex')}`,
+      ratePerSecond,
+      burst,
+    });
 
     it('a full bucket allows its burst at once, then refuses with the wait until the next token', async () => {
       const b = bucket('burst', 2, 3);
       const results = [];
       for (let i = 0; i < 4; i++) results.push(await buckets.take([b]));
-      assert.deepEqual(results.slice(0, 3).map((r) => r.taken), [true, true, true]);
-      assert.deepEqual(results.slice(0, 3).map((r) => r.remaining[0]), [2, 1, 0]);
+      assert.deepEqual(
+        results.slice(0, 3).map((r) => r.taken),
+        [true, true, true],
+      );
+      assert.deepEqual(
+        results.slice(0, 3).map((r) => r.remaining[0]),
+        [2, 1, 0],
+      );
       const refused = results[3]!;
       assert.equal(refused.taken, false);
       if (refused.taken) return;
@@ -65,7 +75,10 @@ for (const { name, open } of IMPLEMENTATIONS) {
       assert.equal((await buckets.take([b])).taken, false);
       await sleep(1000); // ten tokens' worth, but the bucket holds two
       const results = [await buckets.take([b]), await buckets.take([b]), await buckets.take([b])];
-      assert.deepEqual(results.map((r) => r.taken), [true, true, false]);
+      assert.deepEqual(
+        results.map((r) => r.taken),
+        [true, true, false],
+      );
     });
 
     it('all or nothing: a request refused by its second bucket keeps the token of the first', async () => {

@@ -97,7 +97,9 @@ describe('ops: cold start', function () {
       const w = median(warm.get(operation)!);
       return { operation, first: f, warm: w, ratio: f / w };
     });
-    const summary = report.map((r) => `${r.operation}: first ${r.first.toFixed(2)} ms, warm ${r.warm.toFixed(2)} ms in the gateway, ${r.ratio.toFixed(2)}×`).join('; ');
+    const summary = report
+      .map((r) => `${r.operation}: first ${r.first.toFixed(2)} ms, warm ${r.warm.toFixed(2)} ms in the gateway, ${r.ratio.toFixed(2)}×`)
+      .join('; ');
     for (const r of report) assert.ok(r.ratio <= ALLOWED, summary);
   });
 });

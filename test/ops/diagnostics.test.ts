@@ -43,7 +43,11 @@ describe('ops: diagnostics (real processes)', function () {
       assert.equal(started.address, `0.0.0.0:${port}`);
       assert.equal(proc.url, `http://127.0.0.1:${port}`);
       assert.equal(typeof started.warmUpMs, 'number');
-      assert.deepEqual(proc.logs().filter((l) => Number(l.level) >= 40), [], 'no warning for a correct configuration');
+      assert.deepEqual(
+        proc.logs().filter((l) => Number(l.level) >= 40),
+        [],
+        'no warning for a correct configuration',
+      );
       await stop(proc);
     });
 
@@ -58,7 +62,7 @@ describe('ops: diagnostics (real processes)', function () {
   });
 
   describe('Galileo refusing the configuration', () => {
-    it('credentials (4): the caller gets Galileo\'s answer; an error line names the variables, never their values; a counter; bounded repeats', async () => {
+    it("credentials (4): the caller gets Galileo's answer; an error line names the variables, never their values; a counter; bounded repeats", async () => {
       const wrongKey = 'wrongTransKey01';
       const proc = await startGatewayProcess(galileoEnv({ GALILEO_API_TRANS_KEY: wrongKey, PROBLEM_LOG_INTERVAL_MS: '1000' }));
       for (let i = 0; i < 5; i++) {
@@ -179,7 +183,10 @@ describe('ops: diagnostics (real processes)', function () {
         STORE_CHECK_INTERVAL_MS: '100',
         PROBLEM_LOG_INTERVAL_MS: '500',
       });
-      assert.deepEqual(proc.logs().filter((l) => Number(l.level) >= 40), []);
+      assert.deepEqual(
+        proc.logs().filter((l) => Number(l.level) >= 40),
+        [],
+      );
 
       await redis.kill();
       const down = await proc.waitForLog((l) => l.level === 50, 5000);

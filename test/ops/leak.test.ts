@@ -70,7 +70,8 @@ describe('ops: nothing sensitive is logged (real process, realistic traffic)', f
     return key === null ? req : req.set('authorization', `Bearer ${key}`);
   };
   const json = (operationId: string, body: object, key?: string | null) => call('post', pathOf(operationId), key).send(body);
-  const form = (operationId: string, body: Record<string, unknown>, key?: string | null) => call('post', pathOf(operationId), key).type('form').send(asForm(body));
+  const form = (operationId: string, body: Record<string, unknown>, key?: string | null) =>
+    call('post', pathOf(operationId), key).type('form').send(asForm(body));
   const reachedGalileo = async (transactionId: string) => {
     for (let i = 0; i < 200 && !sim.requests().some((r) => r.params.transactionId === transactionId); i++) await new Promise((r) => setTimeout(r, 10));
   };
@@ -142,7 +143,13 @@ describe('ops: nothing sensitive is logged (real process, realistic traffic)', f
     const pin = secret('texted verificationPin', sim.lastPin(prnA)!);
     const confirm = { ...alerts, transactionId: tx('confirm'), actionType: 'C', verificationPin: pin };
     assert.equal(JSON.parse((await form('modifyOnDemandAlertStatus', confirm)).text).status_code, 0);
-    const wrongPin = { ...alerts, accountNo: panB, transactionId: tx('wrongpin'), actionType: 'C', verificationPin: secret('wrong verificationPin', String(randomInt(1000, 10000))) };
+    const wrongPin = {
+      ...alerts,
+      accountNo: panB,
+      transactionId: tx('wrongpin'),
+      actionType: 'C',
+      verificationPin: secret('wrong verificationPin', String(randomInt(1000, 10000))),
+    };
     assert.equal((await json('modifyOnDemandAlertStatus', wrongPin)).status, 200);
     forwardedIds.push(enrol.transactionId, confirm.transactionId, wrongPin.transactionId);
 
@@ -156,11 +163,28 @@ describe('ops: nothing sensitive is logged (real process, realistic traffic)', f
     assert.equal((await json('modifyOnDemandAlertStatus', { ...alerts, transactionId: tx('badpan'), accountNo: invalidPan, actionType: 'F' })).status, 400);
     const callerKey = secret('caller-sent apiTransKey', `caller${hex(5)}`);
     assert.equal((await json('createAccount', { ...identity('K'), apiTransKey: callerKey })).status, 400);
-    assert.equal((await form('createIvrCall', { ...ivr2, transactionId: tx('credform'), apiTransKey: callerKey, apiLogin: secret('caller-sent apiLogin', `login${hex(5)}`) })).status, 400);
+    assert.equal(
+      (
+        await form('createIvrCall', {
+          ...ivr2,
+          transactionId: tx('credform'),
+          apiTransKey: callerKey,
+          apiLogin: secret('caller-sent apiLogin', `login${hex(5)}`),
+        })
+      ).status,
+      400,
+    );
     const truncated = `{"accountNo":"${panA}","callParams":"{\\"passCode\\":\\"${letters(4)}`;
     assert.equal((await call('post', pathOf('createIvrCall')).set('content-type', 'application/json').send(truncated)).status, 400);
     assert.equal((await call('post', pathOf('createAccount')).set('content-type', 'text/plain').send(`ssn=${a.id}`)).status, 415);
-    assert.equal((await call('post', pathOf('createIvrCall')).type('form').send(`accountNo=${panA}&pad=${'x'.repeat(70_000)}`)).status, 413);
+    assert.equal(
+      (
+        await call('post', pathOf('createIvrCall'))
+          .type('form')
+          .send(`accountNo=${panA}&pad=${'x'.repeat(70_000)}`)
+      ).status,
+      413,
+    );
 
     // --- Galileo misbehaving: garbage, an edge 503 every time, an answer slower than the timeout.
     const garbage = { ...ivr1, transactionId: tx('malformed') };
@@ -233,12 +257,25 @@ describe('ops: nothing sensitive is logged (real process, realistic traffic)', f
       .split('\n')
       .filter((line) => line !== '')
       .map((line) => {
-        const { level: _l, time: _t, durationMs: _d, upstream: _u, status: _s, url: _url, galileo: _g, drainTimeoutMs: _dt, inFlight: _i, ...rest } = JSON.parse(line) as Record<string, unknown>;
+        const {
+          level: _l,
+          time: _t,
+          durationMs: _d,
+          upstream: _u,
+          status: _s,
+          url: _url,
+          galileo: _g,
+          drainTimeoutMs: _dt,
+          inFlight: _i,
+          ...rest
+        } = JSON.parse(line) as Record<string, unknown>;
         if (typeof rest.requestId === 'string' && UUID.test(rest.requestId)) delete rest.requestId;
         return JSON.stringify(rest).replace(/\*{6}\d{4}/g, '******');
       })
       .join('\n');
-    const found = [...shortSecrets].filter(([, value]) => new RegExp(`(?<!\\d)${value.replace(/[/]/g, '\\/')}(?!\\d)`).test(callerText)).map(([label]) => label);
+    const found = [...shortSecrets]
+      .filter(([, value]) => new RegExp(`(?<!\\d)${value.replace(/[/]/g, '\\/')}(?!\\d)`).test(callerText))
+      .map(([label]) => label);
     assert.deepEqual(found, []);
   });
 
@@ -247,6 +284,9 @@ describe('ops: nothing sensitive is logged (real process, realistic traffic)', f
     for (const id of forwardedIds) assert.ok(!metricsText.includes(id), `${id} in /metrics`);
     // Whole values only: a float sum such as 0.0041000000001 may hold a number's digits by chance.
     const appears = (value: string) => new RegExp(`(?<![0-9])${value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![0-9])`).test(metricsText);
-    assert.deepEqual([...secrets].filter(([, value]) => appears(value)).map(([label]) => label), []);
+    assert.deepEqual(
+      [...secrets].filter(([, value]) => appears(value)).map(([label]) => label),
+      [],
+    );
   });
 });

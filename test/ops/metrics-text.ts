@@ -30,7 +30,7 @@ export function metricValue(text: string, name: string, labels: Record<string, s
 }
 
 /** Every value each label takes across the gateway's own metrics (gateway_*). */
-export function gatewayLabelValues(text: string): Map<string, Set<string>> {
+function gatewayLabelValues(text: string): Map<string, Set<string>> {
   const values = new Map<string, Set<string>>();
   for (const sample of parseMetrics(text)) {
     if (!sample.name.startsWith('gateway_')) continue;

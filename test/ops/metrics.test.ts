@@ -57,8 +57,22 @@ describe('ops: metrics', () => {
     const body = accountBody();
     assert.equal((await request(gw.url).post(pathOf('createAccount')).send(body)).status, 200);
     assert.equal((await request(gw.url).post(pathOf('createAccount')).send(body)).status, 200); // replay
-    assert.equal((await request(gw.url).post(pathOf('createAccount')).send({ ...body, firstName: 'Other' })).status, 422);
-    assert.equal((await request(gw.url).post(pathOf('createAccount')).send({ ...body, prodId: 'x' })).status, 400);
+    assert.equal(
+      (
+        await request(gw.url)
+          .post(pathOf('createAccount'))
+          .send({ ...body, firstName: 'Other' })
+      ).status,
+      422,
+    );
+    assert.equal(
+      (
+        await request(gw.url)
+          .post(pathOf('createAccount'))
+          .send({ ...body, prodId: 'x' })
+      ).status,
+      400,
+    );
     const slow = accountBody();
     sim.addFault({ fault: { type: 'latency', ms: 900 }, match: { transactionId: slow.transactionId } });
     assert.equal((await request(gw.url).post(pathOf('createAccount')).send(slow)).status, 504);
@@ -81,13 +95,16 @@ describe('ops: metrics', () => {
     assert.equal(upstream('galileo'), 1, 'the replay and the refusals never reached Galileo');
     assert.equal(upstream('upstream_timeout'), 1);
     // The timeout's observation is in seconds: above the bucket below the 0.3 s timeout.
-    const slowBuckets = (le: string) => delta(before, after, 'gateway_upstream_duration_seconds_bucket', { operation: 'createAccount', outcome: 'upstream_timeout', le });
+    const slowBuckets = (le: string) =>
+      delta(before, after, 'gateway_upstream_duration_seconds_bucket', { operation: 'createAccount', outcome: 'upstream_timeout', le });
     assert.deepEqual([slowBuckets('0.25'), slowBuckets('+Inf')], [0, 1]);
   });
 
   it('label values are closed sets: no transactionId, account number or caller text', async () => {
     const transactionId = txId('label-probe');
-    await request(gw.url).post(pathOf('createIvrCall')).send({ ...exampleBody('createIvrCall'), transactionId, accountNo: '4111111111111111' });
+    await request(gw.url)
+      .post(pathOf('createIvrCall'))
+      .send({ ...exampleBody('createIvrCall'), transactionId, accountNo: '4111111111111111' });
     await request(gw.url).post(`/intserv/4.0/${transactionId}`).send({});
     await request(gw.url).get('/metrics?operation=evil').set('x-request-id', 'evil-label');
     const text = await scrape();

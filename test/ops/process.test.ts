@@ -32,7 +32,11 @@ describe('ops: the gateway process', function () {
       assert.equal(started.store, 'memory');
       assert.equal(started.auth, true);
       assert.equal(started.galileo, sim.origin);
-      assert.deepEqual(proc.logs().filter((l) => l.level !== 30), [], 'no warnings when configured');
+      assert.deepEqual(
+        proc.logs().filter((l) => l.level !== 30),
+        [],
+        'no warnings when configured',
+      );
       assert.equal((await request(proc.url).get('/healthz')).status, 200);
       const ready = await request(proc.url).get('/readyz');
       assert.equal(ready.status, 200);
@@ -48,7 +52,10 @@ describe('ops: the gateway process', function () {
 
     it('warns when caller auth is off and when the embedded simulator is used', async () => {
       const proc = await startGatewayProcess({});
-      const warnings = proc.logs().filter((l) => l.level === 40).map((l) => String(l.msg));
+      const warnings = proc
+        .logs()
+        .filter((l) => l.level === 40)
+        .map((l) => String(l.msg));
       assert.equal(warnings.length, 2, warnings.join('\n'));
       assert.match(warnings.join('\n'), /GALILEO_BASE_URL is not set: using the embedded Galileo simulator/);
       assert.match(warnings.join('\n'), /caller authentication is OFF \(in front of the embedded simulator\)/);
@@ -143,7 +150,9 @@ describe('ops: the gateway process', function () {
     });
 
     cases.forEach(([variable, env], i) => {
-      it(`${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ')}: exit 1, one stderr line naming ${variable}`, async () => {
+      it(`${Object.entries(env)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')}: exit 1, one stderr line naming ${variable}`, async () => {
         const { proc, code } = await exits[i]!;
         assert.equal(code, 1, proc.stdout() + proc.stderr());
         const lines = proc.stderr().trimEnd().split('\n');

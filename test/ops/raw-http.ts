@@ -4,7 +4,7 @@
  */
 import net from 'node:net';
 
-export interface RawResponse {
+interface RawResponse {
   status: number;
   headers: Record<string, string>;
   body: string;

@@ -54,7 +54,10 @@ describe('Redis credentials stay in the process (real gateway processes)', funct
       assert.equal(output.includes(secret), false, `the output holds ${secret}`);
     }
   };
-  const call = (url: string) => request(url).post(pathOf('createIvrCall')).send({ ...exampleBody('createIvrCall'), transactionId: txId('creds') });
+  const call = (url: string) =>
+    request(url)
+      .post(pathOf('createIvrCall'))
+      .send({ ...exampleBody('createIvrCall'), transactionId: txId('creds') });
 
   it('right password in REDIS_URL, wrong one in REDIS_PASSWORD_FILE, both in two places: served, refused (503 naming no secret), stopped at start-up', async () => {
     const wrongFile = join(dir, 'wrong-password');
@@ -65,9 +68,21 @@ describe('Redis credentials stay in the process (real gateway processes)', funct
     ]);
     const twice = spawnGateway(env({ REDIS_URL: `redis://gateway:${encodeURIComponent(PASSWORD)}@${redis.address}`, REDIS_PASSWORD: PASSWORD, PORT: '0' }));
 
-    assert.deepEqual(good.logs().find((l) => l.msg === 'gateway started')?.redis, { topology: 'single', nodes: redis.address, db: 0, tls: false, auth: true, user: 'gateway' });
+    assert.deepEqual(good.logs().find((l) => l.msg === 'gateway started')?.redis, {
+      topology: 'single',
+      nodes: redis.address,
+      db: 0,
+      tls: false,
+      auth: true,
+      user: 'gateway',
+    });
     // Each call to the gateway that never got in waits up to the command timeout: ask at once.
-    const [served, goodReady, refused, badReady] = await Promise.all([call(good.url), request(good.url).get('/readyz'), call(bad.url), request(bad.url).get('/readyz')]);
+    const [served, goodReady, refused, badReady] = await Promise.all([
+      call(good.url),
+      request(good.url).get('/readyz'),
+      call(bad.url),
+      request(bad.url).get('/readyz'),
+    ]);
     assert.notEqual(served.status, 503, served.text);
     assert.equal(goodReady.status, 200);
     assert.equal(refused.status, 503, refused.text);

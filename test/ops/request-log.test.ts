@@ -264,7 +264,11 @@ describe('ops: unhandled errors and redact', () => {
 
   it('an Error logged as err keeps only its type, masked message and stack, never its properties', () => {
     const { logger, lines } = captureLogger();
-    const axiosLike = Object.assign(new Error('request failed for 4111111111111111'), { config: { data: 'apiTransKey=k1' }, response: { data: 'k2' }, code: 'ECONNRESET' });
+    const axiosLike = Object.assign(new Error('request failed for 4111111111111111'), {
+      config: { data: 'apiTransKey=k1' },
+      response: { data: 'k2' },
+      code: 'ECONNRESET',
+    });
     logger.error({ err: axiosLike }, 'careless');
     assert.equal(lines.length, 1);
     const err = lines[0]!.err as Record<string, unknown>;

@@ -95,30 +95,38 @@ describe('ops: unauthenticated clients streaming large bodies (real process)', f
     ['without a key', '', 401],
     ['with an Expect other than 100-continue', 'expect: x-later\r\n', 417],
   ] as const) {
-  it(`${name}: legitimate median latency stays within 2x; every attacking connection is cut off after a few MB`, async () => {
-    await legitimateLatencies(); // warm-up
-    const normal = median(await legitimateLatencies());
+    it(`${name}: legitimate median latency stays within 2x; every attacking connection is cut off after a few MB`, async () => {
+      await legitimateLatencies(); // warm-up
+      const normal = median(await legitimateLatencies());
 
-    // The attackers run on a thread of their own, so their loop never delays the simulator (which
-    // lives on this one) or the legitimate client: only the gateway's own work is measured.
-    const { hostname, port } = new URL(gw.url);
-    const attackers = new Worker(ATTACKERS_CODE, { eval: true, workerData: { hostname, port: Number(port), count: ATTACKERS, path: pathOf('createAccount'), extraHeaders } });
-    const reported = new Promise<number[]>((resolve) => attackers.once('message', resolve));
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    const underAttack = median(await legitimateLatencies());
-    attackers.postMessage('stop');
-    const perConnection = await reported;
-    await attackers.terminate();
+      // The attackers run on a thread of their own, so their loop never delays the simulator (which
+      // lives on this one) or the legitimate client: only the gateway's own work is measured.
+      const { hostname, port } = new URL(gw.url);
+      const attackers = new Worker(ATTACKERS_CODE, {
+        eval: true,
+        workerData: { hostname, port: Number(port), count: ATTACKERS, path: pathOf('createAccount'), extraHeaders },
+      });
+      const reported = new Promise<number[]>((resolve) => attackers.once('message', resolve));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const underAttack = median(await legitimateLatencies());
+      attackers.postMessage('stop');
+      const perConnection = await reported;
+      await attackers.terminate();
 
-    assert.ok(perConnection.length >= ATTACKERS, `the attackers were cut off ${perConnection.length} times`);
-    // What a caller gets in before it is cut off: the gateway reads at most about 1 MB of it
-    // (test/gateway/hostile-network.test.ts measures that on the gateway's side), the rest is the
-    // two kernels' buffers (receive buffers grow to 32 MB here: net.ipv4.tcp_rmem).
-    assert.ok(Math.max(...perConnection) < 64 * 1024 * 1024, `one connection got ${Math.max(...perConnection)} bytes in`);
-    assert.ok(underAttack <= 2 * normal + 3, `median ${underAttack.toFixed(2)} ms under attack, ${normal.toFixed(2)} ms without`);
-    // Answered by the gateway itself (problem+json, counted), not by Node.
-    const after = await (await fetch(`${gw.url}/metrics`)).text();
-    assert.ok(metricValue(after, 'gateway_requests_total', { operation: 'none', status: String(status) }) + metricValue(after, 'gateway_requests_total', { operation: 'createAccount', status: String(status) }) >= perConnection.length, `the ${status} answers were not counted`);
-  });
+      assert.ok(perConnection.length >= ATTACKERS, `the attackers were cut off ${perConnection.length} times`);
+      // What a caller gets in before it is cut off: the gateway reads at most about 1 MB of it
+      // (test/gateway/hostile-network.test.ts measures that on the gateway's side), the rest is the
+      // two kernels' buffers (receive buffers grow to 32 MB here: net.ipv4.tcp_rmem).
+      assert.ok(Math.max(...perConnection) < 64 * 1024 * 1024, `one connection got ${Math.max(...perConnection)} bytes in`);
+      assert.ok(underAttack <= 2 * normal + 3, `median ${underAttack.toFixed(2)} ms under attack, ${normal.toFixed(2)} ms without`);
+      // Answered by the gateway itself (problem+json, counted), not by Node.
+      const after = await (await fetch(`${gw.url}/metrics`)).text();
+      assert.ok(
+        metricValue(after, 'gateway_requests_total', { operation: 'none', status: String(status) }) +
+          metricValue(after, 'gateway_requests_total', { operation: 'createAccount', status: String(status) }) >=
+          perConnection.length,
+        `the ${status} answers were not counted`,
+      );
+    });
   }
 });

@@ -16,14 +16,29 @@ describe('simulator: createAccount', () => {
   after(() => sim.close());
   beforeEach(() => sim.reset());
 
-  it('0: creates the account; response_data is one masked new-account object in Galileo\'s shape', async () => {
-    const env = await call(sim, OP, { prodId: 501, loadAmount: '100.50', embossLine2: 'Scarlet Ibis', mobilePhone: '8015556060', mobilePhoneCountryCode: '+1' });
+  it("0: creates the account; response_data is one masked new-account object in Galileo's shape", async () => {
+    const env = await call(sim, OP, {
+      prodId: 501,
+      loadAmount: '100.50',
+      embossLine2: 'Scarlet Ibis',
+      mobilePhone: '8015556060',
+      mobilePhoneCountryCode: '+1',
+    });
     expectStatus(env, 0, OP);
     assert.equal(env.errors, undefined);
     const data = accountData(env);
     assert.deepEqual(Object.keys(data), [
-      'pmt_ref_no', 'product_id', 'galileo_account_number', 'cip', 'card_id', 'new_emboss_uuid',
-      'card_number', 'expiry_date', 'card_security_code', 'emboss_line_2', 'billing_cycle_day',
+      'pmt_ref_no',
+      'product_id',
+      'galileo_account_number',
+      'cip',
+      'card_id',
+      'new_emboss_uuid',
+      'card_number',
+      'expiry_date',
+      'card_security_code',
+      'emboss_line_2',
+      'billing_cycle_day',
     ]);
     assert.match(String(data['pmt_ref_no']), /^\d{12}$/);
     // Identifiers are strings, as in Galileo's own response schema.
@@ -181,26 +196,40 @@ describe('simulator: createAccount', () => {
   it('CV name John R Smith: 407-11 with verdict R', async () => {
     const env = await call(sim, OP, { prodId: 501, ...JOHN('R'), idType: 2, id: '123456789' });
     expectStatus(env, '407-11', OP);
-    assert.deepEqual((accountData(env)['cip'] as Array<{ status: string }>).map((c) => c.status), ['Refer']);
+    assert.deepEqual(
+      (accountData(env)['cip'] as Array<{ status: string }>).map((c) => c.status),
+      ['Refer'],
+    );
   });
 
   it('CV name John P Smith: 0 with verdict P; cipStatus 2 skips CIP', async () => {
     const env = await call(sim, OP, { prodId: 501, ...JOHN('P') });
     expectStatus(env, 0, OP);
-    assert.deepEqual((accountData(env)['cip'] as Array<{ status: string }>).map((c) => c.status), ['Pass']);
+    assert.deepEqual(
+      (accountData(env)['cip'] as Array<{ status: string }>).map((c) => c.status),
+      ['Pass'],
+    );
     const skipped = await call(sim, OP, { prodId: 501, ...JOHN('F'), cipStatus: '2' });
     expectStatus(skipped, 0, OP);
     assert.equal(accountData(skipped)['cip'], null);
   });
 
   it('407-13: cipStatus 1 creates the customer and runs CIP, no account', async () => {
-    for (const [middle, status] of [['F', 'Fail'], ['R', 'Refer'], ['P', 'Pass'], ['W', 'Pass']] as const) {
+    for (const [middle, status] of [
+      ['F', 'Fail'],
+      ['R', 'Refer'],
+      ['P', 'Pass'],
+      ['W', 'Pass'],
+    ] as const) {
       const env = await call(sim, OP, { prodId: 501, ...JOHN(middle), cipStatus: '1' });
       expectStatus(env, '407-13', OP);
       const data = accountData(env);
       assert.equal(data['pmt_ref_no'], '', 'no account, so no PRN');
       assert.equal(data['card_number'], null);
-      assert.deepEqual((data['cip'] as Array<{ status: string }>).map((c) => c.status), [status]);
+      assert.deepEqual(
+        (data['cip'] as Array<{ status: string }>).map((c) => c.status),
+        [status],
+      );
     }
     assert.equal(sim.state.accounts.size, 0);
     assert.equal(sim.state.applications.length, 4);

@@ -160,8 +160,15 @@ describe('simulator: faults', () => {
   it('admin API: add, list, reject invalid rules, clear', async () => {
     const added = await admin(sim, 'POST', 'faults', { fault: { type: 'edge', status: 503 }, times: 2 });
     assert.equal(added.status, 201);
-    assert.deepEqual((await admin(sim, 'GET', 'faults')).json, [{ id: (added.json as { id: number }).id, fault: { type: 'edge', status: 503 }, match: {}, times: 2 }]);
-    for (const bad of [{ fault: { type: 'explode' } }, { fault: { type: 'latency' } }, { fault: { type: 'reset_before_body' }, match: { transactionId: 'x' } }, { fault: { type: 'malformed' }, times: 0 }]) {
+    assert.deepEqual((await admin(sim, 'GET', 'faults')).json, [
+      { id: (added.json as { id: number }).id, fault: { type: 'edge', status: 503 }, match: {}, times: 2 },
+    ]);
+    for (const bad of [
+      { fault: { type: 'explode' } },
+      { fault: { type: 'latency' } },
+      { fault: { type: 'reset_before_body' }, match: { transactionId: 'x' } },
+      { fault: { type: 'malformed' }, times: 0 },
+    ]) {
       const reply = await admin(sim, 'POST', 'faults', bad);
       assert.equal(reply.status, 400, JSON.stringify(bad));
       assert.equal(typeof (reply.json as { error: string }).error, 'string');

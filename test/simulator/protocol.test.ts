@@ -53,10 +53,7 @@ describe('simulator: protocol', () => {
     assert.deepEqual(env.errors, ["prodId='prodId' is required and cannot be empty"]);
     const ivr = await call(sim, 'createIvrCall', { accountNo: '074100000001' });
     expectStatus(ivr, 1);
-    assert.deepEqual(ivr.errors?.sort(), [
-      "callParams='callParams' is required and cannot be empty",
-      "callType='callType' is required and cannot be empty",
-    ]);
+    assert.deepEqual(ivr.errors?.sort(), ["callParams='callParams' is required and cannot be empty", "callType='callType' is required and cannot be empty"]);
   });
 
   it('status 1 for the spec cross-field rules (if/then), naming what triggered them', async () => {
@@ -74,7 +71,10 @@ describe('simulator: protocol', () => {
     expectStatus(env, 2);
     assert.equal(env.errors?.length, 4);
     for (const field of ['prodId', 'loadAmount', 'locale', 'dateOfBirth']) {
-      assert.ok(env.errors?.some((e) => e.startsWith(`${field}='${field}' is invalid`)), field);
+      assert.ok(
+        env.errors?.some((e) => e.startsWith(`${field}='${field}' is invalid`)),
+        field,
+      );
     }
     const both = await call(sim, 'createIvrCall', { accountNo: '12', callType: 'CPIN' });
     expectStatus(both, 1);

@@ -35,31 +35,73 @@ const GALILEO: Record<string, Record<string, Fact>> = {
   createAccount: {
     transactionId: { ...str, required: true },
     accountNo: str,
-    idType, id: str, idType2: idType, id2: str, idType3: idType, id3: str,
+    idType,
+    id: str,
+    idType2: idType,
+    id2: str,
+    idType3: idType,
+    id3: str,
     locationType: { type: 'integer', enum: [0, 1, 2, 3], source: G },
     location: str,
     locale: { type: 'string', enum: ['en_US', 'es_US', 'en_CA', 'fr_CA', 'es_MX', 'en_MX'], source: G },
     externalAccountId: str,
-    firstName: str, middleName: str, lastName: str,
+    firstName: str,
+    middleName: str,
+    lastName: str,
     dateOfBirth: str,
-    address1: str, address2: str, address3: str, address4: str, address5: str,
-    city: str, state: str, postalCode: str, countryCode: str,
-    primaryPhone: str, otherPhone: str, mobilePhone: str, mobileCarrierId: str,
-    email: str, webUid: str, webPwd: str, secretQuestion: str, secretAnswer: str,
-    incomeSource: str, occupation: str, nationality: str, placeOfBirth: str, curp: str,
+    address1: str,
+    address2: str,
+    address3: str,
+    address4: str,
+    address5: str,
+    city: str,
+    state: str,
+    postalCode: str,
+    countryCode: str,
+    primaryPhone: str,
+    otherPhone: str,
+    mobilePhone: str,
+    mobileCarrierId: str,
+    email: str,
+    webUid: str,
+    webPwd: str,
+    secretQuestion: str,
+    secretAnswer: str,
+    incomeSource: str,
+    occupation: str,
+    nationality: str,
+    placeOfBirth: str,
+    curp: str,
     politicalAffiliation: int,
     kycRefNo: str,
     monthlyIncome: num,
     externalCustomerId: str,
     prodId: { ...int, required: true },
-    loadAmount: num, loadType: str, primaryAccount: str, fundingAccountNo: str,
-    sharedBalance: zeroOne, authorizedUser: zeroOne, userData: str, offline: zeroOne, verifyOnly: zeroOne,
+    loadAmount: num,
+    loadType: str,
+    primaryAccount: str,
+    fundingAccountNo: str,
+    sharedBalance: zeroOne,
+    authorizedUser: zeroOne,
+    userData: str,
+    offline: zeroOne,
+    verifyOnly: zeroOne,
     cipStatus: { type: 'string', enum: ['0', '1', '2'], source: G },
-    embossLine2: str, providerAssessedFee: num, loadFromAccountNo: str, sweepDate: str,
+    embossLine2: str,
+    providerAssessedFee: num,
+    loadFromAccountNo: str,
+    sweepDate: str,
     expressMail: { type: 'string', enum: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'Y', 'N'], source: G },
     shipToAddressPermanent: str,
-    shipToAddress1: str, shipToAddress2: str, shipToCity: str, shipToState: str, shipToPostalCode: str, shipToCountryCode: str,
-    businessName: str, mobilePhoneCountryCode: str, riskContextId: str,
+    shipToAddress1: str,
+    shipToAddress2: str,
+    shipToCity: str,
+    shipToState: str,
+    shipToPostalCode: str,
+    shipToCountryCode: str,
+    businessName: str,
+    mobilePhoneCountryCode: str,
+    riskContextId: str,
     ...provider,
   },
   createIvrCall: {
@@ -89,7 +131,15 @@ const NEVER = ['pep', 'kycReference', 'externalUserId'];
 
 type Schema = Record<string, any>;
 const spec = YAML.parse(readFileSync(new URL('../../openapi/galileo.yaml', import.meta.url), 'utf8')) as Schema;
-const resolve = (node: Schema): Schema => (typeof node.$ref === 'string' ? resolve(node.$ref.slice(2).split('/').reduce((at: Schema, k: string) => at[k], spec)) : node);
+const resolve = (node: Schema): Schema =>
+  typeof node.$ref === 'string'
+    ? resolve(
+        node.$ref
+          .slice(2)
+          .split('/')
+          .reduce((at: Schema, k: string) => at[k], spec),
+      )
+    : node;
 
 function requestSchema(operationId: string): Schema {
   const form = spec.paths[`/${operationId}`].post.requestBody.content['application/x-www-form-urlencoded'].schema;
@@ -102,13 +152,15 @@ describe("openapi/galileo.yaml against Galileo's published request schemas", () 
       const schema = requestSchema(operationId);
       const properties = schema.properties as Record<string, Schema>;
 
-      it('has exactly the fields Galileo accepts, under Galileo\'s names', () => {
+      it("has exactly the fields Galileo accepts, under Galileo's names", () => {
         assert.deepEqual(Object.keys(properties).sort(), Object.keys(facts).sort());
         for (const name of NEVER) assert.ok(!(name in properties), `${name} is not a Galileo field`);
       });
 
       it('requires what Galileo requires, and nothing more', () => {
-        const required = Object.entries(facts).filter(([, f]) => f.required).map(([name]) => name);
+        const required = Object.entries(facts)
+          .filter(([, f]) => f.required)
+          .map(([name]) => name);
         assert.deepEqual([...(schema.required as string[])].sort(), required.sort());
       });
 
@@ -117,11 +169,16 @@ describe("openapi/galileo.yaml against Galileo's published request schemas", () 
           const field = resolve(properties[name]!);
           const types = (Array.isArray(field.type) ? field.type : [field.type]).filter((t: string) => t !== 'null');
           assert.deepEqual(types, [fact.type]);
-          if (fact.enum) assert.deepEqual((field.enum as unknown[]).filter((v) => v !== null), fact.enum);
+          if (fact.enum)
+            assert.deepEqual(
+              (field.enum as unknown[]).filter((v) => v !== null),
+              fact.enum,
+            );
           else assert.equal(field.enum, undefined, 'an enum Galileo does not have');
           // Every field says where its rules come from.
           assert.ok(field['x-source'] !== undefined, 'x-source missing');
-          if (!fact.required) assert.ok(types.length === 1 && (Array.isArray(field.type) ? field.type.includes('null') : false), 'an optional field accepts null');
+          if (!fact.required)
+            assert.ok(types.length === 1 && (Array.isArray(field.type) ? field.type.includes('null') : false), 'an optional field accepts null');
         });
       }
     });

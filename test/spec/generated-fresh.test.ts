@@ -10,7 +10,10 @@ import { CLIENT_GENERATED_DIR, GENERATED_DIR, generate } from '../../scripts/gen
 
 async function listFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true, recursive: true });
-  return entries.filter((e) => e.isFile()).map((e) => relative(dir, join(e.parentPath, e.name))).sort();
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => relative(dir, join(e.parentPath, e.name)))
+    .sort();
 }
 
 describe('generated/ and clients/typescript/src/generated/', () => {

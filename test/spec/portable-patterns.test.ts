@@ -28,7 +28,8 @@ describe('patterns other languages can compile', () => {
   });
 
   it("every pattern compiles in Python's re", () => {
-    const script = 'import json, re, sys\nbad = []\nfor p in json.load(sys.stdin):\n  try: re.compile(p)\n  except re.error as e: bad.append(f"{p}: {e}")\nprint(json.dumps(bad))';
+    const script =
+      'import json, re, sys\nbad = []\nfor p in json.load(sys.stdin):\n  try: re.compile(p)\n  except re.error as e: bad.append(f"{p}: {e}")\nprint(json.dumps(bad))';
     const output = execFileSync('python3', ['-c', script], { input: JSON.stringify(all), encoding: 'utf8' });
     assert.deepEqual(JSON.parse(output), []);
   });

@@ -56,7 +56,14 @@ describe('configuration', () => {
   });
 
   it('reads credentials, clients and every setting', () => {
-    const config = loadConfig({ ...GALILEO, GATEWAY_CLIENTS: CLIENTS, IDEMPOTENCY_STORE: 'redis', IDEMPOTENCY_FINGERPRINT_KEY: randomBytes(32).toString('base64'), GALILEO_TIMEOUT_MS: '2000', PORT: '9000' });
+    const config = loadConfig({
+      ...GALILEO,
+      GATEWAY_CLIENTS: CLIENTS,
+      IDEMPOTENCY_STORE: 'redis',
+      IDEMPOTENCY_FINGERPRINT_KEY: randomBytes(32).toString('base64'),
+      GALILEO_TIMEOUT_MS: '2000',
+      PORT: '9000',
+    });
     assert.deepEqual(config.galileo.credentials, { apiLogin: 'AbC123-9999', apiTransKey: 'transkey0000001', providerId: 9999 });
     assert.equal(config.clients![0]!.name, 'onboarding');
     assert.equal(config.idempotency.store, 'redis');
@@ -127,7 +134,10 @@ describe('configuration', () => {
     // Review 3, finding 4: whatever NODE_ENV says, a Redis store never runs on a key from the source.
     for (const NODE_ENV of [undefined, 'development', 'test']) {
       rejects({ ...(NODE_ENV && { NODE_ENV }), IDEMPOTENCY_STORE: 'redis' }, 'IDEMPOTENCY_FINGERPRINT_KEY', /required with IDEMPOTENCY_STORE=redis/);
-      rejects({ ...(NODE_ENV && { NODE_ENV }), IDEMPOTENCY_STORE: 'redis', REDIS_SENTINELS: '127.0.0.1:26379', REDIS_SENTINEL_MASTER: 'm' }, 'IDEMPOTENCY_FINGERPRINT_KEY');
+      rejects(
+        { ...(NODE_ENV && { NODE_ENV }), IDEMPOTENCY_STORE: 'redis', REDIS_SENTINELS: '127.0.0.1:26379', REDIS_SENTINEL_MASTER: 'm' },
+        'IDEMPOTENCY_FINGERPRINT_KEY',
+      );
       rejects({ ...(NODE_ENV && { NODE_ENV }), IDEMPOTENCY_STORE: 'redis', REDIS_CLUSTER_NODES: '127.0.0.1:7000' }, 'IDEMPOTENCY_FINGERPRINT_KEY');
     }
     assert.equal(loadConfig({}).idempotency.fingerprintKey, undefined, 'the memory store may do without (a random key per process)');
@@ -142,7 +152,8 @@ describe('configuration', () => {
 
   it('refuses careless configurations: an unknown NODE_ENV, auth silently off, plain http to Galileo in production', () => {
     for (const value of ['prod', 'Production', 'staging']) rejects({ NODE_ENV: value }, 'NODE_ENV', /production, development, test/);
-    for (const value of ['production', 'development', 'test']) assert.doesNotThrow(() => loadConfig({ NODE_ENV: value, ...(value === 'production' ? { ...GALILEO, GATEWAY_CLIENTS: CLIENTS } : {}) }));
+    for (const value of ['production', 'development', 'test'])
+      assert.doesNotThrow(() => loadConfig({ NODE_ENV: value, ...(value === 'production' ? { ...GALILEO, GATEWAY_CLIENTS: CLIENTS } : {}) }));
     // A real Galileo without clients: refused unless auth is switched off on purpose.
     rejects({ ...GALILEO }, 'GATEWAY_CLIENTS', /GATEWAY_AUTH=off/);
     assert.equal(loadConfig({ ...GALILEO, GATEWAY_AUTH: 'off' }).clients, undefined);
@@ -164,14 +175,21 @@ describe('configuration', () => {
     const twice = { name: 'a', keySha256: 'b'.repeat(64), operations: ['*'] };
     rejects({ GATEWAY_CLIENTS: JSON.stringify([twice, twice]) }, 'GATEWAY_CLIENTS', /duplicate/);
     // Two clients with one key: whoever holds it is both, so the second is refused.
-    rejects({ GATEWAY_CLIENTS: JSON.stringify([twice, { ...twice, name: 'b', keySha256: twice.keySha256.toUpperCase() }]) }, 'GATEWAY_CLIENTS', /same key as client "a"/);
+    rejects(
+      { GATEWAY_CLIENTS: JSON.stringify([twice, { ...twice, name: 'b', keySha256: twice.keySha256.toUpperCase() }]) },
+      'GATEWAY_CLIENTS',
+      /same key as client "a"/,
+    );
     const empty = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
     rejects({ GATEWAY_CLIENTS: JSON.stringify([{ ...twice, keySha256: empty }]) }, 'GATEWAY_CLIENTS', /empty key/);
   });
 
   it('diagnostics: how often the store is checked and a lasting problem logged again', () => {
     assert.deepEqual(loadConfig({}).diagnostics, { storeCheckIntervalMs: 5000, repeatLogIntervalMs: 30000 });
-    assert.deepEqual(loadConfig({ STORE_CHECK_INTERVAL_MS: '250', PROBLEM_LOG_INTERVAL_MS: '60000' }).diagnostics, { storeCheckIntervalMs: 250, repeatLogIntervalMs: 60000 });
+    assert.deepEqual(loadConfig({ STORE_CHECK_INTERVAL_MS: '250', PROBLEM_LOG_INTERVAL_MS: '60000' }).diagnostics, {
+      storeCheckIntervalMs: 250,
+      repeatLogIntervalMs: 60000,
+    });
     rejects({ STORE_CHECK_INTERVAL_MS: '10' }, 'STORE_CHECK_INTERVAL_MS', /between/);
     rejects({ PROBLEM_LOG_INTERVAL_MS: 'often' }, 'PROBLEM_LOG_INTERVAL_MS', /integer/);
   });
@@ -206,11 +224,19 @@ describe('configuration', () => {
       assert.equal(redis({ REDIS_CLUSTER_NODES: 'a:1', REDIS_PASSWORD: PASSWORD }).password, PASSWORD);
     });
 
-    it('REDIS_SENTINELS + REDIS_SENTINEL_MASTER, with the sentinels\' own password and TLS', () => {
+    it("REDIS_SENTINELS + REDIS_SENTINEL_MASTER, with the sentinels' own password and TLS", () => {
       assert.deepEqual(
         redis({ REDIS_SENTINELS: '10.0.0.1:26379, 10.0.0.2 ,[fd00::3]:26380', REDIS_SENTINEL_MASTER: 'gw', REDIS_SENTINEL_PASSWORD: 's', REDIS_TLS: 'true' }),
         {
-          topology: { kind: 'sentinel', sentinels: [{ host: '10.0.0.1', port: 26379 }, { host: '10.0.0.2', port: 26379 }, { host: 'fd00::3', port: 26380 }], masterName: 'gw' },
+          topology: {
+            kind: 'sentinel',
+            sentinels: [
+              { host: '10.0.0.1', port: 26379 },
+              { host: '10.0.0.2', port: 26379 },
+              { host: 'fd00::3', port: 26380 },
+            ],
+            masterName: 'gw',
+          },
           username: undefined,
           password: undefined,
           sentinelPassword: 's',
@@ -225,7 +251,13 @@ describe('configuration', () => {
       const ca = join(dir, 'ca.pem');
       writeFileSync(ca, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
       const connection = redis({ REDIS_CLUSTER_NODES: 'n1:7000,n2:7001', REDIS_TLS: 'true', REDIS_TLS_CA_FILE: ca });
-      assert.deepEqual(connection.topology, { kind: 'cluster', nodes: [{ host: 'n1', port: 7000 }, { host: 'n2', port: 7001 }] });
+      assert.deepEqual(connection.topology, {
+        kind: 'cluster',
+        nodes: [
+          { host: 'n1', port: 7000 },
+          { host: 'n2', port: 7001 },
+        ],
+      });
       assert.match(connection.tlsCa ?? '', /BEGIN CERTIFICATE/);
       rejects({ REDIS_TLS_CA_FILE: join(dir, 'missing.pem') }, 'REDIS_TLS_CA_FILE', /cannot read/);
       writeFileSync(join(dir, 'not.pem'), 'hello');
@@ -329,7 +361,14 @@ describe('configuration', () => {
   // Review 3, finding 10: production refuses each weak setting, naming the variable.
   it('production refuses weak settings: Redis in clear or without a password, passphrase or shared keys, a tiny TTL, replaceable secret files', () => {
     const [a, b] = [randomBytes(32).toString('base64'), randomBytes(32).toString('base64')];
-    const base = { NODE_ENV: 'production', ...GALILEO, GATEWAY_CLIENTS: CLIENTS, IDEMPOTENCY_STORE: 'redis', IDEMPOTENCY_ENCRYPTION_KEY: a, IDEMPOTENCY_FINGERPRINT_KEY: b };
+    const base = {
+      NODE_ENV: 'production',
+      ...GALILEO,
+      GATEWAY_CLIENTS: CLIENTS,
+      IDEMPOTENCY_STORE: 'redis',
+      IDEMPOTENCY_ENCRYPTION_KEY: a,
+      IDEMPOTENCY_FINGERPRINT_KEY: b,
+    };
     assert.doesNotThrow(() => loadConfig(base), 'loopback Redis without TLS is fine');
     assert.doesNotThrow(() => loadConfig({ ...base, REDIS_URL: 'rediss://gw:pw@redis.internal:6380' }));
     rejects({ ...base, REDIS_URL: 'redis://gw:pw@redis.internal:6379' }, 'REDIS_URL', /TLS/);
@@ -340,7 +379,11 @@ describe('configuration', () => {
     const passphrase = Buffer.from('correct horse battery staple 123').toString('base64');
     rejects({ ...base, IDEMPOTENCY_ENCRYPTION_KEY: passphrase }, 'IDEMPOTENCY_ENCRYPTION_KEY', /passphrase/);
     rejects({ ...base, IDEMPOTENCY_FINGERPRINT_KEY: passphrase }, 'IDEMPOTENCY_FINGERPRINT_KEY', /passphrase/);
-    rejects({ ...base, IDEMPOTENCY_ENCRYPTION_KEY: `new:${randomBytes(32).toString('base64')},old:${b}` }, 'IDEMPOTENCY_FINGERPRINT_KEY', /one key per purpose/);
+    rejects(
+      { ...base, IDEMPOTENCY_ENCRYPTION_KEY: `new:${randomBytes(32).toString('base64')},old:${b}` },
+      'IDEMPOTENCY_FINGERPRINT_KEY',
+      /one key per purpose/,
+    );
     rejects({ ...base, IDEMPOTENCY_TTL_SECONDS: '1' }, 'IDEMPOTENCY_TTL_SECONDS', /at least 3600/);
     assert.doesNotThrow(() => loadConfig({ ...base, IDEMPOTENCY_TTL_SECONDS: '3600' }));
     // A world-writable clients file, reached through a symlink; then one in a world-writable directory.
@@ -360,17 +403,39 @@ describe('configuration', () => {
     assert.doesNotThrow(() => loadConfig({ ...base, NODE_ENV: 'development', REDIS_URL: 'redis://redis.internal:6379', IDEMPOTENCY_TTL_SECONDS: '1' }));
   });
 
-  it('traffic protection: a client\'s rateLimit, the Galileo budget, the breaker and the bulkhead', () => {
+  it("traffic protection: a client's rateLimit, the Galileo budget, the breaker and the bulkhead", () => {
     const withLimit = (rateLimit: unknown) => JSON.stringify([{ name: 'batch', keySha256: 'b'.repeat(64), operations: ['*'], rateLimit }]);
-    assert.deepEqual(loadConfig({ GATEWAY_CLIENTS: withLimit({ requestsPerSecond: 5, burst: 20 }) }).clients![0]!.rateLimit, { requestsPerSecond: 5, burst: 20 });
-    assert.deepEqual(loadConfig({ GATEWAY_CLIENTS: withLimit({ requestsPerSecond: 2.5 }) }).clients![0]!.rateLimit, { requestsPerSecond: 2.5, burst: 3 }, 'burst: one second\'s worth');
+    assert.deepEqual(loadConfig({ GATEWAY_CLIENTS: withLimit({ requestsPerSecond: 5, burst: 20 }) }).clients![0]!.rateLimit, {
+      requestsPerSecond: 5,
+      burst: 20,
+    });
+    assert.deepEqual(
+      loadConfig({ GATEWAY_CLIENTS: withLimit({ requestsPerSecond: 2.5 }) }).clients![0]!.rateLimit,
+      { requestsPerSecond: 2.5, burst: 3 },
+      "burst: one second's worth",
+    );
     assert.equal(loadConfig({ GATEWAY_CLIENTS: CLIENTS }).clients![0]!.rateLimit, undefined, 'no rateLimit: unlimited');
-    for (const bad of [0, -1, 'fast', null, [], { requestsPerSecond: 0 }, { requestsPerSecond: 5, burst: 0 }, { requestsPerSecond: 5, burst: 1.5 }, { requestsPerSecond: 5, extra: 1 }]) {
+    for (const bad of [
+      0,
+      -1,
+      'fast',
+      null,
+      [],
+      { requestsPerSecond: 0 },
+      { requestsPerSecond: 5, burst: 0 },
+      { requestsPerSecond: 5, burst: 1.5 },
+      { requestsPerSecond: 5, extra: 1 },
+    ]) {
       rejects({ GATEWAY_CLIENTS: withLimit(bad) }, 'GATEWAY_CLIENTS', /rateLimit/);
     }
     const galileo = loadConfig({}).galileo;
     assert.deepEqual([galileo.maxRequestsPerSecond, galileo.circuitFailures, galileo.circuitOpenMs, galileo.maxInFlight], [0, 5, 10_000, 128]);
-    const set = loadConfig({ GALILEO_MAX_REQUESTS_PER_SECOND: '40', GALILEO_CIRCUIT_FAILURES: '0', GALILEO_CIRCUIT_OPEN_MS: '2000', GALILEO_MAX_IN_FLIGHT: '16' }).galileo;
+    const set = loadConfig({
+      GALILEO_MAX_REQUESTS_PER_SECOND: '40',
+      GALILEO_CIRCUIT_FAILURES: '0',
+      GALILEO_CIRCUIT_OPEN_MS: '2000',
+      GALILEO_MAX_IN_FLIGHT: '16',
+    }).galileo;
     assert.deepEqual([set.maxRequestsPerSecond, set.circuitFailures, set.circuitOpenMs, set.maxInFlight], [40, 0, 2000, 16]);
     rejects({ GALILEO_MAX_REQUESTS_PER_SECOND: '-1' }, 'GALILEO_MAX_REQUESTS_PER_SECOND');
     rejects({ GALILEO_CIRCUIT_OPEN_MS: '10' }, 'GALILEO_CIRCUIT_OPEN_MS');

@@ -18,8 +18,7 @@ export type Outcome<T> =
  * signal stopped the call).
  */
 export type Ending<T> =
-  | { kind: 'answer'; value: T; attempts: number }
-  | { kind: 'failure'; error: unknown; httpStatus?: number; attempts: number; aborted: boolean };
+  { kind: 'answer'; value: T; attempts: number } | { kind: 'failure'; error: unknown; httpStatus?: number; attempts: number; aborted: boolean };
 
 export interface LoopOptions {
   retry: RetryOptions;

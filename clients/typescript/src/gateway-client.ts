@@ -86,56 +86,59 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
   // it points; the gateway never redirects, so one comes from something else and is an error.
   const client = createClient({ baseUrl, auth: options.apiKey, fetch: options.fetch, redirect: 'manual' });
 
-  const method = (operationId: OperationId) => async (input: OperationRequest<OperationId>, call: CallOptions<ResponseFormat> = {}) => {
-    const transactionId = input.transactionId ?? crypto.randomUUID();
-    // One body for every attempt: a change to the caller's object later cannot reach a retry.
-    const body = structuredClone({ ...input, transactionId });
-    const format = call.responseContentType;
-    const request = REQUESTS[operationId] as GeneratedRequest;
-    const ending = await callWithRetries(
-      async (signal): Promise<Outcome<Reading>> => {
-        try {
-          const { data, error, response } = await request({
-            client,
-            body,
-            headers: format === undefined ? undefined : { 'response-content-type': format },
-            signal,
-            // Read by what was asked for, not by the content type an intermediary may have changed.
-            parseAs: 'text',
-          });
-          if (response === undefined) return { kind: 'failure', error, retry: true };
-          // A problem is JSON (the generated client parsed it); Galileo's answer is JSON unless XML was asked for.
-          const answer = !response.ok ? error : format === 'xml' ? data : parseJson(data);
-          return readAnswer(operationId, response, answer, transactionId);
-        } catch (error) {
-          // The connection failed while the body was read: the same as no answer.
-          return { kind: 'failure', error, retry: true };
-        }
-      },
-      { retry, timeoutMs, signal: call.signal },
-    );
-    if (ending.kind === 'answer') return { ...ending.value, attempts: ending.attempts } satisfies CallResult<unknown>;
-    const why = ending.aborted
-      ? 'the caller aborted the call'
-      : ending.httpStatus !== undefined
-        ? `HTTP ${ending.httpStatus} that is neither Galileo's answer nor a gateway problem`
-        : `no answer from the gateway (${describe(ending.error)})`;
-    throw new GatewayCallError(`${operationId} ${transactionId}: ${why} after ${ending.attempts} attempt(s)`, transactionId, ending.attempts, ending.httpStatus, {
-      cause: ending.error,
-    });
-  };
+  const method =
+    (operationId: OperationId) =>
+    async (input: OperationRequest<OperationId>, call: CallOptions<ResponseFormat> = {}) => {
+      const transactionId = input.transactionId ?? crypto.randomUUID();
+      // One body for every attempt: a change to the caller's object later cannot reach a retry.
+      const body = structuredClone({ ...input, transactionId });
+      const format = call.responseContentType;
+      const request = REQUESTS[operationId] as GeneratedRequest;
+      const ending = await callWithRetries(
+        async (signal): Promise<Outcome<Reading>> => {
+          try {
+            const { data, error, response } = await request({
+              client,
+              body,
+              headers: format === undefined ? undefined : { 'response-content-type': format },
+              signal,
+              // Read by what was asked for, not by the content type an intermediary may have changed.
+              parseAs: 'text',
+            });
+            if (response === undefined) return { kind: 'failure', error, retry: true };
+            // A problem is JSON (the generated client parsed it); Galileo's answer is JSON unless XML was asked for.
+            const answer = !response.ok ? error : format === 'xml' ? data : parseJson(data);
+            return readAnswer(operationId, response, answer, transactionId);
+          } catch (error) {
+            // The connection failed while the body was read: the same as no answer.
+            return { kind: 'failure', error, retry: true };
+          }
+        },
+        { retry, timeoutMs, signal: call.signal },
+      );
+      if (ending.kind === 'answer') return { ...ending.value, attempts: ending.attempts } satisfies CallResult<unknown>;
+      const why = ending.aborted
+        ? 'the caller aborted the call'
+        : ending.httpStatus !== undefined
+          ? `HTTP ${ending.httpStatus} that is neither Galileo's answer nor a gateway problem`
+          : `no answer from the gateway (${describe(ending.error)})`;
+      throw new GatewayCallError(
+        `${operationId} ${transactionId}: ${why} after ${ending.attempts} attempt(s)`,
+        transactionId,
+        ending.attempts,
+        ending.httpStatus,
+        {
+          cause: ending.error,
+        },
+      );
+    };
 
   // Typed per operation by GatewayClient: at run time every method is the same loop.
   return Object.fromEntries(Object.keys(REQUESTS).map((operationId) => [operationId, method(operationId as OperationId)])) as unknown as GatewayClient;
 }
 
 /** One attempt's HTTP answer, read as Galileo's envelope, a gateway problem, or neither. */
-function readAnswer(
-  operationId: OperationId,
-  response: Response,
-  body: unknown,
-  transactionId: string,
-): Outcome<Reading> {
+function readAnswer(operationId: OperationId, response: Response, body: unknown, transactionId: string): Outcome<Reading> {
   const common = { transactionId, requestId: response.headers.get('x-request-id') ?? undefined, httpStatus: response.status };
   const wait = retryAfterMs(response.headers.get('retry-after'));
   if (isProblem(response.headers.get('content-type'), body)) {

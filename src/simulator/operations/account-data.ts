@@ -9,13 +9,24 @@ import type { CipVerdict, NewIdentity, SimAccount } from '../state.js';
 const VERDICT_STATUS: Record<CipVerdict, string> = { P: 'Pass', F: 'Fail', R: 'Refer' };
 
 /** One IVS result, as Galileo answers when identity verification ran. */
-export function cipData(verdict: CipVerdict | null, customerId: number): Array<Record<string, string>> | null {
+function cipData(verdict: CipVerdict | null, customerId: number): Array<Record<string, string>> | null {
   return verdict === null ? null : [{ status: VERDICT_STATUS[verdict], entity_id: String(customerId), customer_id: String(customerId) }];
 }
 
 type AccountFacts = Pick<
   SimAccount,
-  'prn' | 'pan' | 'productId' | 'galileoAccountNumber' | 'customerId' | 'cip' | 'cardId' | 'embossUuid' | 'expiryDate' | 'cardSecurityCode' | 'embossLine2' | 'billingCycleDay'
+  | 'prn'
+  | 'pan'
+  | 'productId'
+  | 'galileoAccountNumber'
+  | 'customerId'
+  | 'cip'
+  | 'cardId'
+  | 'embossUuid'
+  | 'expiryDate'
+  | 'cardSecurityCode'
+  | 'embossLine2'
+  | 'billingCycleDay'
 >;
 
 export function newAccountData(account: AccountFacts, pciEnabled: boolean): Record<string, unknown> {

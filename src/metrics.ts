@@ -10,7 +10,7 @@ export interface Metrics {
   requestDuration: Histogram<'operation' | 'status'>;
   inFlight: Gauge;
   upstreamDuration: Histogram<'operation' | 'outcome'>;
-  /** Galileo refused the gateway's own configuration (credentials, IP, API usage): see galileo/config-problems.ts. */
+  /** Galileo refused the gateway's own configuration (credentials, IP, API usage): see galileo/config-refusals.ts. */
   galileoConfigErrors: Counter<'operation' | 'status_code'>;
   idempotencyOutcomes: Counter<'operation' | 'outcome'>;
   storeErrors: Counter<'operation'>;

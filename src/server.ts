@@ -12,7 +12,7 @@ import { ConfigError, type Config, type GalileoCredentials } from './config.js';
 import { watchGalileoConfig } from './diagnostics/galileo-config-watch.js';
 import { monitorStore } from './diagnostics/store-monitor.js';
 import { createGalileoClient } from './galileo/client.js';
-import { baseUrlProblem } from './galileo/config-problems.js';
+import { baseUrlProblem } from './galileo/config-refusals.js';
 import { createGalileoCircuit } from './galileo/circuit-breaker.js';
 import { createForwarder } from './galileo/forward.js';
 import { createBuckets } from './limits/create-buckets.js';
@@ -188,16 +188,16 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
       // close() only drops the connections idle right now; a kept-alive one that finishes its
       // request later would hold the drain until its keep-alive timeout.
       const sweep = setInterval(() => server.closeIdleConnections(), 50);
-      logger.info({ drainTimeoutMs: config.drainTimeoutMs, inFlight: await inFlight(metrics) }, 'gateway stopping');
+      logger.info({ drainTimeoutMs: config.drainTimeoutMs, inFlight: await requestsInFlight(metrics) }, 'gateway stopping');
       const drained = await Promise.race([closed.then(() => true), sleep(config.drainTimeoutMs).then(() => false)]);
       clearInterval(sweep);
       if (!drained) {
-        logger.warn({ inFlight: await inFlight(metrics) }, 'drain timeout reached: closing remaining connections');
+        logger.warn({ inFlight: await requestsInFlight(metrics) }, 'drain timeout reached: closing remaining connections');
         server.closeAllConnections();
         await closed;
         // Destroyed sockets report 'close' a loop turn or two later: wait (briefly) so every cut
         // request still gets its `request completed` line (status 499) before the exit.
-        for (let i = 0; i < 50 && (await inFlight(metrics)) > 0; i++) await sleep(10);
+        for (let i = 0; i < 50 && (await requestsInFlight(metrics)) > 0; i++) await sleep(10);
       }
       storeMonitor.stop();
       await store.close().catch((err: unknown) => logger.warn({ err: loggableError(err) }, 'idempotency store did not close cleanly'));
@@ -288,7 +288,7 @@ function logStoreEvent(logger: Logger, metrics: Metrics, event: StoreEvent): voi
   }
 }
 
-async function inFlight(metrics: Metrics): Promise<number> {
+async function requestsInFlight(metrics: Metrics): Promise<number> {
   return (await metrics.inFlight.get()).values[0]?.value ?? 0;
 }
 

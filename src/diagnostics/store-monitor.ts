@@ -7,7 +7,7 @@
 import type { Logger } from 'pino';
 import type { IdempotencyStore } from '../idempotency/store.js';
 import type { Metrics } from '../metrics.js';
-import { LastingProblem } from './lasting-problem.js';
+import { LastingCondition } from './lasting-condition.js';
 
 export interface StoreMonitor {
   /** One check now (concurrent calls share it): true when the store answered. */
@@ -30,7 +30,7 @@ export function monitorStore(options: {
   const { store, logger, metrics } = options;
   const where = { store: options.kind, address: options.address };
   let reason = '';
-  const outage = new LastingProblem(options.repeatLogIntervalMs, {
+  const outage = new LastingCondition(options.repeatLogIntervalMs, {
     report: ({ occurrences, sinceMs }) =>
       logger.error({ ...where, reason, failedChecks: occurrences, sinceMs }, 'idempotency store unreachable: requests are refused with 503 until it answers'),
     recovered: ({ durationMs }) => logger.info({ ...where, downMs: durationMs }, 'idempotency store reachable again'),

@@ -10,7 +10,7 @@
 import type { RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import type { ClientConfig, RateLimit } from '../config.js';
-import { LastingProblem } from '../diagnostics/lasting-problem.js';
+import { LastingCondition } from '../diagnostics/lasting-condition.js';
 import { GatewayError } from '../errors.js';
 import { BucketsUnavailableError, type Bucket, type TokenBuckets } from '../limits/token-buckets.js';
 import type { Metrics } from '../metrics.js';
@@ -51,12 +51,12 @@ export function limitRate(deps: RateLimitDeps): RequestHandler {
     }
     return found;
   };
-  const refusing = new Map<string, LastingProblem>();
-  const refusalLog = (limit: Limit): LastingProblem => {
+  const refusing = new Map<string, LastingCondition>();
+  const refusalLog = (limit: Limit): LastingCondition => {
     let problem = refusing.get(limit.bucket.key);
     if (problem === undefined) {
       const who = { limit: limit.policy, ...(limit.client !== undefined && { client: limit.client }) };
-      problem = new LastingProblem(deps.repeatLogIntervalMs, {
+      problem = new LastingCondition(deps.repeatLogIntervalMs, {
         report: ({ occurrences, sinceMs }) => logger.warn({ ...who, refused: occurrences, sinceMs }, 'rate limit refusing requests'),
         recovered: ({ durationMs, occurrences }) => logger.info({ ...who, refused: occurrences, durationMs }, 'rate limit no longer refusing'),
       });
@@ -64,7 +64,7 @@ export function limitRate(deps: RateLimitDeps): RequestHandler {
     }
     return problem;
   };
-  const unreachable = new LastingProblem(deps.repeatLogIntervalMs, {
+  const unreachable = new LastingCondition(deps.repeatLogIntervalMs, {
     report: ({ occurrences, sinceMs }) =>
       logger.warn({ failures: occurrences, sinceMs }, 'rate limits cannot be read from the store: requests are refused (503)'),
     recovered: ({ durationMs }) => logger.info({ durationMs }, 'rate limits readable again'),

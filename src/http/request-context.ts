@@ -30,10 +30,10 @@ function requestIdFrom(incoming: string | string[] | undefined): string {
 }
 
 /** The response a connection is working on, for errors Node reports on the socket (client-error.ts). */
-const inFlight = new WeakMap<Duplex, Response>();
+const responseOnSocket = new WeakMap<Duplex, Response>();
 
 export function responseInFlight(socket: Duplex): Response | undefined {
-  return inFlight.get(socket);
+  return responseOnSocket.get(socket);
 }
 
 export function requestContext(logger: Logger, metrics: Metrics): RequestHandler {
@@ -51,10 +51,10 @@ export function requestContext(logger: Logger, metrics: Metrics): RequestHandler
     res.setHeader('x-request-id', requestId);
 
     const socket = req.socket;
-    inFlight.set(socket, res);
+    responseOnSocket.set(socket, res);
     // 'close' comes last whether the response finished or the connection died first.
     res.once('close', () => {
-      if (inFlight.get(socket) === res) inFlight.delete(socket);
+      if (responseOnSocket.get(socket) === res) responseOnSocket.delete(socket);
       const durationMs = Number(process.hrtime.bigint() - ctx.startedAt) / 1e6;
       // A connection closed before the response finished is reported as 499 (client closed).
       const status = res.writableFinished ? res.statusCode : 499;

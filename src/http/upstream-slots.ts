@@ -26,9 +26,9 @@ export function holdUpstreamSlot(maxInFlight: number, metrics: Metrics): Request
       );
     }
     // The slot is held until the answer is sent or the connection dies ('close' comes either way).
-    const inFlight = () => metrics.galileoInFlight.set(maxInFlight - slots.executionSlots);
-    void slots.execute(() => new Promise<void>((resolve) => res.once('close', resolve))).then(inFlight);
-    inFlight();
+    const showSlots = () => metrics.galileoInFlight.set(maxInFlight - slots.executionSlots);
+    void slots.execute(() => new Promise<void>((resolve) => res.once('close', resolve))).then(showSlots);
+    showSlots();
     next();
   };
 }

@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { handleAdmin } from './admin.js';
 import { parseForm, readBody } from './body.js';
 import { resetSocket, sendBody, sendEdgePage, sendMalformed, sendPartial, sendPlain, sendTrickle, sleep } from './delivery.js';
-import { buildEnvelope, responseFormat, serializeEnvelope } from './envelope.js';
+import { buildEnvelope, responseFormat, serializeEnvelope } from './envelope-writer.js';
 import { faultExecutes, type FaultBook } from './faults.js';
 import { runGalileo, type GalileoCore } from './pipeline.js';
 import type { RequestLog } from './request-log.js';

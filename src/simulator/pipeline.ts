@@ -5,7 +5,7 @@
  * A success (0 or a changesState code) consumes the transactionId for this provider and endpoint.
  */
 import { OPERATION_LOGIC, TYPE_FIELD_CHECKS } from './operations/index.js';
-import { isConsumingCode, type GalileoSpec } from './spec.js';
+import { isConsumingCode, type GalileoSpec } from './galileo-spec.js';
 import type { SimulatorState } from './state.js';
 import type { FormParams, OperationName, Outcome, SimulatorCredentials } from './types.js';
 import { validatorsFor } from './validation.js';

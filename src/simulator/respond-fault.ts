@@ -3,10 +3,10 @@
  * A success or changesState code consumes the transactionId as a real success would (so a retry
  * gets 24) and carries plausible response_data; those accounts are not kept in state.
  */
-import { normalizeStatusCode } from './envelope.js';
+import { normalizeStatusCode } from './envelope-writer.js';
 import { applicationData, plausibleAccountData } from './operations/account-data.js';
 import type { GalileoCore } from './pipeline.js';
-import { isConsumingCode } from './spec.js';
+import { isConsumingCode } from './galileo-spec.js';
 import type { FormParams, OperationName, Outcome } from './types.js';
 
 export function respondOutcome(core: GalileoCore, operation: OperationName | null, statusCode: string | number, form: FormParams): Outcome {

@@ -4,7 +4,7 @@ import { FaultBook, type FaultRule, type FaultRuleInput } from './faults.js';
 import { createHandler } from './handler.js';
 import { RequestLog, type RecordedRequest } from './request-log.js';
 import { snapshot, type StateSnapshot } from './snapshot.js';
-import { loadSpec } from './spec.js';
+import { loadSpec } from './galileo-spec.js';
 import { SimulatorState } from './state.js';
 import { validatorsFor } from './validation.js';
 import type { SimulatorCredentials } from './types.js';

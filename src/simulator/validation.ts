@@ -6,7 +6,7 @@
  */
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsPlugin from 'ajv-formats';
-import { requestSchemaPointer, type GalileoSpec } from './spec.js';
+import { requestSchemaPointer, type GalileoSpec } from './galileo-spec.js';
 import { OPERATIONS, type CoercedParams, type FormParams, type OperationName } from './types.js';
 
 interface ValidationResult {

@@ -72,7 +72,7 @@ describe('ops: diagnostics (real processes)', function () {
       }
       const first = await proc.waitForLog((l) => l.level === 50);
       assert.equal(first.msg, 'Galileo refused the API login: check GALILEO_API_LOGIN and GALILEO_API_TRANS_KEY');
-      assert.equal(first.problem, 'galileo_login_failed');
+      assert.equal(first.refusal, 'galileo_login_failed');
       assert.equal(first.statusCode, 4);
       assert.equal(first.operation, 'createIvrCall');
       assert.equal(first.occurrences, 1);
@@ -100,11 +100,11 @@ describe('ops: diagnostics (real processes)', function () {
       for (let i = 0; i < 2; i++) assert.equal((await post(proc, 'createAccount', accountBody())).body.status_code, 21);
       assert.equal((await post(proc, 'createIvrCall', ivrBody())).body.status_code, 17);
 
-      const ip = await proc.waitForLog((l) => l.problem === 'galileo_ip_not_registered');
+      const ip = await proc.waitForLog((l) => l.refusal === 'galileo_ip_not_registered');
       assert.equal(ip.level, 50);
       assert.match(String(ip.msg), /outbound IP address/);
       assert.equal(ip.operation, 'createAccount');
-      const usage = await proc.waitForLog((l) => l.problem === 'galileo_api_usage_invalid');
+      const usage = await proc.waitForLog((l) => l.refusal === 'galileo_api_usage_invalid');
       assert.equal(usage.level, 50);
       assert.match(String(usage.msg), /GALILEO_PROVIDER_ID/);
       assert.equal(proc.logs().filter((l) => l.level === 50).length, 2);
@@ -112,7 +112,7 @@ describe('ops: diagnostics (real processes)', function () {
       assert.equal((await post(proc, 'createAccount', accountBody())).body.status_code, 0);
       const recovered = await proc.waitForLog((l) => l.msg === 'Galileo answers createAccount normally again');
       assert.equal(recovered.level, 30);
-      assert.equal(recovered.problem, 'galileo_ip_not_registered');
+      assert.equal(recovered.refusal, 'galileo_ip_not_registered');
       assert.equal(recovered.occurrences, 2);
       assert.ok(!proc.logs().some((l) => l.msg === 'Galileo answers createIvrCall normally again'), 'createIvrCall had no ordinary answer yet');
 

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import YAML from 'yaml';
-import type { Envelope } from '../../src/simulator/envelope.js';
+import type { Envelope } from '../../src/simulator/envelope-writer.js';
 import { SIMULATOR_CREDENTIALS, type RunningSimulator } from '../../src/simulator/server.js';
 
 /** The wire envelope, as the simulator builds it. */

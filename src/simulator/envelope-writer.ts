@@ -1,6 +1,6 @@
 /** Galileo's response envelope, built from an Outcome, and its JSON or XML bytes. */
 import { randomUUID } from 'node:crypto';
-import { isConsumingCode, statusInfo, type GalileoSpec } from './spec.js';
+import { isConsumingCode, statusInfo, type GalileoSpec } from './galileo-spec.js';
 import type { FormParams, OperationName, Outcome, ResponseFormat, StatusCode } from './types.js';
 import { envelopeToXml } from './xml.js';
 

@@ -1,16 +1,16 @@
 /**
- * A problem that may last (the store unreachable, Galileo refusing the configuration): one line
+ * A condition that may last (the store unreachable, Galileo refusing the configuration): one line
  * when it starts, then at most one per interval while it lasts, saying how often it happened
  * since, and one line when it ends. Enough to be noticed, never a line per request.
  */
-export interface LastingProblemLog {
+export interface LastingConditionLog {
   /** Start: `occurrences` 1. While it lasts: called at most once per interval. */
   report(fields: { occurrences: number; sinceMs: number }): void;
-  /** Called once when the problem is over. */
+  /** Called once when the condition is over. */
   recovered(fields: { durationMs: number; occurrences: number }): void;
 }
 
-export class LastingProblem {
+export class LastingCondition {
   #since: number | undefined;
   #lastReported = 0;
   #occurrences = 0;
@@ -18,7 +18,7 @@ export class LastingProblem {
 
   constructor(
     private readonly intervalMs: number,
-    private readonly log: LastingProblemLog,
+    private readonly log: LastingConditionLog,
     private readonly now: () => number = Date.now,
   ) {}
 

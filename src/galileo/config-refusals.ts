@@ -5,41 +5,41 @@
  */
 import type { GalileoStatusCode } from './envelope.js';
 
-export interface ConfigProblem {
-  /** Stable name for log queries. */
-  problem: string;
+export interface ConfigRefusal {
+  /** Stable name for log queries (the `refusal` field of the line). */
+  refusal: string;
   /** What to check, naming the configuration, never its value. */
   hint: string;
 }
 
-const PROBLEMS: ReadonlyMap<string, ConfigProblem> = new Map([
-  ['4', { problem: 'galileo_login_failed', hint: 'Galileo refused the API login: check GALILEO_API_LOGIN and GALILEO_API_TRANS_KEY' }],
+const REFUSALS: ReadonlyMap<string, ConfigRefusal> = new Map([
+  ['4', { refusal: 'galileo_login_failed', hint: 'Galileo refused the API login: check GALILEO_API_LOGIN and GALILEO_API_TRANS_KEY' }],
   [
     '17',
     {
-      problem: 'galileo_api_usage_invalid',
+      refusal: 'galileo_api_usage_invalid',
       hint: 'Galileo reports invalid API usage for this provider: check GALILEO_PROVIDER_ID and which operations Galileo enabled for it',
     },
   ],
   [
     '18',
     {
-      problem: 'galileo_api_version_unauthorized',
+      refusal: 'galileo_api_version_unauthorized',
       hint: 'Galileo refuses this API version for the provider: check the path of GALILEO_BASE_URL (/intserv/4.0)',
     },
   ],
   [
     '21',
     {
-      problem: 'galileo_ip_not_registered',
+      refusal: 'galileo_ip_not_registered',
       hint: "Galileo does not know the gateway's outbound IP address: have it registered with Galileo for this provider",
     },
   ],
-  ['29', { problem: 'galileo_provider_id_incorrect', hint: 'Galileo does not know the provider id: check GALILEO_PROVIDER_ID' }],
+  ['29', { refusal: 'galileo_provider_id_incorrect', hint: 'Galileo does not know the provider id: check GALILEO_PROVIDER_ID' }],
 ]);
 
-export function configProblem(statusCode: GalileoStatusCode): ConfigProblem | undefined {
-  return PROBLEMS.get(String(statusCode));
+export function configRefusal(statusCode: GalileoStatusCode): ConfigRefusal | undefined {
+  return REFUSALS.get(String(statusCode));
 }
 
 /** Galileo serves its Program API under /intserv/4.0; any other path answers 404s or -4 (unknown endpoint). */

@@ -1,12 +1,12 @@
 /** A lasting problem is logged when it starts, at most once per interval while it lasts, and once when it ends. */
 import assert from 'node:assert/strict';
-import { LastingProblem } from '../../src/diagnostics/lasting-problem.js';
+import { LastingCondition } from '../../src/diagnostics/lasting-condition.js';
 
-describe('LastingProblem', () => {
+describe('LastingCondition', () => {
   it('first occurrence at once, repeats bounded by the interval with the count since, one recovery line', () => {
     let now = 1_000;
     const lines: string[] = [];
-    const problem = new LastingProblem(
+    const problem = new LastingCondition(
       100,
       {
         report: ({ occurrences, sinceMs }) => lines.push(`report ${occurrences} ${sinceMs}`),

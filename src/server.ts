@@ -23,6 +23,7 @@ import { loggableError } from './logger.js';
 import { createHttpServer } from './http/http-server.js';
 import { validateRequest } from './http/validate.js';
 import { createMetrics, type Metrics } from './metrics.js';
+import { trackDrain } from './shutdown.js';
 import { loadGatewaySpec } from './spec.js';
 import { warmUp, type WarmUpResult } from './warm-up.js';
 
@@ -157,6 +158,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   });
 
   const server = createHttpServer(app, config.http, logger, metrics);
+  const drain = trackDrain(server, logger);
   server.listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
@@ -184,21 +186,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     (stopping ??= (async () => {
       const startedAt = Date.now();
       readiness.shuttingDown = true;
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      // close() only drops the connections idle right now; a kept-alive one that finishes its
-      // request later would hold the drain until its keep-alive timeout.
-      const sweep = setInterval(() => server.closeIdleConnections(), 50);
-      logger.info({ drainTimeoutMs: config.drainTimeoutMs, inFlight: await requestsInFlight(metrics) }, 'gateway stopping');
-      const drained = await Promise.race([closed.then(() => true), sleep(config.drainTimeoutMs).then(() => false)]);
-      clearInterval(sweep);
-      if (!drained) {
-        logger.warn({ inFlight: await requestsInFlight(metrics) }, 'drain timeout reached: closing remaining connections');
-        server.closeAllConnections();
-        await closed;
-        // Destroyed sockets report 'close' a loop turn or two later: wait (briefly) so every cut
-        // request still gets its `request completed` line (status 499) before the exit.
-        for (let i = 0; i < 50 && (await requestsInFlight(metrics)) > 0; i++) await sleep(10);
-      }
+      const drained = await drain.drain(config.drainTimeoutMs);
       storeMonitor.stop();
       await store.close().catch((err: unknown) => logger.warn({ err: loggableError(err) }, 'idempotency store did not close cleanly'));
       await buckets.close().catch(() => {});
@@ -286,12 +274,4 @@ function logStoreEvent(logger: Logger, metrics: Metrics, event: StoreEvent): voi
       );
     }
   }
-}
-
-async function requestsInFlight(metrics: Metrics): Promise<number> {
-  return (await metrics.inFlight.get()).values[0]?.value ?? 0;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

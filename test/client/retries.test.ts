@@ -14,6 +14,7 @@ import { CREDENTIALS, sha256, startTestSimulator, txId, type Simulator } from '.
 import { killAllGatewayProcesses, startGatewayProcess, type GatewayProcess } from '../helpers/process.js';
 
 const API_KEY = 'client-test-key-0001';
+const LIMITED_KEY = 'client-test-limited-key-0001';
 const GALILEO_TIMEOUT_MS = 1_000;
 // Short waits so the suite stays fast; the defaults are sized for production.
 const FAST_RETRY = { attempts: 5, deadlineMs: 8_000, baseDelayMs: 5, maxDelayMs: 20 };
@@ -71,7 +72,10 @@ describe('client: typed calls with safe retries, against a real gateway process'
       GALILEO_TIMEOUT_MS: String(GALILEO_TIMEOUT_MS),
       // The gateway's own retries would absorb an edge 503: here each fault reaches the caller.
       GALILEO_MAX_RETRIES: '0',
-      GATEWAY_CLIENTS: JSON.stringify([{ name: 'onboarding', keySha256: sha256(API_KEY), operations: ['*'] }]),
+      GATEWAY_CLIENTS: JSON.stringify([
+        { name: 'onboarding', keySha256: sha256(API_KEY), operations: ['*'] },
+        { name: 'batch', keySha256: sha256(LIMITED_KEY), operations: ['*'], rateLimit: { requestsPerSecond: 1, burst: 1 } },
+      ]),
       LOG_LEVEL: 'info',
     });
   });
@@ -187,6 +191,19 @@ describe('client: typed calls with safe retries, against a real gateway process'
     );
     await assertSameRequestThroughout(body.transactionId, 2, 2);
     assert.equal(accountCount(), before + 1, 'accounts created');
+  });
+
+  it('a 429 is retried after its Retry-After (nothing was claimed), and the call then goes through once', async () => {
+    const limited = client({ apiKey: LIMITED_KEY });
+    assert.equal((await limited.createAccount(account())).kind, 'galileo');
+    sent = [];
+    const transactionId = txId('limited');
+    const started = Date.now();
+    const result = await limited.createAccount(account(transactionId));
+    assert.equal(result.kind, 'galileo', JSON.stringify(result));
+    assert.equal(result.attempts, 2);
+    assert.ok(Date.now() - started >= 900, `waited ${Date.now() - started} ms, Retry-After says 1 s`);
+    assert.equal(atSimulator(transactionId).length, 1);
   });
 
   it('a 422 comes back at once: the transactionId was used for another request', async () => {

@@ -29,7 +29,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import { deleteByPrefix } from '../test/idempotency/redis-helpers.js';
+import { deleteByPrefix } from './lib/redis-keys.js';
 import { runLoad, type LoadResult } from './bench/load.js';
 import { OPERATIONS, bodyFactory, exampleBody, nextTransactionId, type Operation } from './bench/payloads.js';
 import { ROOT, cpuMs, postJson, rssMb, stopAllServices } from './bench/procs.js';

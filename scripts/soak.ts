@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadGatewaySpec } from '../src/spec.js';
 import { SIMULATOR_CREDENTIALS, startSimulator } from '../src/simulator/server.js';
-import { startGatewayProcess, type GatewayProcess } from '../test/helpers/process.js';
+import { startGatewayProcess, type GatewayProcess } from './lib/gateway-process.js';
 import { closeAgent, keepAliveRaces, prng, send, statusCodeOf, Traffic, type OperationId, type Sendable } from './soak/traffic.js';
 import { startSoakStore } from './soak/store.js';
 import { judge, type Exchange } from './soak/verdict.js';

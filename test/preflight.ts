@@ -5,7 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createConnection } from 'node:net';
-import { REDIS_URL } from './idempotency/redis-helpers.js';
+import { REDIS_URL } from '../scripts/lib/redis-keys.js';
 
 /** Any Redis reply to PING (+PONG, or -NOAUTH from a server with a password) means it is there. */
 function redisAnswers(url: string): Promise<boolean> {

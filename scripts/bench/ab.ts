@@ -17,7 +17,7 @@
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import { deleteByPrefix } from '../../test/idempotency/redis-helpers.js';
+import { deleteByPrefix } from '../lib/redis-keys.js';
 import { runLoad } from './load.js';
 import { bodyFactory, exampleBody, OPERATIONS, type Operation } from './payloads.js';
 import { cpuMs, stopAllServices } from './procs.js';

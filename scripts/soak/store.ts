@@ -7,8 +7,8 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import { TestRedisCluster, TestRedisSentinel } from '../../test/helpers/redis-topologies.js';
-import { adoptPrefix, deleteByPrefix, plainClient } from '../../test/idempotency/redis-helpers.js';
+import { TestRedisCluster, TestRedisSentinel } from '../lib/redis-topologies.js';
+import { adoptPrefix, deleteByPrefix, plainClient } from '../lib/redis-keys.js';
 
 export interface SoakStore {
   description: string;

@@ -5,7 +5,7 @@
  * (an account the simulator knows) is changed.
  */
 import http from 'node:http';
-import { exampleBody, pathOf } from '../../test/helpers/examples.js';
+import { exampleBody, pathOf } from '../lib/examples.js';
 import type { Fault } from '../../src/simulator/faults.js';
 
 export type OperationId = 'createAccount' | 'createIvrCall' | 'modifyOnDemandAlertStatus';

@@ -10,8 +10,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
 import { PROBLEMS } from '../../src/errors.js';
-import { freePort } from '../helpers/redis-server.js';
-import { exampleBody, pathOf } from '../helpers/examples.js';
+import { freePort } from '../../scripts/lib/redis-server.js';
+import { exampleBody, pathOf } from '../../scripts/lib/examples.js';
 import { sha256, startTestGateway, startTestSimulator, txId, uniqueSsn, type Simulator, type TestGateway } from '../helpers/harness.js';
 import { checkResponse, servedSpec, type ReceivedResponse } from './served-spec.js';
 

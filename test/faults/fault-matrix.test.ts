@@ -13,8 +13,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Fault } from '../../src/simulator/faults.js';
 import { startSimulator } from '../../src/simulator/server.js';
 import { CREDENTIALS, startTestGateway, txId, type Simulator, type TestGateway } from '../helpers/harness.js';
-import { exampleBody, pathOf } from '../helpers/examples.js';
-import { adminClient, deleteByPrefix } from '../idempotency/redis-helpers.js';
+import { exampleBody, pathOf } from '../../scripts/lib/examples.js';
+import { adminClient, deleteByPrefix } from '../../scripts/lib/redis-keys.js';
 
 const TIMEOUT_MS = 300;
 const MAX_RETRIES = 2;

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { createConnection } from 'node:net';
 import fc from 'fast-check';
-import { exampleBody, pathOf } from '../helpers/examples.js';
+import { exampleBody, pathOf } from '../../scripts/lib/examples.js';
 import { FUZZ_RUNS, Tripwire, fuzzParams, propertyTimeout, startTarget, uniqueTransactionId, type Target } from './fuzz-harness.js';
 
 interface RawReply {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import request from 'supertest';
 import { sha256, startTestGateway, startTestSimulator, txId, type Simulator, type TestGateway } from '../helpers/harness.js';
-import { exampleBody, pathOf } from '../helpers/examples.js';
+import { exampleBody, pathOf } from '../../scripts/lib/examples.js';
 
 const ONBOARDING_KEY = 'onboarding-test-key-5f1c0e';
 const OPS_KEY = 'ops-test-key-9a7d21';

@@ -8,11 +8,11 @@ import { randomBytes } from 'node:crypto';
 import type { Cluster } from 'ioredis';
 import request from 'supertest';
 import { CREDENTIALS, startTestSimulator, txId, uniqueSsn, type Simulator } from '../helpers/harness.js';
-import { pathOf } from '../helpers/examples.js';
+import { pathOf } from '../../scripts/lib/examples.js';
 import { killAllGatewayProcesses, startGatewayProcess } from '../helpers/process.js';
-import { sharedCluster, type TestRedisCluster } from '../helpers/redis-topologies.js';
+import { sharedCluster, type TestRedisCluster } from '../../scripts/lib/redis-topologies.js';
 import { assertStormReachesGalileoOnce } from '../helpers/storm.js';
-import { adoptPrefix } from '../idempotency/redis-helpers.js';
+import { adoptPrefix } from '../../scripts/lib/redis-keys.js';
 
 describe('two gateway processes on a Redis Cluster (three masters)', function () {
   this.timeout(60_000);

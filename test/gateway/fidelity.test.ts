@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import request from 'supertest';
 import { operation } from '../fuzz/spec-model.js';
-import { exampleBody, pathOf } from '../helpers/examples.js';
+import { exampleBody, pathOf } from '../../scripts/lib/examples.js';
 import { formFields, startTestGateway, startTestSimulator, txId, uniqueSsn, type Simulator, type TestGateway } from '../helpers/harness.js';
 
 /** Valid customers a stricter-than-Galileo spec used to refuse. */

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import request from 'supertest';
 import { CREDENTIALS, formFields, startTestGateway, startTestSimulator, txId, uniqueSsn, type Simulator, type TestGateway } from '../helpers/harness.js';
-import { OPERATIONS, asForm, asWire, exampleBody, pathOf } from '../helpers/examples.js';
+import { OPERATIONS, asForm, asWire, exampleBody, pathOf } from '../../scripts/lib/examples.js';
 
 describe('forwarding to Galileo', () => {
   let sim: Simulator;

@@ -8,10 +8,10 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
 import { CREDENTIALS, startTestSimulator, txId, uniqueSsn, type Simulator } from '../helpers/harness.js';
-import { pathOf } from '../helpers/examples.js';
+import { pathOf } from '../../scripts/lib/examples.js';
 import { killAllGatewayProcesses, startGatewayProcess } from '../helpers/process.js';
 import { assertStormReachesGalileoOnce } from '../helpers/storm.js';
-import { adminClient, deleteByPrefix } from '../idempotency/redis-helpers.js';
+import { adminClient, deleteByPrefix } from '../../scripts/lib/redis-keys.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 

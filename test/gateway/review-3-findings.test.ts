@@ -12,10 +12,11 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import request from 'supertest';
-import { pathOf } from '../helpers/examples.js';
+import { pathOf } from '../../scripts/lib/examples.js';
 import { sha256, startTestGateway, startTestSimulator, txId, uniqueSsn, type Simulator, type TestGateway } from '../helpers/harness.js';
 import { spawnGateway } from '../helpers/process.js';
-import { deleteByPrefix, gatewayRecordKey } from '../idempotency/redis-helpers.js';
+import { deleteByPrefix } from '../../scripts/lib/redis-keys.js';
+import { gatewayRecordKey } from '../idempotency/redis-helpers.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const KEYS = { old: 'review-3-old-key-0123456789abcdef', next: 'review-3-new-key-0123456789abcdef', other: 'review-3-other-key-0123456789abc' };

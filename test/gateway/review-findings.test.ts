@@ -8,7 +8,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import zlib from 'node:zlib';
 import request from 'supertest';
-import { pathOf } from '../helpers/examples.js';
+import { pathOf } from '../../scripts/lib/examples.js';
 import { sha256, startTestGateway, startTestSimulator, txId, type Simulator, type TestGateway } from '../helpers/harness.js';
 
 const KEY = 'review-findings-test-key-012345678';

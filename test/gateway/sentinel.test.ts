@@ -10,10 +10,11 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
 import { startTestGateway, startTestSimulator, txId, uniqueSsn, type Simulator, type TestGateway } from '../helpers/harness.js';
-import { pathOf } from '../helpers/examples.js';
-import { TestRedisSentinel } from '../helpers/redis-topologies.js';
-import { until } from '../helpers/redis-server.js';
-import { adoptPrefix, gatewayRecordKey } from '../idempotency/redis-helpers.js';
+import { pathOf } from '../../scripts/lib/examples.js';
+import { TestRedisSentinel } from '../../scripts/lib/redis-topologies.js';
+import { until } from '../../scripts/lib/redis-server.js';
+import { adoptPrefix } from '../../scripts/lib/redis-keys.js';
+import { gatewayRecordKey } from '../idempotency/redis-helpers.js';
 
 // No retries, short timeout: lock TTL = 500 ms + 2 s margin, the longest a fence lasts.
 const TIMEOUT_MS = 500;

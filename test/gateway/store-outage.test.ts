@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
 import { startTestGateway, startTestSimulator, txId, uniqueSsn, type Simulator, type TestGateway } from '../helpers/harness.js';
-import { pathOf } from '../helpers/examples.js';
-import { SpareRedis, until } from '../helpers/redis-server.js';
-import { adoptPrefix, plainClient } from '../idempotency/redis-helpers.js';
+import { pathOf } from '../../scripts/lib/examples.js';
+import { SpareRedis, until } from '../../scripts/lib/redis-server.js';
+import { adoptPrefix, plainClient } from '../../scripts/lib/redis-keys.js';
 
 // No retries and a short timeout: lock TTL = 400 ms + 2 s margin.
 const TIMEOUT_MS = 400;

@@ -11,10 +11,10 @@ import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import request from 'supertest';
-import { pathOf } from '../helpers/examples.js';
+import { pathOf } from '../../scripts/lib/examples.js';
 import { sha256, startTestGateway, startTestSimulator, txId, uniqueSsn, type Simulator, type TestGateway } from '../helpers/harness.js';
-import { SpareRedis } from '../helpers/redis-server.js';
-import { adoptPrefix, deleteByPrefix } from '../idempotency/redis-helpers.js';
+import { SpareRedis } from '../../scripts/lib/redis-server.js';
+import { adoptPrefix, deleteByPrefix } from '../../scripts/lib/redis-keys.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const KEYS = { batch: 'traffic-batch-key-0123456789abcdef', quiet: 'traffic-quiet-key-0123456789abcdef' };

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import request from 'supertest';
 import { startTestGateway, startTestSimulator, txId, type Simulator, type TestGateway } from '../helpers/harness.js';
-import { exampleBody, pathOf } from '../helpers/examples.js';
+import { exampleBody, pathOf } from '../../scripts/lib/examples.js';
 
 describe('upstream faults', () => {
   let sim: Simulator;

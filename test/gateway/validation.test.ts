@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import request from 'supertest';
 import { startTestGateway, startTestSimulator, txId, type Simulator, type TestGateway } from '../helpers/harness.js';
-import { exampleBody, pathOf } from '../helpers/examples.js';
+import { exampleBody, pathOf } from '../../scripts/lib/examples.js';
 
 interface Case {
   name: string;

@@ -2,7 +2,7 @@
  * Test harness: a real simulator on a random port and a real gateway in this process, talking
  * over real HTTP. Logs are captured so tests can read the lines the gateway wrote.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
@@ -10,17 +10,11 @@ import { loadGatewaySpec } from '../../src/spec.js';
 import { startGateway, type RunningGateway } from '../../src/server.js';
 import { SIMULATOR_CREDENTIALS, startSimulator } from '../../src/simulator/server.js';
 import { recordResponses } from '../contract/recorder.js';
+import { withFingerprintKey } from '../../scripts/lib/gateway-process.js';
+
+export { TEST_FINGERPRINT_KEY } from '../../scripts/lib/gateway-process.js';
 
 export type Simulator = Awaited<ReturnType<typeof startSimulator>>;
-
-/** The fingerprint key of this run's gateways on Redis (a Redis store refuses to start without one). */
-export const TEST_FINGERPRINT_KEY = randomBytes(32).toString('base64');
-
-/** The key a Redis store needs, unless the test names its own (or names it undefined: none at all). */
-export function withFingerprintKey(env: Record<string, string>): Record<string, string> {
-  const needed = env.IDEMPOTENCY_STORE === 'redis' && !('IDEMPOTENCY_FINGERPRINT_KEY' in env) && !('IDEMPOTENCY_FINGERPRINT_KEY_FILE' in env);
-  return needed ? { ...env, IDEMPOTENCY_FINGERPRINT_KEY: TEST_FINGERPRINT_KEY } : env;
-}
 
 export const CREDENTIALS = SIMULATOR_CREDENTIALS;
 

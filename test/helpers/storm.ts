@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import request from 'supertest';
-import { pathOf } from './examples.js';
+import { pathOf } from '../../scripts/lib/examples.js';
 import type { Simulator } from './harness.js';
 
 export async function assertStormReachesGalileoOnce(sim: Simulator, urls: string[], body: { transactionId: string }, copies: number): Promise<void> {

@@ -10,9 +10,9 @@ import { plainCodec } from '../../src/idempotency/codec.js';
 import { createRedisClient } from '../../src/idempotency/redis-client.js';
 import { BUCKETS, bucketOf, RedisStore } from '../../src/idempotency/redis-store.js';
 import { StoreFencedError, type StoreEvent, type StoreTimings } from '../../src/idempotency/store.js';
-import { until } from '../helpers/redis-server.js';
-import { sharedCluster, type TestRedisCluster } from '../helpers/redis-topologies.js';
-import { adoptPrefix, uniquePrefix } from './redis-helpers.js';
+import { until } from '../../scripts/lib/redis-server.js';
+import { sharedCluster, type TestRedisCluster } from '../../scripts/lib/redis-topologies.js';
+import { adoptPrefix, uniquePrefix } from '../../scripts/lib/redis-keys.js';
 import { describeStoreContract } from './store-contract.js';
 
 function clusterStore(cluster: TestRedisCluster, keyPrefix: string, timings: StoreTimings, onEvent?: (e: StoreEvent) => void): RedisStore {

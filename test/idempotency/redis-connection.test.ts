@@ -13,9 +13,9 @@ import { Redis } from 'ioredis';
 import { loadConfig } from '../../src/config.js';
 import { createStore } from '../../src/idempotency/create-store.js';
 import type { IdempotencyStore } from '../../src/idempotency/store.js';
-import { withFingerprintKey } from '../helpers/harness.js';
-import { SpareRedis } from '../helpers/redis-server.js';
-import { adoptPrefix, plainClient } from './redis-helpers.js';
+import { withFingerprintKey } from '../../scripts/lib/gateway-process.js';
+import { SpareRedis } from '../../scripts/lib/redis-server.js';
+import { adoptPrefix, plainClient } from '../../scripts/lib/redis-keys.js';
 
 const PASSWORD = 'gw-Pa55:w/rd@%secret';
 const PREFIX = 'acl-test:';

@@ -11,9 +11,9 @@ import { plainCodec } from '../../src/idempotency/codec.js';
 import { RedisStore } from '../../src/idempotency/redis-store.js';
 import { StoreUnavailableError, type StoreEvent } from '../../src/idempotency/store.js';
 import { sha256, startTestGateway, startTestSimulator, type Simulator } from '../helpers/harness.js';
-import { exampleBody, pathOf } from '../helpers/examples.js';
-import { SpareRedis, until } from '../helpers/redis-server.js';
-import { adoptPrefix, plainClient, storeClient, uniquePrefix } from './redis-helpers.js';
+import { exampleBody, pathOf } from '../../scripts/lib/examples.js';
+import { SpareRedis, until } from '../../scripts/lib/redis-server.js';
+import { adoptPrefix, plainClient, storeClient, uniquePrefix } from '../../scripts/lib/redis-keys.js';
 
 const timings = { lockTtlMs: 10_000, consumedTtlMs: 10_000 };
 const newKey = () => `k-${randomUUID()}`;

@@ -10,8 +10,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { plainCodec } from '../../src/idempotency/codec.js';
 import { RedisStore } from '../../src/idempotency/redis-store.js';
 import { StoreFencedError, StoreUnavailableError, type IdempotencyStore, type StoreEvent } from '../../src/idempotency/store.js';
-import { SpareRedis, until } from '../helpers/redis-server.js';
-import { storeClient } from './redis-helpers.js';
+import { SpareRedis, until } from '../../scripts/lib/redis-server.js';
+import { storeClient } from '../../scripts/lib/redis-keys.js';
 
 const FAIL_FAST_BOUND_MS = 2000; // correctness bound: "does not hang", not a performance target
 const LOCK_TTL_MS = 1500;

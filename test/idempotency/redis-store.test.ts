@@ -5,7 +5,7 @@ import type { Redis } from 'ioredis';
 import { aesGcmCodec, plainCodec, type ResponseCodec } from '../../src/idempotency/codec.js';
 import { RedisStore } from '../../src/idempotency/redis-store.js';
 import { StoreUnavailableError, type StoredResponse, type StoreTimings } from '../../src/idempotency/store.js';
-import { adminClient, deleteByPrefix, recordKey, REDIS_URL, storeClient, uniquePrefix } from './redis-helpers.js';
+import { adminClient, deleteByPrefix, recordKey, REDIS_URL, storeClient, uniquePrefix } from '../../scripts/lib/redis-keys.js';
 
 const SECRET = 'SECRET-PAN-4870931234561264';
 const RESPONSE: StoredResponse = { status: 200, contentType: 'application/json', body: `{"card":"${SECRET}"}` };

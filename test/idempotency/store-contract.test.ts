@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { aesGcmCodec, plainCodec, type ResponseCodec } from '../../src/idempotency/codec.js';
 import { MemoryStore } from '../../src/idempotency/memory-store.js';
 import { RedisStore } from '../../src/idempotency/redis-store.js';
-import { adminClient, deleteByPrefix, REDIS_URL, storeClient, uniquePrefix } from './redis-helpers.js';
+import { adminClient, deleteByPrefix, REDIS_URL, storeClient, uniquePrefix } from '../../scripts/lib/redis-keys.js';
 import { describeStoreContract } from './store-contract.js';
 
 const codecs: [string, () => ResponseCodec][] = [

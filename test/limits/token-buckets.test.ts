@@ -10,7 +10,7 @@ import { Redis } from 'ioredis';
 import { MemoryBuckets } from '../../src/limits/memory-buckets.js';
 import { RedisBuckets } from '../../src/limits/redis-buckets.js';
 import type { Bucket, TokenBuckets } from '../../src/limits/token-buckets.js';
-import { deleteByPrefix } from '../idempotency/redis-helpers.js';
+import { deleteByPrefix } from '../../scripts/lib/redis-keys.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 

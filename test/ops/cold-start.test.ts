@@ -14,7 +14,7 @@
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { asForm, exampleBody, pathOf } from '../helpers/examples.js';
+import { asForm, exampleBody, pathOf } from '../../scripts/lib/examples.js';
 import { CREDENTIALS, startTestSimulator, txId, uniqueSsn, type Simulator } from '../helpers/harness.js';
 import { killAllGatewayProcesses, startGatewayProcess } from '../helpers/process.js';
 

@@ -8,10 +8,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
-import { exampleBody, pathOf } from '../helpers/examples.js';
+import { exampleBody, pathOf } from '../../scripts/lib/examples.js';
 import { CREDENTIALS, sha256, txId, uniqueSsn, type Simulator } from '../helpers/harness.js';
 import { gatewayProcessSuite, startGatewayProcess, type GatewayProcess } from '../helpers/process.js';
-import { freePort, SpareRedis, until } from '../helpers/redis-server.js';
+import { freePort, SpareRedis, until } from '../../scripts/lib/redis-server.js';
 import { metricValue } from './metrics-text.js';
 
 const KEY = 'diagnostics-test-key-0123456789abcdef';

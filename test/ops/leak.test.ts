@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomInt } from 'node:crypto';
 import request from 'supertest';
 import { startSimulator } from '../../src/simulator/server.js';
-import { asForm, exampleBody, pathOf } from '../helpers/examples.js';
+import { asForm, exampleBody, pathOf } from '../../scripts/lib/examples.js';
 import { sha256, uniqueSsn, type Simulator } from '../helpers/harness.js';
 import { killAllGatewayProcesses, startGatewayProcess, type GatewayProcess } from '../helpers/process.js';
 import { openLabelValues } from './metrics-text.js';

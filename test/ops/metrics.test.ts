@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import request from 'supertest';
-import { exampleBody, pathOf } from '../helpers/examples.js';
+import { exampleBody, pathOf } from '../../scripts/lib/examples.js';
 import { startTestGateway, startTestSimulator, txId, uniqueSsn, type Simulator, type TestGateway } from '../helpers/harness.js';
 import { metricValue, openLabelValues, parseMetrics } from './metrics-text.js';
 

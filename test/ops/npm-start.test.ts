@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { exampleBody, pathOf } from '../helpers/examples.js';
+import { exampleBody, pathOf } from '../../scripts/lib/examples.js';
 import { txId, uniqueSsn } from '../helpers/harness.js';
 import { gatewayProcessSuite, probe, startGatewayProcess, type GatewayProcess } from '../helpers/process.js';
 import { rawConnection } from './raw-http.js';

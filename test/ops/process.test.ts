@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import request from 'supertest';
-import { exampleBody, pathOf } from '../helpers/examples.js';
+import { exampleBody, pathOf } from '../../scripts/lib/examples.js';
 import { CREDENTIALS, sha256, txId, uniqueSsn, type Simulator } from '../helpers/harness.js';
 import { gatewayProcessSuite, probe, spawnGateway, startGatewayProcess, type GatewayProcess } from '../helpers/process.js';
 import { metricValue } from './metrics-text.js';

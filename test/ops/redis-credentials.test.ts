@@ -9,10 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { CREDENTIALS, startTestSimulator, txId, type Simulator } from '../helpers/harness.js';
-import { exampleBody, pathOf } from '../helpers/examples.js';
+import { exampleBody, pathOf } from '../../scripts/lib/examples.js';
 import { killAllGatewayProcesses, spawnGateway, startGatewayProcess, type GatewayProcess } from '../helpers/process.js';
-import { SpareRedis } from '../helpers/redis-server.js';
-import { adoptPrefix, plainClient } from '../idempotency/redis-helpers.js';
+import { SpareRedis } from '../../scripts/lib/redis-server.js';
+import { adoptPrefix, plainClient } from '../../scripts/lib/redis-keys.js';
 
 const PASSWORD = 'Redis-Pa55:w/rd@%top-secret';
 const WRONG = 'Wrong-Pa55:w/rd@%also-secret';

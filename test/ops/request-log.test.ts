@@ -13,7 +13,7 @@ import { requestContext } from '../../src/http/request-context.js';
 import { createLogger, loggablePath, maskDigits } from '../../src/logger.js';
 import { createMetrics } from '../../src/metrics.js';
 import { loadGatewaySpec } from '../../src/spec.js';
-import { exampleBody, pathOf } from '../helpers/examples.js';
+import { exampleBody, pathOf } from '../../scripts/lib/examples.js';
 import { sha256, startTestGateway, startTestSimulator, txId, uniqueSsn, type Simulator, type TestGateway } from '../helpers/harness.js';
 
 const KEY = 'ops-request-log-key-0123456789abcdef';

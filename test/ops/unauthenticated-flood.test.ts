@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
-import { pathOf } from '../helpers/examples.js';
+import { pathOf } from '../../scripts/lib/examples.js';
 import { CREDENTIALS, sha256, startTestSimulator, txId, type Simulator } from '../helpers/harness.js';
 import { killAllGatewayProcesses, startGatewayProcess, type GatewayProcess } from '../helpers/process.js';
 import { metricValue } from './metrics-text.js';

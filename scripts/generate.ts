@@ -1,6 +1,8 @@
 /**
  * `npm run generate`: openapi/galileo.yaml -> generated/ (the outbound axios client and the
- * inbound spec), and the inbound spec -> the callers' fetch client in clients/typescript/src/generated/.
+ * inbound spec), and the inbound spec -> the callers' fetch client in clients/typescript/src/generated/;
+ * the declaration of the environment variables (src/config-variables.ts) -> the table of
+ * docs/configuration.md.
  * Also used by the staleness test with other output directories.
  */
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -8,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createClient, defaultPlugins } from '@hey-api/openapi-ts';
 import { parse } from 'yaml';
+import { variablesTable } from '../src/config-variables.js';
 import { gatewaySpecFrom } from '../src/spec.js';
 import { deriveGatewaySpec } from './gateway-spec.js';
 
@@ -15,6 +18,17 @@ const root = resolve(fileURLToPath(import.meta.url), '../..');
 export const SPEC_PATH = join(root, 'openapi/galileo.yaml');
 export const GENERATED_DIR = join(root, 'generated');
 export const CLIENT_GENERATED_DIR = join(root, 'clients/typescript/src/generated');
+export const CONFIGURATION_DOC = join(root, 'docs/configuration.md');
+const TABLE_START = '<!-- variables: generated from src/config-variables.ts by npm run generate -->';
+const TABLE_END = '<!-- end of variables -->';
+
+/** docs/configuration.md with its table replaced by the declaration's. */
+export function withVariablesTable(doc: string): string {
+  const start = doc.indexOf(TABLE_START);
+  const end = doc.indexOf(TABLE_END);
+  if (start < 0 || end < start) throw new Error(`docs/configuration.md has no ${TABLE_START} … ${TABLE_END} section`);
+  return `${doc.slice(0, start + TABLE_START.length)}\n${variablesTable()}\n${doc.slice(end)}`;
+}
 
 export async function generate(outDir = GENERATED_DIR, clientOutDir = CLIENT_GENERATED_DIR): Promise<void> {
   await rm(join(outDir, 'galileo-client'), { recursive: true, force: true });
@@ -30,6 +44,7 @@ export async function generate(outDir = GENERATED_DIR, clientOutDir = CLIENT_GEN
   const gateway = deriveGatewaySpec(galileo, version);
   await writeFile(join(outDir, 'gateway.openapi.json'), `${JSON.stringify(gateway, null, 2)}\n`);
   await generateCallerClient(join(outDir, 'gateway.openapi.json'), gateway, clientOutDir);
+  if (outDir === GENERATED_DIR) await writeFile(CONFIGURATION_DOC, withVariablesTable(await readFile(CONFIGURATION_DOC, 'utf8')));
 }
 
 /** The callers' client, from the served spec: fetch-based (no axios for callers), plus the spec's facts it reads. */

@@ -5,6 +5,7 @@
  */
 import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { FILE_NAMES, SECRET_NAMES, variable, type VariableName } from './config-variables.js';
 import { parseKeyRing, strictBase64 } from './idempotency/codec.js';
 import type { HostPort, RedisConnection } from './idempotency/redis-client.js';
 
@@ -111,24 +112,13 @@ export class ConfigError extends Error {
   }
 }
 
-/** Variables whose values are secrets: no message may hold them (nor a part of one: a key of a ring, a URL's password). */
-const SECRET_VARIABLES = [
-  'GALILEO_API_LOGIN',
-  'GALILEO_API_TRANS_KEY',
-  'GALILEO_PROVIDER_ID',
-  'IDEMPOTENCY_ENCRYPTION_KEY',
-  'IDEMPOTENCY_FINGERPRINT_KEY',
-  'REDIS_PASSWORD',
-  'REDIS_SENTINEL_PASSWORD',
-];
-
 type Env = Record<string, string | undefined>;
 
 /** The variables axios reads (through proxy-from-env) to pick an outbound proxy. */
 const PROXY_VARIABLES = ['http_proxy', 'https_proxy', 'all_proxy'].flatMap((name) => [name, name.toUpperCase(), `npm_config_${name}`]);
 
 /** NODE_ENV values the gateway knows; any other (a typo such as "prod") is refused. */
-const NODE_ENVS = ['production', 'development', 'test'];
+const NODE_ENVS = choices('NODE_ENV');
 
 export function loadConfig(env: Env = process.env): Config {
   try {
@@ -144,7 +134,7 @@ export function loadConfig(env: Env = process.env): Config {
  * lists and URLs), replaced: the checks below already avoid echoing values, this makes it a rule.
  */
 function withoutSecrets(message: string, env: Env): string {
-  const values = [...SECRET_VARIABLES.flatMap((name) => [env[name], fileText(env[`${name}_FILE`])]), ...urlPassword(env.REDIS_URL)];
+  const values = [...SECRET_NAMES.flatMap((name) => [env[name], fileText(env[`${name}_FILE`])]), ...urlPassword(env.REDIS_URL)];
   const parts = values.filter((v) => v !== undefined && v !== '').flatMap((v) => [v!, ...v!.split(/[\s:,;@/]+/)]);
   let clean = message;
   for (const part of [...new Set(parts)].filter((p) => p.length >= 4).sort((a, b) => b.length - a.length)) {
@@ -211,14 +201,24 @@ function readConfig(env: Env): Config {
   }
   const credentials =
     given === 3
-      ? { apiLogin: apiLogin!, apiTransKey: apiTransKey!, providerId: integer('GALILEO_PROVIDER_ID', providerIdText!, 1, 9_999_999_999, 'the provider id') }
+      ? {
+          apiLogin: apiLogin!,
+          apiTransKey: apiTransKey!,
+          providerId: integer(
+            'GALILEO_PROVIDER_ID',
+            providerIdText!,
+            variable('GALILEO_PROVIDER_ID').min!,
+            variable('GALILEO_PROVIDER_ID').max!,
+            'the provider id',
+          ),
+        }
       : undefined;
 
   // In production the credentials travel over TLS; plain http only to this host (a sidecar).
   if (production && baseUrl !== undefined && new URL(baseUrl).protocol === 'http:' && !isLoopback(new URL(baseUrl).hostname)) {
     throw new ConfigError('GALILEO_BASE_URL', 'must use https:// when NODE_ENV=production (plain http only to a loopback address)');
   }
-  const auth = env.GATEWAY_AUTH ?? 'on';
+  const auth = env.GATEWAY_AUTH ?? fallback('GATEWAY_AUTH');
   if (auth !== 'on' && auth !== 'off') throw new ConfigError('GATEWAY_AUTH', `must be "on" or "off", got "${auth}"`);
   if (auth === 'off' && clientsText !== undefined) throw new ConfigError('GATEWAY_AUTH', 'is "off" but GATEWAY_CLIENTS is set: remove one');
   // Auth is off silently only in front of the embedded simulator; a real Galileo needs clients
@@ -226,7 +226,7 @@ function readConfig(env: Env): Config {
   if (baseUrl !== undefined && clientsText === undefined && auth !== 'off') {
     throw new ConfigError('GATEWAY_CLIENTS', 'is required when GALILEO_BASE_URL is set (or set GATEWAY_AUTH=off to run without caller authentication)');
   }
-  const store = env.IDEMPOTENCY_STORE ?? 'memory';
+  const store = env.IDEMPOTENCY_STORE ?? fallback('IDEMPOTENCY_STORE');
   if (store !== 'memory' && store !== 'redis') {
     throw new ConfigError('IDEMPOTENCY_STORE', `must be "memory" or "redis", got "${store}"`);
   }
@@ -255,7 +255,7 @@ function readConfig(env: Env): Config {
   }
 
   const redis = redisConnection(env);
-  const ttlSeconds = intVar(env, 'IDEMPOTENCY_TTL_SECONDS', 86_400, 1, 90 * 86_400);
+  const ttlSeconds = integerVar(env, 'IDEMPOTENCY_TTL_SECONDS');
   if (production) {
     checkSecretFiles(env);
     if (store === 'redis') checkRedisTransport(redis);
@@ -269,48 +269,48 @@ function readConfig(env: Env): Config {
     }
   }
 
-  const headersTimeoutMs = intVar(env, 'HTTP_HEADERS_TIMEOUT_MS', 20_000, 1_000, 600_000);
-  const requestTimeoutMs = intVar(env, 'HTTP_REQUEST_TIMEOUT_MS', 30_000, 1_000, 600_000);
+  const headersTimeoutMs = integerVar(env, 'HTTP_HEADERS_TIMEOUT_MS');
+  const requestTimeoutMs = integerVar(env, 'HTTP_REQUEST_TIMEOUT_MS');
   if (headersTimeoutMs > requestTimeoutMs) throw new ConfigError('HTTP_HEADERS_TIMEOUT_MS', `must not exceed HTTP_REQUEST_TIMEOUT_MS (${requestTimeoutMs})`);
 
   return {
     production,
-    port: intVar(env, 'PORT', 8080, 0, 65535),
-    host: env.HOST ?? '0.0.0.0',
+    port: integerVar(env, 'PORT'),
+    host: env.HOST ?? fallback('HOST'),
     http: {
       requestTimeoutMs,
       headersTimeoutMs,
-      maxConnections: intVar(env, 'MAX_CONNECTIONS', 2048, 1, 1_000_000),
-      maxConnectionsPerPeer: intVar(env, 'MAX_CONNECTIONS_PER_PEER', 512, 0, 1_000_000),
+      maxConnections: integerVar(env, 'MAX_CONNECTIONS'),
+      maxConnectionsPerPeer: integerVar(env, 'MAX_CONNECTIONS_PER_PEER'),
     },
     galileo: {
       baseUrl,
       credentials,
-      timeoutMs: intVar(env, 'GALILEO_TIMEOUT_MS', 15_000, 1, 600_000),
-      maxRetries: intVar(env, 'GALILEO_MAX_RETRIES', 2, 0, 10),
+      timeoutMs: integerVar(env, 'GALILEO_TIMEOUT_MS'),
+      maxRetries: integerVar(env, 'GALILEO_MAX_RETRIES'),
       proxied: PROXY_VARIABLES.some((name) => (env[name] ?? '') !== ''),
-      maxRequestsPerSecond: intVar(env, 'GALILEO_MAX_REQUESTS_PER_SECOND', 0, 0, 1_000_000),
-      circuitFailures: intVar(env, 'GALILEO_CIRCUIT_FAILURES', 5, 0, 1000),
-      circuitOpenMs: intVar(env, 'GALILEO_CIRCUIT_OPEN_MS', 10_000, 100, 600_000),
-      maxInFlight: intVar(env, 'GALILEO_MAX_IN_FLIGHT', 128, 0, 100_000),
+      maxRequestsPerSecond: integerVar(env, 'GALILEO_MAX_REQUESTS_PER_SECOND'),
+      circuitFailures: integerVar(env, 'GALILEO_CIRCUIT_FAILURES'),
+      circuitOpenMs: integerVar(env, 'GALILEO_CIRCUIT_OPEN_MS'),
+      maxInFlight: integerVar(env, 'GALILEO_MAX_IN_FLIGHT'),
     },
     clients: clientsText === undefined ? undefined : parseClients(clientsText),
     idempotency: {
       store,
       redis,
-      minReplicasAck: intVar(env, 'REDIS_MIN_REPLICAS_ACK', 0, 0, 100),
-      keyPrefix: keyPrefix(env.IDEMPOTENCY_KEY_PREFIX ?? 'galileo-gw:idem:'),
+      minReplicasAck: integerVar(env, 'REDIS_MIN_REPLICAS_ACK'),
+      keyPrefix: keyPrefix(env.IDEMPOTENCY_KEY_PREFIX ?? fallback('IDEMPOTENCY_KEY_PREFIX')),
       ttlSeconds,
-      maxEntries: intVar(env, 'IDEMPOTENCY_MAX_ENTRIES', 100_000, 1, 100_000_000),
+      maxEntries: integerVar(env, 'IDEMPOTENCY_MAX_ENTRIES'),
       encryptionKey,
       fingerprintKey,
     },
-    bodyLimit: bodyLimitBytes(env.BODY_LIMIT ?? '64kb'),
-    logLevel: logLevel(env.LOG_LEVEL ?? 'info'),
-    drainTimeoutMs: intVar(env, 'SHUTDOWN_DRAIN_MS', 10_000, 0, 600_000),
+    bodyLimit: bodyLimitBytes(env.BODY_LIMIT ?? fallback('BODY_LIMIT')),
+    logLevel: logLevel(env.LOG_LEVEL ?? fallback('LOG_LEVEL')),
+    drainTimeoutMs: integerVar(env, 'SHUTDOWN_DRAIN_MS'),
     diagnostics: {
-      storeCheckIntervalMs: intVar(env, 'STORE_CHECK_INTERVAL_MS', 5_000, 100, 3_600_000),
-      repeatLogIntervalMs: intVar(env, 'PROBLEM_LOG_INTERVAL_MS', 30_000, 100, 86_400_000),
+      storeCheckIntervalMs: integerVar(env, 'STORE_CHECK_INTERVAL_MS'),
+      repeatLogIntervalMs: integerVar(env, 'PROBLEM_LOG_INTERVAL_MS'),
     },
   };
 }
@@ -344,7 +344,7 @@ function notRandom(key: Buffer): boolean {
  * directory both there and where the path names it.
  */
 function checkSecretFiles(env: Env): void {
-  for (const name of [...SECRET_VARIABLES, 'GATEWAY_CLIENTS'].map((n) => `${n}_FILE`)) {
+  for (const name of FILE_NAMES.map((n) => `${n}_FILE`)) {
     const path = env[name];
     if (path === undefined) continue;
     const real = realpathSync(path);
@@ -452,7 +452,7 @@ function redisConnection(env: Env): RedisConnection {
   if (clusterNodes !== undefined) {
     return { topology: { kind: 'cluster', nodes: hostPorts('REDIS_CLUSTER_NODES', clusterNodes, 6379) }, username, password, tls, tlsCa };
   }
-  const parsed = parseRedisUrl(url ?? 'redis://127.0.0.1:6379');
+  const parsed = parseRedisUrl(url ?? fallback('REDIS_URL'));
   if (tlsText !== undefined) throw new ConfigError('REDIS_TLS', 'with REDIS_URL, choose TLS by the scheme: rediss://');
   tls = parsed.tls;
   if (parsed.username !== undefined) {
@@ -535,9 +535,22 @@ function nonEmpty(env: Env, name: string): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value.trim();
 }
 
-function intVar(env: Env, name: string, fallback: number, min: number, max: number): number {
+/** An integer variable, with the default and bounds its declaration gives (config-variables.ts). */
+function integerVar(env: Env, name: VariableName): number {
+  const { default: fallback, min, max } = variable(name);
   const value = env[name];
-  return value === undefined || value === '' ? fallback : integer(name, value, min, max);
+  if (value === undefined || value === '') return Number(fallback);
+  return integer(name, value, min ?? 0, max ?? Number.MAX_SAFE_INTEGER);
+}
+
+/** The declared default of a text variable. */
+function fallback(name: VariableName): string {
+  return String(variable(name).default);
+}
+
+/** The declared values of a choice variable. */
+function choices(name: VariableName): readonly string[] {
+  return variable(name).choices ?? [];
 }
 
 /** `what` names the part of a value checked, for values whose whole text must not be echoed (a URL with a password). */
@@ -563,7 +576,7 @@ function isLoopback(hostname: string): boolean {
   return hostname === 'localhost' || hostname === '[::1]' || hostname === '::1' || /^127\.\d+\.\d+\.\d+$/.test(hostname);
 }
 
-const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const LEVELS = choices('LOG_LEVEL');
 function logLevel(value: string): string {
   if (!LEVELS.includes(value)) throw new ConfigError('LOG_LEVEL', `must be one of ${LEVELS.join(', ')}`);
   return value;

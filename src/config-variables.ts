@@ -1,0 +1,243 @@
+/**
+ * Every environment variable of the gateway, declared once: its name, kind, default, bounds,
+ * whether it is a secret (never in a message) or may be given as a file (NAME_FILE), what it
+ * means and what production demands of it. config.ts reads the defaults, bounds and secrecy
+ * from here; `npm run generate` writes the table of docs/configuration.md from here, and a test
+ * fails when the two differ (test/unit/config-docs.test.ts).
+ */
+
+export interface Variable {
+  name: string;
+  /** How the value is read (the parser lives in config.ts). */
+  kind: 'integer' | 'choice' | 'text' | 'url' | 'json' | 'key' | 'size' | 'list';
+  /** Shown as the default; for integers, the value used when the variable is unset. */
+  default?: string | number;
+  min?: number;
+  max?: number;
+  choices?: readonly string[];
+  /** A secret: no start-up message ever holds its value or a part of it. */
+  secret?: true;
+  /** May be given as NAME_FILE, a path to a file holding it (Docker and Kubernetes secrets). */
+  file?: true;
+  meaning: string;
+  /** What NODE_ENV=production demands of it, beyond the meaning. */
+  production?: string;
+}
+
+export const VARIABLES = [
+  {
+    name: 'NODE_ENV',
+    kind: 'choice',
+    choices: ['production', 'development', 'test'],
+    meaning: 'anything else (`prod`) is refused',
+    production: 'turns on every rule of this column',
+  },
+  { name: 'PORT', kind: 'integer', default: 8080, min: 0, max: 65535, meaning: 'listen port (0: any free port, logged)' },
+  { name: 'HOST', kind: 'text', default: '0.0.0.0', meaning: 'listen address' },
+  {
+    name: 'HTTP_REQUEST_TIMEOUT_MS',
+    kind: 'integer',
+    default: 30_000,
+    min: 1000,
+    max: 600_000,
+    meaning: 'a whole request (headers and body) must arrive within this, else 408 and the connection closes',
+  },
+  {
+    name: 'HTTP_HEADERS_TIMEOUT_MS',
+    kind: 'integer',
+    default: 20_000,
+    min: 1000,
+    max: 600_000,
+    meaning: 'the headers must arrive within this (at most HTTP_REQUEST_TIMEOUT_MS), else 408',
+  },
+  {
+    name: 'MAX_CONNECTIONS',
+    kind: 'integer',
+    default: 2048,
+    min: 1,
+    max: 1_000_000,
+    meaning: 'open connections at most; at the cap the longest-idle kept-alive ones (up to 32) are closed first, then new ones are dropped on accept',
+  },
+  {
+    name: 'MAX_CONNECTIONS_PER_PEER',
+    kind: 'integer',
+    default: 512,
+    min: 0,
+    max: 1_000_000,
+    meaning: 'open connections one client address may hold (0: no bound, for a gateway behind a proxy)',
+  },
+  {
+    name: 'GALILEO_BASE_URL',
+    kind: 'url',
+    meaning: 'e.g. `https://api-sandbox.cv.gpsrv.com/intserv/4.0`; unset: the embedded simulator',
+    production: 'required; https unless to loopback',
+  },
+  { name: 'GALILEO_API_LOGIN', kind: 'text', secret: true, file: true, meaning: 'provider credential (the three together or none)', production: 'required' },
+  { name: 'GALILEO_API_TRANS_KEY', kind: 'text', secret: true, file: true, meaning: 'provider credential', production: 'required' },
+  {
+    name: 'GALILEO_PROVIDER_ID',
+    kind: 'integer',
+    min: 1,
+    max: 9_999_999_999,
+    secret: true,
+    file: true,
+    meaning: 'provider credential',
+    production: 'required',
+  },
+  { name: 'GALILEO_TIMEOUT_MS', kind: 'integer', default: 15_000, min: 1, max: 600_000, meaning: 'per attempt, the whole answer included' },
+  { name: 'GALILEO_MAX_RETRIES', kind: 'integer', default: 2, min: 0, max: 10, meaning: 'retries only where the call cannot have executed' },
+  {
+    name: 'GALILEO_MAX_REQUESTS_PER_SECOND',
+    kind: 'integer',
+    default: 0,
+    min: 0,
+    max: 1_000_000,
+    meaning: 'the budget of calls all replicas together send to Galileo (a token bucket, bursts of one second; 0: none)',
+  },
+  {
+    name: 'GALILEO_CIRCUIT_FAILURES',
+    kind: 'integer',
+    default: 5,
+    min: 0,
+    max: 1000,
+    meaning: "consecutive failed attempts that open this replica's circuit breaker (0: none)",
+  },
+  {
+    name: 'GALILEO_CIRCUIT_OPEN_MS',
+    kind: 'integer',
+    default: 10_000,
+    min: 100,
+    max: 600_000,
+    meaning: 'how long an open breaker refuses before one trial request',
+  },
+  {
+    name: 'GALILEO_MAX_IN_FLIGHT',
+    kind: 'integer',
+    default: 128,
+    min: 0,
+    max: 100_000,
+    meaning: 'requests one replica may have between claim and answer (the bulkhead; 0: no bound)',
+  },
+  {
+    name: 'GATEWAY_CLIENTS',
+    kind: 'json',
+    file: true,
+    meaning: 'the calling services: `[{"name", "keySha256" (one hash or several), "operations", "rateLimit"?}]`',
+    production: 'required',
+  },
+  {
+    name: 'GATEWAY_AUTH',
+    kind: 'choice',
+    default: 'on',
+    choices: ['on', 'off'],
+    meaning: '`off`: no caller authentication (refused together with GATEWAY_CLIENTS)',
+  },
+  { name: 'IDEMPOTENCY_STORE', kind: 'choice', default: 'memory', choices: ['memory', 'redis'], meaning: 'where claims and answers are kept' },
+  {
+    name: 'REDIS_URL',
+    kind: 'url',
+    default: 'redis://127.0.0.1:6379',
+    meaning: 'one Redis server: `redis[s]://[user:password@]host[:port][/db]`',
+    production: 'outside loopback: TLS and a password',
+  },
+  { name: 'REDIS_SENTINELS', kind: 'list', meaning: '`host:port,…`: Redis Sentinel instead of REDIS_URL', production: 'outside loopback: TLS and a password' },
+  { name: 'REDIS_SENTINEL_MASTER', kind: 'text', meaning: "the master's name, with REDIS_SENTINELS" },
+  { name: 'REDIS_SENTINEL_PASSWORD', kind: 'text', secret: true, file: true, meaning: "the sentinels' own password" },
+  {
+    name: 'REDIS_CLUSTER_NODES',
+    kind: 'list',
+    meaning: '`host:port,…` (any reachable subset): Redis Cluster instead of REDIS_URL',
+    production: 'outside loopback: TLS and a password',
+  },
+  { name: 'REDIS_USERNAME', kind: 'text', meaning: 'ACL user, every topology' },
+  { name: 'REDIS_PASSWORD', kind: 'text', secret: true, file: true, meaning: 'password, every topology' },
+  {
+    name: 'REDIS_TLS',
+    kind: 'choice',
+    default: 'false',
+    choices: ['true', 'false'],
+    meaning: 'TLS to sentinels and cluster nodes (with REDIS_URL: `rediss://`)',
+  },
+  { name: 'REDIS_TLS_CA_FILE', kind: 'text', meaning: "PEM file of the CA that signed the Redis servers' certificates (unset: the system CAs)" },
+  {
+    name: 'REDIS_MIN_REPLICAS_ACK',
+    kind: 'integer',
+    default: 0,
+    min: 0,
+    max: 100,
+    meaning: 'replicas that must acknowledge a claim (WAIT) before the call is forwarded',
+  },
+  { name: 'IDEMPOTENCY_KEY_PREFIX', kind: 'text', default: 'galileo-gw:idem:', meaning: 'Redis key prefix of the records and the rate limits (no `{` or `}`)' },
+  {
+    name: 'IDEMPOTENCY_TTL_SECONDS',
+    kind: 'integer',
+    default: 86_400,
+    min: 1,
+    max: 7_776_000,
+    meaning: 'how long a consumed answer is replayed',
+    production: 'at least 3600',
+  },
+  { name: 'IDEMPOTENCY_MAX_ENTRIES', kind: 'integer', default: 100_000, min: 1, max: 100_000_000, meaning: 'memory store bound' },
+  {
+    name: 'IDEMPOTENCY_ENCRYPTION_KEY',
+    kind: 'key',
+    secret: true,
+    file: true,
+    meaning: 'base64 of 32 bytes, or a key ring `id:base64,…` (the first encrypts, all decrypt)',
+    production: 'required with Redis; random, not the fingerprint key',
+  },
+  {
+    name: 'IDEMPOTENCY_FINGERPRINT_KEY',
+    kind: 'key',
+    secret: true,
+    file: true,
+    meaning: 'base64 of at least 32 bytes: the HMAC key of fingerprints and record names, the same on every replica; required with Redis in every environment',
+    production: 'random, not an encryption key',
+  },
+  { name: 'BODY_LIMIT', kind: 'size', default: '64kb', meaning: 'inbound body limit (`64kb`, `1mb`, bytes; at most 64mb)' },
+  { name: 'LOG_LEVEL', kind: 'choice', default: 'info', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], meaning: 'pino level' },
+  { name: 'SHUTDOWN_DRAIN_MS', kind: 'integer', default: 10_000, min: 0, max: 600_000, meaning: 'how long SIGTERM waits for requests in flight' },
+  {
+    name: 'STORE_CHECK_INTERVAL_MS',
+    kind: 'integer',
+    default: 5000,
+    min: 100,
+    max: 3_600_000,
+    meaning: 'how often the idempotency store is checked between requests',
+  },
+  {
+    name: 'PROBLEM_LOG_INTERVAL_MS',
+    kind: 'integer',
+    default: 30_000,
+    min: 100,
+    max: 86_400_000,
+    meaning: 'a lasting condition is logged again at most this often',
+  },
+] as const satisfies readonly Variable[];
+
+export type VariableName = (typeof VARIABLES)[number]['name'];
+
+const BY_NAME: ReadonlyMap<string, Variable> = new Map(VARIABLES.map((v) => [v.name, v]));
+
+export function variable(name: VariableName): Variable {
+  return BY_NAME.get(name)!;
+}
+
+/** The names whose values never appear in a message. */
+export const SECRET_NAMES: readonly string[] = VARIABLES.filter((v: Variable) => v.secret).map((v) => v.name);
+
+/** The names that may be given as NAME_FILE. */
+export const FILE_NAMES: readonly string[] = VARIABLES.filter((v: Variable) => v.file).map((v) => v.name);
+
+/** The table of docs/configuration.md, as `npm run generate` writes it. */
+export function variablesTable(): string {
+  const cell = (text: string) => text.replace(/\|/g, '\\|');
+  const rows = VARIABLES.map((v: Variable) => {
+    const values =
+      v.kind === 'integer' ? `integer ${v.min ?? ''}…${v.max ?? ''}` : v.kind === 'choice' ? (v.choices ?? []).map((c) => `\`${c}\``).join(', ') : v.kind;
+    const flags = [v.secret ? 'secret' : '', v.file ? '`_FILE`' : ''].filter(Boolean).join(', ');
+    const fallback = v.default === undefined ? 'unset' : `\`${v.default}\``;
+    return `| \`${v.name}\` | ${fallback} | ${values} | ${flags} | ${cell(v.meaning)} | ${cell(v.production ?? '')} |`;
+  });
+  return ['| variable | default | values | secret / file | meaning | production |', '|---|---|---|---|---|---|', ...rows].join('\n');
+}

@@ -53,16 +53,16 @@ export function limitRate(deps: RateLimitDeps): RequestHandler {
   };
   const refusing = new Map<string, LastingCondition>();
   const refusalLog = (limit: Limit): LastingCondition => {
-    let problem = refusing.get(limit.bucket.key);
-    if (problem === undefined) {
+    let condition = refusing.get(limit.bucket.key);
+    if (condition === undefined) {
       const who = { limit: limit.policy, ...(limit.client !== undefined && { client: limit.client }) };
-      problem = new LastingCondition(deps.repeatLogIntervalMs, {
+      condition = new LastingCondition(deps.repeatLogIntervalMs, {
         report: ({ occurrences, sinceMs }) => logger.warn({ ...who, refused: occurrences, sinceMs }, 'rate limit refusing requests'),
         recovered: ({ durationMs, occurrences }) => logger.info({ ...who, refused: occurrences, durationMs }, 'rate limit no longer refusing'),
       });
-      refusing.set(limit.bucket.key, problem);
+      refusing.set(limit.bucket.key, condition);
     }
-    return problem;
+    return condition;
   };
   const unreachable = new LastingCondition(deps.repeatLogIntervalMs, {
     report: ({ occurrences, sinceMs }) =>

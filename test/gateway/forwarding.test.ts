@@ -5,28 +5,21 @@
  */
 import assert from 'node:assert/strict';
 import request from 'supertest';
-import { CREDENTIALS, formFields, startTestGateway, startTestSimulator, txId, uniqueSsn, type Simulator, type TestGateway } from '../helpers/harness.js';
+import { CREDENTIALS, formFields, gatewaySuite, txId, uniqueSsn } from '../helpers/harness.js';
 import { OPERATIONS, asForm, asWire, exampleBody, pathOf } from '../../scripts/lib/examples.js';
 
 describe('forwarding to Galileo', () => {
-  let sim: Simulator;
-  let gw: TestGateway;
+  const suite = gatewaySuite();
   let prn: string;
 
   before(async () => {
-    sim = await startTestSimulator();
-    gw = await startTestGateway(sim.url);
     // An account for the operations that need one.
-    const created = await request(gw.url)
+    const created = await request(suite.gw.url)
       .post(pathOf('createAccount'))
       .send({ ...exampleBody('createAccount'), transactionId: txId('setup'), idType: undefined, id: undefined, idType2: undefined, id2: undefined });
     assert.equal(created.status, 200, created.text);
     prn = JSON.parse(created.text).response_data[0].pmt_ref_no;
     assert.match(prn, /^\d{12}$/);
-  });
-  after(async () => {
-    await gw.stop();
-    await sim.close();
   });
 
   const bodyFor = (operationId: string) => {
@@ -42,7 +35,7 @@ describe('forwarding to Galileo', () => {
   };
 
   const lastUpstream = (transactionId: string) => {
-    const seen = sim.requests().filter((r) => r.params.transactionId === transactionId);
+    const seen = suite.sim.requests().filter((r) => r.params.transactionId === transactionId);
     assert.equal(seen.length, 1, `Galileo received ${seen.length} requests for ${transactionId}`);
     return seen[0]!;
   };
@@ -50,7 +43,7 @@ describe('forwarding to Galileo', () => {
   for (const { operationId } of OPERATIONS) {
     it(`${operationId}: a JSON request reaches Galileo form-encoded, with credentials and every field`, async () => {
       const body = bodyFor(operationId);
-      const res = await request(gw.url).post(pathOf(operationId)).send(body);
+      const res = await request(suite.gw.url).post(pathOf(operationId)).send(body);
       assert.equal(res.status, 200, res.text);
       assert.match(res.headers['content-type']!, /^application\/json/);
       assert.match(res.headers['x-request-id']!, /^[0-9a-f-]{36}$/);
@@ -72,7 +65,7 @@ describe('forwarding to Galileo', () => {
 
     it(`${operationId}: a form request is forwarded the same way and XML comes back unchanged`, async () => {
       const body = bodyFor(operationId);
-      const res = await request(gw.url)
+      const res = await request(suite.gw.url)
         .post(pathOf(operationId))
         .set('content-type', 'application/x-www-form-urlencoded')
         .set('response-content-type', 'xml')
@@ -96,7 +89,7 @@ describe('forwarding to Galileo', () => {
 
   it('forwards only what the caller sent: no spec defaults, JSON null treated as absent', async () => {
     const transactionId = txId('nulls');
-    const res = await request(gw.url).post(pathOf('createAccount')).send({ transactionId, prodId: 501, locale: null, firstName: null });
+    const res = await request(suite.gw.url).post(pathOf('createAccount')).send({ transactionId, prodId: 501, locale: null, firstName: null });
     assert.equal(res.status, 200, res.text);
     assert.deepEqual(formFields(lastUpstream(transactionId).body), {
       transactionId,
@@ -109,7 +102,7 @@ describe('forwarding to Galileo', () => {
 
   it("passes Galileo's business errors through unchanged", async () => {
     const transactionId = txId('biz');
-    const res = await request(gw.url)
+    const res = await request(suite.gw.url)
       .post(pathOf('createIvrCall'))
       .send({ ...exampleBody('createIvrCall'), transactionId, accountNo: '999999999999' });
     assert.equal(res.status, 200);
@@ -121,7 +114,7 @@ describe('forwarding to Galileo', () => {
   it('every example of the inbound spec passes validation and is forwarded', async () => {
     for (const { operationId } of OPERATIONS) {
       const body = { ...exampleBody(operationId), transactionId: txId('example') };
-      const res = await request(gw.url).post(pathOf(operationId)).send(body);
+      const res = await request(suite.gw.url).post(pathOf(operationId)).send(body);
       assert.equal(res.status, 200, `${operationId}: ${res.text}`);
       lastUpstream(String(body.transactionId));
     }

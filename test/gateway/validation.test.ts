@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import request from 'supertest';
-import { startTestGateway, startTestSimulator, txId, type Simulator, type TestGateway } from '../helpers/harness.js';
+import { gatewaySuite, txId } from '../helpers/harness.js';
 import { exampleBody, pathOf } from '../../scripts/lib/examples.js';
 
 interface Case {
@@ -49,20 +49,11 @@ const CASES: Record<string, Case[]> = {
 };
 
 describe('validation', () => {
-  let sim: Simulator;
-  let gw: TestGateway;
-  before(async () => {
-    sim = await startTestSimulator();
-    gw = await startTestGateway(sim.url);
-  });
-  after(async () => {
-    await gw.stop();
-    await sim.close();
-  });
+  const suite = gatewaySuite();
 
   const expectRejected = async (operationId: string, body: Record<string, unknown>, fields: string[], asForm = false) => {
-    const before = sim.requests().length;
-    const req = request(gw.url).post(pathOf(operationId));
+    const before = suite.sim.requests().length;
+    const req = request(suite.gw.url).post(pathOf(operationId));
     const res = asForm
       ? await req.type('form').send(new URLSearchParams(Object.entries(body).map(([k, v]) => [k, String(v)])).toString())
       : await req.send(body);
@@ -75,7 +66,7 @@ describe('validation', () => {
     const named = problem.errors.map((e: { field: string }) => e.field);
     for (const field of fields) assert.ok(named.includes(field), `${field} not named in ${JSON.stringify(problem.errors)}`);
     for (const e of problem.errors) assert.ok(e.message.length > 0 && !/must match "then"/.test(e.message), e.message);
-    assert.equal(sim.requests().length, before, 'a rejected request reached Galileo');
+    assert.equal(suite.sim.requests().length, before, 'a rejected request reached Galileo');
     return problem;
   };
 
@@ -127,7 +118,7 @@ describe('validation', () => {
   });
 
   it('a response-content-type other than json or xml is rejected', async () => {
-    const res = await request(gw.url)
+    const res = await request(suite.gw.url)
       .post(pathOf('createIvrCall'))
       .set('response-content-type', 'html')
       .send({ ...exampleBody('createIvrCall'), transactionId: txId() });
@@ -140,9 +131,9 @@ describe('validation', () => {
 
   for (const field of ['apiLogin', 'apiTransKey', 'providerId']) {
     it(`a caller-sent ${field} -> 400 credentials_not_accepted, value not echoed, nothing forwarded`, async () => {
-      const before = sim.requests().length;
+      const before = suite.sim.requests().length;
       const secret = field === 'providerId' ? 424242 : `caller-secret-${field}`;
-      const res = await request(gw.url)
+      const res = await request(suite.gw.url)
         .post(pathOf('createAccount'))
         .send({ transactionId: txId(), prodId: 501, [field]: secret });
       assert.equal(res.status, 400);
@@ -153,12 +144,12 @@ describe('validation', () => {
         [field],
       );
       assert.ok(!res.text.includes(String(secret)), 'the problem echoes the credential');
-      assert.equal(sim.requests().length, before);
+      assert.equal(suite.sim.requests().length, before);
     });
   }
 
   it('credentials in a form body are refused too', async () => {
-    const res = await request(gw.url).post(pathOf('createAccount')).type('form').send(`transactionId=${txId()}&prodId=501&apiTransKey=abc`);
+    const res = await request(suite.gw.url).post(pathOf('createAccount')).type('form').send(`transactionId=${txId()}&prodId=501&apiTransKey=abc`);
     assert.equal(res.status, 400);
     assert.equal(JSON.parse(res.text).code, 'credentials_not_accepted');
   });

@@ -63,6 +63,43 @@ export async function startTestGateway(galileoUrl: string, env: Record<string, s
   return { ...gateway, logs, rawLogs };
 }
 
+export interface GatewaySuite {
+  /** Set once the suite's `before` hook has run. */
+  readonly sim: Simulator;
+  readonly gw: TestGateway;
+}
+
+/**
+ * The fixture of a `describe` that needs a simulator and a gateway in front of it: both started
+ * before the suite (the gateway with `env`, or what `env()` returns then), the simulator's faults
+ * cleared after each test, both stopped after the suite whatever happened.
+ */
+export function gatewaySuite(env: Record<string, string> | (() => Record<string, string>) = {}, options: { pciEnabled?: boolean } = {}): GatewaySuite {
+  let sim: Simulator | undefined;
+  let gw: TestGateway | undefined;
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('gatewaySuite: not started yet (use it inside a test or hook)');
+    return value;
+  };
+  before(async () => {
+    sim = await startTestSimulator(options);
+    gw = await startTestGateway(sim.url, typeof env === 'function' ? env() : env);
+  });
+  afterEach(() => sim?.clearFaults());
+  after(async () => {
+    await gw?.stop();
+    await sim?.close();
+  });
+  return {
+    get sim() {
+      return started(sim);
+    },
+    get gw() {
+      return started(gw);
+    },
+  };
+}
+
 export function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }

@@ -6,25 +6,14 @@
 import assert from 'node:assert/strict';
 import request from 'supertest';
 import { exampleBody, pathOf } from '../../scripts/lib/examples.js';
-import { startTestGateway, startTestSimulator, txId, uniqueSsn, type Simulator, type TestGateway } from '../helpers/harness.js';
+import { gatewaySuite, txId, uniqueSsn } from '../helpers/harness.js';
 import { metricValue, openLabelValues, parseMetrics } from './metrics-text.js';
 
 describe('ops: metrics', () => {
-  let sim: Simulator;
-  let gw: TestGateway;
-
-  before(async () => {
-    sim = await startTestSimulator();
-    gw = await startTestGateway(sim.url, { GALILEO_TIMEOUT_MS: '300', GALILEO_MAX_RETRIES: '0' });
-  });
-  afterEach(() => sim.clearFaults());
-  after(async () => {
-    await gw?.stop();
-    await sim?.close();
-  });
+  const suite = gatewaySuite({ GALILEO_TIMEOUT_MS: '300', GALILEO_MAX_RETRIES: '0' });
 
   const scrape = async () => {
-    const res = await request(gw.url).get('/metrics');
+    const res = await request(suite.gw.url).get('/metrics');
     assert.equal(res.status, 200);
     assert.match(res.headers['content-type']!, /^text\/plain; version=0\.0\.4/);
     return res.text;
@@ -55,11 +44,11 @@ describe('ops: metrics', () => {
   it('a forwarded call, a replay, a 422, a validation failure, a timeout and a 404 each move their counters', async () => {
     const before = await scrape();
     const body = accountBody();
-    assert.equal((await request(gw.url).post(pathOf('createAccount')).send(body)).status, 200);
-    assert.equal((await request(gw.url).post(pathOf('createAccount')).send(body)).status, 200); // replay
+    assert.equal((await request(suite.gw.url).post(pathOf('createAccount')).send(body)).status, 200);
+    assert.equal((await request(suite.gw.url).post(pathOf('createAccount')).send(body)).status, 200); // replay
     assert.equal(
       (
-        await request(gw.url)
+        await request(suite.gw.url)
           .post(pathOf('createAccount'))
           .send({ ...body, firstName: 'Other' })
       ).status,
@@ -67,16 +56,16 @@ describe('ops: metrics', () => {
     );
     assert.equal(
       (
-        await request(gw.url)
+        await request(suite.gw.url)
           .post(pathOf('createAccount'))
           .send({ ...body, prodId: 'x' })
       ).status,
       400,
     );
     const slow = accountBody();
-    sim.addFault({ fault: { type: 'latency', ms: 900 }, match: { transactionId: slow.transactionId } });
-    assert.equal((await request(gw.url).post(pathOf('createAccount')).send(slow)).status, 504);
-    assert.equal((await request(gw.url).post('/intserv/4.0/4111111111111111').send({})).status, 404);
+    suite.sim.addFault({ fault: { type: 'latency', ms: 900 }, match: { transactionId: slow.transactionId } });
+    assert.equal((await request(suite.gw.url).post(pathOf('createAccount')).send(slow)).status, 504);
+    assert.equal((await request(suite.gw.url).post('/intserv/4.0/4111111111111111').send({})).status, 404);
     const after = await scrape();
 
     const requests = (status: string, operation = 'createAccount') => delta(before, after, 'gateway_requests_total', { operation, status });
@@ -102,11 +91,11 @@ describe('ops: metrics', () => {
 
   it('label values are closed sets: no transactionId, account number or caller text', async () => {
     const transactionId = txId('label-probe');
-    await request(gw.url)
+    await request(suite.gw.url)
       .post(pathOf('createIvrCall'))
       .send({ ...exampleBody('createIvrCall'), transactionId, accountNo: '4111111111111111' });
-    await request(gw.url).post(`/intserv/4.0/${transactionId}`).send({});
-    await request(gw.url).get('/metrics?operation=evil').set('x-request-id', 'evil-label');
+    await request(suite.gw.url).post(`/intserv/4.0/${transactionId}`).send({});
+    await request(suite.gw.url).get('/metrics?operation=evil').set('x-request-id', 'evil-label');
     const text = await scrape();
     assert.deepEqual(openLabelValues(text), []);
     assert.ok(parseMetrics(text).some((s) => s.name === 'gateway_requests_total' && s.labels.operation === 'createIvrCall'));

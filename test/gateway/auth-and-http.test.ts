@@ -2,41 +2,32 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import request from 'supertest';
-import { sha256, startTestGateway, startTestSimulator, txId, type Simulator, type TestGateway } from '../helpers/harness.js';
+import { gatewaySuite, sha256, txId } from '../helpers/harness.js';
 import { exampleBody, pathOf } from '../../scripts/lib/examples.js';
 
 const ONBOARDING_KEY = 'onboarding-test-key-5f1c0e';
 const OPS_KEY = 'ops-test-key-9a7d21';
 
 describe('caller authentication', () => {
-  let sim: Simulator;
-  let gw: TestGateway;
-  before(async () => {
-    sim = await startTestSimulator();
-    gw = await startTestGateway(sim.url, {
-      GATEWAY_CLIENTS: JSON.stringify([
-        { name: 'onboarding', keySha256: sha256(ONBOARDING_KEY), operations: ['createAccount'] },
-        { name: 'ops', keySha256: sha256(OPS_KEY), operations: ['*'] },
-      ]),
-    });
-  });
-  after(async () => {
-    await gw.stop();
-    await sim.close();
+  const suite = gatewaySuite({
+    GATEWAY_CLIENTS: JSON.stringify([
+      { name: 'onboarding', keySha256: sha256(ONBOARDING_KEY), operations: ['createAccount'] },
+      { name: 'ops', keySha256: sha256(OPS_KEY), operations: ['*'] },
+    ]),
   });
 
   const call = (key?: string) => {
-    const req = request(gw.url).post(pathOf('createAccount'));
+    const req = request(suite.gw.url).post(pathOf('createAccount'));
     return key === undefined ? req : req.set('authorization', `Bearer ${key}`);
   };
 
   it('no key -> 401 with WWW-Authenticate, nothing forwarded', async () => {
-    const before = sim.requests().length;
+    const before = suite.sim.requests().length;
     const res = await call().send({ transactionId: txId(), prodId: 501 });
     assert.equal(res.status, 401);
     assert.match(res.headers['www-authenticate']!, /^Bearer/);
     assert.equal(JSON.parse(res.text).code, 'unauthenticated');
-    assert.equal(sim.requests().length, before);
+    assert.equal(suite.sim.requests().length, before);
   });
 
   it('an unknown key -> 401', async () => {
@@ -45,7 +36,7 @@ describe('caller authentication', () => {
   });
 
   it('a malformed Authorization header -> 401', async () => {
-    const res = await request(gw.url)
+    const res = await request(suite.gw.url)
       .post(pathOf('createAccount'))
       .set('authorization', `Basic ${ONBOARDING_KEY}`)
       .send({ transactionId: txId(), prodId: 501 });
@@ -60,43 +51,34 @@ describe('caller authentication', () => {
   });
 
   it('a client calling an operation it is not allowed -> 403', async () => {
-    const before = sim.requests().length;
-    const res = await request(gw.url)
+    const before = suite.sim.requests().length;
+    const res = await request(suite.gw.url)
       .post(pathOf('createIvrCall'))
       .set('authorization', `Bearer ${ONBOARDING_KEY}`)
       .send({ ...exampleBody('createIvrCall'), transactionId: txId() });
     assert.equal(res.status, 403);
     assert.equal(JSON.parse(res.text).code, 'forbidden');
-    assert.equal(sim.requests().length, before);
+    assert.equal(suite.sim.requests().length, before);
   });
 
   it('allowed clients get through, and the log names the client but never the key', async () => {
     const a = await call(ONBOARDING_KEY).send({ transactionId: txId(), prodId: 501 });
     assert.equal(a.status, 200, a.text);
-    const b = await request(gw.url)
+    const b = await request(suite.gw.url)
       .post(pathOf('createIvrCall'))
       .set('authorization', `Bearer ${OPS_KEY}`)
       .send({ ...exampleBody('createIvrCall'), transactionId: txId() });
     assert.equal(b.status, 200, b.text);
-    const lines = gw.logs.filter((l) => l.msg === 'request completed' && l.status === 200);
+    const lines = suite.gw.logs.filter((l) => l.msg === 'request completed' && l.status === 200);
     assert.ok(lines.some((l) => l.client === 'onboarding'));
     assert.ok(lines.some((l) => l.client === 'ops'));
-    const all = gw.rawLogs.join('');
+    const all = suite.gw.rawLogs.join('');
     assert.ok(!all.includes(ONBOARDING_KEY) && !all.includes(OPS_KEY), 'a bearer key reached the logs');
   });
 });
 
 describe('HTTP-level errors', () => {
-  let sim: Simulator;
-  let gw: TestGateway;
-  before(async () => {
-    sim = await startTestSimulator();
-    gw = await startTestGateway(sim.url, { BODY_LIMIT: '2kb' });
-  });
-  after(async () => {
-    await gw.stop();
-    await sim.close();
-  });
+  const suite = gatewaySuite({ BODY_LIMIT: '2kb' });
 
   const problemOf = (res: request.Response, status: number, code: string) => {
     assert.equal(res.status, status, res.text);
@@ -110,40 +92,40 @@ describe('HTTP-level errors', () => {
   };
 
   it('unknown path -> 404 not_found', async () => {
-    problemOf(await request(gw.url).post('/intserv/4.0/deleteAccount').send({}), 404, 'not_found');
-    problemOf(await request(gw.url).get('/nothing-here'), 404, 'not_found');
+    problemOf(await request(suite.gw.url).post('/intserv/4.0/deleteAccount').send({}), 404, 'not_found');
+    problemOf(await request(suite.gw.url).get('/nothing-here'), 404, 'not_found');
   });
 
   it('wrong method -> 405 with Allow: POST', async () => {
-    const res = await request(gw.url).get(pathOf('createAccount'));
+    const res = await request(suite.gw.url).get(pathOf('createAccount'));
     problemOf(res, 405, 'method_not_allowed');
     assert.equal(res.headers.allow, 'POST');
-    problemOf(await request(gw.url).put(pathOf('createIvrCall')).send({}), 405, 'method_not_allowed');
+    problemOf(await request(suite.gw.url).put(pathOf('createIvrCall')).send({}), 405, 'method_not_allowed');
   });
 
   it('a body over BODY_LIMIT -> 413, nothing forwarded', async () => {
-    const before = sim.requests().length;
+    const before = suite.sim.requests().length;
     problemOf(
-      await request(gw.url)
+      await request(suite.gw.url)
         .post(pathOf('createAccount'))
         .send({ transactionId: txId(), prodId: 501, userData: 'x'.repeat(4000) }),
       413,
       'payload_too_large',
     );
     problemOf(
-      await request(gw.url)
+      await request(suite.gw.url)
         .post(pathOf('createAccount'))
         .type('form')
         .send(`transactionId=t&prodId=1&userData=${'y'.repeat(4000)}`),
       413,
       'payload_too_large',
     );
-    assert.equal(sim.requests().length, before);
+    assert.equal(suite.sim.requests().length, before);
   });
 
   it('neither JSON nor form -> 415 naming content-type', async () => {
     const problem = problemOf(
-      await request(gw.url).post(pathOf('createAccount')).set('content-type', 'text/plain').send('prodId=1'),
+      await request(suite.gw.url).post(pathOf('createAccount')).set('content-type', 'text/plain').send('prodId=1'),
       415,
       'unsupported_media_type',
     );
@@ -151,13 +133,13 @@ describe('HTTP-level errors', () => {
       problem.errors.map((e: { field: string }) => e.field),
       ['content-type'],
     );
-    problemOf(await request(gw.url).post(pathOf('createAccount')).set('content-type', 'application/xml').send('<a/>'), 415, 'unsupported_media_type');
-    problemOf(await request(gw.url).post(pathOf('createAccount')), 415, 'unsupported_media_type');
+    problemOf(await request(suite.gw.url).post(pathOf('createAccount')).set('content-type', 'application/xml').send('<a/>'), 415, 'unsupported_media_type');
+    problemOf(await request(suite.gw.url).post(pathOf('createAccount')), 415, 'unsupported_media_type');
   });
 
   it('malformed JSON -> 400 invalid_request naming the body', async () => {
     const problem = problemOf(
-      await request(gw.url).post(pathOf('createAccount')).set('content-type', 'application/json').send('{"prodId": 501,'),
+      await request(suite.gw.url).post(pathOf('createAccount')).set('content-type', 'application/json').send('{"prodId": 501,'),
       400,
       'invalid_request',
     );
@@ -168,13 +150,17 @@ describe('HTTP-level errors', () => {
   });
 
   it('an empty JSON body -> 400 naming the body', async () => {
-    const problem = problemOf(await request(gw.url).post(pathOf('createAccount')).set('content-type', 'application/json').send(''), 400, 'invalid_request');
+    const problem = problemOf(
+      await request(suite.gw.url).post(pathOf('createAccount')).set('content-type', 'application/json').send(''),
+      400,
+      'invalid_request',
+    );
     assert.ok(problem.errors.length >= 1);
   });
 
   it('__proto__ in JSON -> 400, and no prototype is polluted', async () => {
     const problem = problemOf(
-      await request(gw.url)
+      await request(suite.gw.url)
         .post(pathOf('createAccount'))
         .set('content-type', 'application/json')
         .send('{"transactionId":"p1","prodId":1,"__proto__":{"polluted":true}}'),
@@ -186,14 +172,14 @@ describe('HTTP-level errors', () => {
   });
 
   it('x-request-id: a sane incoming id is echoed, anything else replaced', async () => {
-    const kept = await request(gw.url).get('/healthz').set('x-request-id', 'abc-123');
+    const kept = await request(suite.gw.url).get('/healthz').set('x-request-id', 'abc-123');
     assert.equal(kept.headers['x-request-id'], 'abc-123');
-    const replaced = await request(gw.url).get('/healthz').set('x-request-id', 'a b <script>');
+    const replaced = await request(suite.gw.url).get('/healthz').set('x-request-id', 'a b <script>');
     assert.match(replaced.headers['x-request-id']!, /^[0-9a-f-]{36}$/);
   });
 
   it("a request Node's HTTP parser refuses gets a problem+json 400 with an x-request-id, and one log line", async () => {
-    const { port } = new URL(gw.url);
+    const { port } = new URL(suite.gw.url);
     const raw = await new Promise<string>((resolve, reject) => {
       const socket = connect(Number(port), '127.0.0.1', () => {
         socket.end('POST /intserv/4.0/createAccount HTTP/1.1\r\nhost: x\r\nx-request-id: a\u0000b\r\ncontent-length: 0\r\n\r\n');
@@ -215,17 +201,17 @@ describe('HTTP-level errors', () => {
       problem.errors.map((e: { field: string }) => e.field),
       ['headers'],
     );
-    assert.equal(gw.logs.filter((l) => l.msg === 'request completed' && l.requestId === requestId).length, 1);
+    assert.equal(suite.gw.logs.filter((l) => l.msg === 'request completed' && l.requestId === requestId).length, 1);
   });
 
   it('ops endpoints answer without auth', async () => {
-    assert.equal((await request(gw.url).get('/healthz')).status, 200);
-    const ready = await request(gw.url).get('/readyz');
+    assert.equal((await request(suite.gw.url).get('/healthz')).status, 200);
+    const ready = await request(suite.gw.url).get('/readyz');
     assert.equal(ready.status, 200);
     assert.deepEqual(JSON.parse(ready.text), { status: 'ready', checks: { config: 'ok', store: 'ok' } });
-    const spec = await request(gw.url).get('/openapi.json');
+    const spec = await request(suite.gw.url).get('/openapi.json');
     assert.equal(JSON.parse(spec.text).openapi, '3.1.0');
-    const metrics = await request(gw.url).get('/metrics');
+    const metrics = await request(suite.gw.url).get('/metrics');
     assert.match(metrics.text, /gateway_requests_total/);
   });
 });

@@ -9,23 +9,14 @@ import type { AddressInfo } from 'node:net';
 import zlib from 'node:zlib';
 import request from 'supertest';
 import { pathOf } from '../../scripts/lib/examples.js';
-import { sha256, startTestGateway, startTestSimulator, txId, type Simulator, type TestGateway } from '../helpers/harness.js';
+import { gatewaySuite, sha256, startTestGateway, txId, type TestGateway } from '../helpers/harness.js';
 
 const KEY = 'review-findings-test-key-012345678';
 
 describe('security review: smaller findings', function () {
   this.timeout(30_000);
-  let sim: Simulator;
-  let gw: TestGateway;
-  before(async () => {
-    sim = await startTestSimulator();
-    gw = await startTestGateway(sim.url, { GATEWAY_CLIENTS: JSON.stringify([{ name: 'reviewer', keySha256: sha256(KEY), operations: ['*'] }]) });
-  });
-  after(async () => {
-    await gw.stop();
-    await sim.close();
-  });
-  const post = (operationId: string) => request(gw.url).post(pathOf(operationId)).set('authorization', `Bearer ${KEY}`);
+  const suite = gatewaySuite({ GATEWAY_CLIENTS: JSON.stringify([{ name: 'reviewer', keySha256: sha256(KEY), operations: ['*'] }]) });
+  const post = (operationId: string) => request(suite.gw.url).post(pathOf(operationId)).set('authorization', `Bearer ${KEY}`);
 
   it('a form body in a charset other than UTF-8 is 415, nothing forwarded', async () => {
     const transactionId = txId('latin1');
@@ -47,7 +38,7 @@ describe('security review: smaller findings', function () {
       const res = await post('createAccount').set('content-type', contentType).send(`transactionId=${transactionId}&prodId=501&firstName=Jos\xe9`);
       assert.equal(res.status, 415, `${contentType}: ${res.text}`);
     }
-    assert.equal(sim.requests().filter((r) => r.params.transactionId === transactionId).length, 0);
+    assert.equal(suite.sim.requests().filter((r) => r.params.transactionId === transactionId).length, 0);
     const utf8 = await post('createAccount')
       .set('content-type', 'application/x-www-form-urlencoded; charset=UTF-8')
       .send(`transactionId=${transactionId}&prodId=501`);
@@ -77,7 +68,7 @@ describe('security review: smaller findings', function () {
 
   it('the bearer scheme is matched case-insensitively', async () => {
     for (const scheme of ['bearer', 'BEARER', 'Bearer', 'bEaReR']) {
-      const res = await request(gw.url)
+      const res = await request(suite.gw.url)
         .post(pathOf('createAccount'))
         .set('authorization', `${scheme} ${KEY}`)
         .send({ transactionId: txId('scheme'), prodId: 501 });
@@ -88,13 +79,13 @@ describe('security review: smaller findings', function () {
   it('an upstream status_code that is no Galileo code is passed through, but logged as "unrecognized"', async () => {
     const weird = '4111111111111111';
     const transactionId = txId('weird');
-    sim.addFault({ fault: { type: 'respond', statusCode: weird }, match: { transactionId }, times: 1 });
+    suite.sim.addFault({ fault: { type: 'respond', statusCode: weird }, match: { transactionId }, times: 1 });
     const res = await post('createAccount').send({ transactionId, prodId: 501 });
     assert.equal(res.status, 200);
     assert.equal(JSON.parse(res.text).status_code, Number(weird));
-    const line = gw.logs.find((l) => l.requestId === res.headers['x-request-id'] && l.msg === 'request completed')!;
+    const line = suite.gw.logs.find((l) => l.requestId === res.headers['x-request-id'] && l.msg === 'request completed')!;
     assert.equal((line.upstream as { statusCode: unknown }).statusCode, 'unrecognized');
-    assert.ok(!gw.rawLogs.join('').includes(weird));
+    assert.ok(!suite.gw.rawLogs.join('').includes(weird));
   });
 
   describe('a compressed answer from upstream', () => {

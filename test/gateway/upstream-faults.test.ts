@@ -6,32 +6,22 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import request from 'supertest';
-import { startTestGateway, startTestSimulator, txId, type Simulator, type TestGateway } from '../helpers/harness.js';
+import { gatewaySuite, startTestGateway, txId } from '../helpers/harness.js';
 import { exampleBody, pathOf } from '../../scripts/lib/examples.js';
 
 describe('upstream faults', () => {
-  let sim: Simulator;
-  let gw: TestGateway;
-  before(async () => {
-    sim = await startTestSimulator();
-    gw = await startTestGateway(sim.url, { GALILEO_TIMEOUT_MS: '400', GALILEO_MAX_RETRIES: '2' });
-  });
-  afterEach(() => sim.clearFaults());
-  after(async () => {
-    await gw.stop();
-    await sim.close();
-  });
+  const suite = gatewaySuite({ GALILEO_TIMEOUT_MS: '400', GALILEO_MAX_RETRIES: '2' });
 
   const call = (transactionId: string) =>
-    request(gw.url)
+    request(suite.gw.url)
       .post(pathOf('createIvrCall'))
       .send({ ...exampleBody('createIvrCall'), transactionId });
-  const received = (transactionId: string) => sim.requests().filter((r) => r.params.transactionId === transactionId).length;
-  const logLine = (transactionId: string) => gw.logs.filter((l) => l.msg === 'request completed' && l.transactionId === transactionId).at(-1) as any;
+  const received = (transactionId: string) => suite.sim.requests().filter((r) => r.params.transactionId === transactionId).length;
+  const logLine = (transactionId: string) => suite.gw.logs.filter((l) => l.msg === 'request completed' && l.transactionId === transactionId).at(-1) as any;
 
   it('no answer within GALILEO_TIMEOUT_MS -> 504 upstream_timeout, one attempt only', async () => {
     const transactionId = txId('timeout');
-    sim.addFault({ fault: { type: 'no_answer' }, match: { transactionId } });
+    suite.sim.addFault({ fault: { type: 'no_answer' }, match: { transactionId } });
     const res = await call(transactionId);
     assert.equal(res.status, 504, res.text);
     assert.equal(JSON.parse(res.text).code, 'upstream_timeout');
@@ -41,14 +31,14 @@ describe('upstream faults', () => {
 
   it('latency under the timeout is just slow', async () => {
     const transactionId = txId('slow');
-    sim.addFault({ fault: { type: 'latency', ms: 150 }, match: { transactionId } });
+    suite.sim.addFault({ fault: { type: 'latency', ms: 150 }, match: { transactionId } });
     const res = await call(transactionId);
     assert.equal(res.status, 200, res.text);
   });
 
   it('edge 503 every time -> retried GALILEO_MAX_RETRIES times, then 502 upstream_unavailable', async () => {
     const transactionId = txId('edge503');
-    sim.addFault({ fault: { type: 'edge', status: 503 }, match: { transactionId } });
+    suite.sim.addFault({ fault: { type: 'edge', status: 503 }, match: { transactionId } });
     const res = await call(transactionId);
     assert.equal(res.status, 502, res.text);
     assert.equal(JSON.parse(res.text).code, 'upstream_unavailable');
@@ -58,7 +48,7 @@ describe('upstream faults', () => {
 
   it('edge 429 once -> retried, then Galileo answers', async () => {
     const transactionId = txId('edge429');
-    sim.addFault({ fault: { type: 'edge', status: 429 }, match: { transactionId }, times: 1 });
+    suite.sim.addFault({ fault: { type: 'edge', status: 429 }, match: { transactionId }, times: 1 });
     const res = await call(transactionId);
     assert.equal(res.status, 200, res.text);
     assert.equal(JSON.parse(res.text).echo.transaction_id, transactionId);
@@ -67,7 +57,7 @@ describe('upstream faults', () => {
 
   it('a body that is not a Galileo response -> 502 upstream_bad_response with the HTTP status, not retried', async () => {
     const transactionId = txId('garbage');
-    sim.addFault({ fault: { type: 'malformed' }, match: { transactionId } });
+    suite.sim.addFault({ fault: { type: 'malformed' }, match: { transactionId } });
     const res = await call(transactionId);
     assert.equal(res.status, 502, res.text);
     const problem = JSON.parse(res.text);
@@ -78,7 +68,7 @@ describe('upstream faults', () => {
 
   it('connection reset after the request was sent -> 502, not retried (it may have executed)', async () => {
     const transactionId = txId('reset');
-    sim.addFault({ fault: { type: 'reset_after_body' }, match: { transactionId } });
+    suite.sim.addFault({ fault: { type: 'reset_after_body' }, match: { transactionId } });
     const res = await call(transactionId);
     assert.equal(res.status, 502, res.text);
     assert.equal(JSON.parse(res.text).code, 'upstream_unavailable');
@@ -87,7 +77,7 @@ describe('upstream faults', () => {
 
   it('after a failure the transactionId is released: the same request is forwarded again', async () => {
     const transactionId = txId('again');
-    sim.addFault({ fault: { type: 'edge', status: 502 }, match: { transactionId }, times: 3 });
+    suite.sim.addFault({ fault: { type: 'edge', status: 502 }, match: { transactionId }, times: 3 });
     assert.equal((await call(transactionId)).status, 502);
     const retry = await call(transactionId);
     assert.equal(retry.status, 200, retry.text);

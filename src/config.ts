@@ -218,18 +218,14 @@ function readConfig(env: Env): Config {
   if (production && baseUrl !== undefined && new URL(baseUrl).protocol === 'http:' && !isLoopback(new URL(baseUrl).hostname)) {
     throw new ConfigError('GALILEO_BASE_URL', 'must use https:// when NODE_ENV=production (plain http only to a loopback address)');
   }
-  const auth = env.GATEWAY_AUTH ?? fallback('GATEWAY_AUTH');
-  if (auth !== 'on' && auth !== 'off') throw new ConfigError('GATEWAY_AUTH', `must be "on" or "off", got "${auth}"`);
+  const auth = choiceVar(env, 'GATEWAY_AUTH');
   if (auth === 'off' && clientsText !== undefined) throw new ConfigError('GATEWAY_AUTH', 'is "off" but GATEWAY_CLIENTS is set: remove one');
   // Auth is off silently only in front of the embedded simulator; a real Galileo needs clients
   // or an explicit GATEWAY_AUTH=off.
   if (baseUrl !== undefined && clientsText === undefined && auth !== 'off') {
     throw new ConfigError('GATEWAY_CLIENTS', 'is required when GALILEO_BASE_URL is set (or set GATEWAY_AUTH=off to run without caller authentication)');
   }
-  const store = env.IDEMPOTENCY_STORE ?? fallback('IDEMPOTENCY_STORE');
-  if (store !== 'memory' && store !== 'redis') {
-    throw new ConfigError('IDEMPOTENCY_STORE', `must be "memory" or "redis", got "${store}"`);
-  }
+  const store = choiceVar(env, 'IDEMPOTENCY_STORE') === 'redis' ? 'redis' : 'memory';
   const encryptionKey = secret(env, 'IDEMPOTENCY_ENCRYPTION_KEY');
   if (production && store === 'redis' && encryptionKey === undefined) {
     throw new ConfigError('IDEMPOTENCY_ENCRYPTION_KEY', 'is required when NODE_ENV=production and IDEMPOTENCY_STORE=redis');
@@ -306,7 +302,7 @@ function readConfig(env: Env): Config {
       fingerprintKey,
     },
     bodyLimit: bodyLimitBytes(env.BODY_LIMIT ?? fallback('BODY_LIMIT')),
-    logLevel: logLevel(env.LOG_LEVEL ?? fallback('LOG_LEVEL')),
+    logLevel: choiceVar(env, 'LOG_LEVEL'),
     drainTimeoutMs: integerVar(env, 'SHUTDOWN_DRAIN_MS'),
     diagnostics: {
       storeCheckIntervalMs: integerVar(env, 'STORE_CHECK_INTERVAL_MS'),
@@ -435,7 +431,7 @@ function redisConnection(env: Env): RedisConnection {
     throw new ConfigError('REDIS_SENTINEL_PASSWORD', 'is only used with REDIS_SENTINELS');
   }
   const tlsText = nonEmpty(env, 'REDIS_TLS');
-  if (tlsText !== undefined && tlsText !== 'true' && tlsText !== 'false') throw new ConfigError('REDIS_TLS', 'must be "true" or "false"');
+  if (tlsText !== undefined && !choices('REDIS_TLS').includes(tlsText)) throw new ConfigError('REDIS_TLS', mustBeOneOf('REDIS_TLS'));
   let tls = tlsText === 'true';
   const tlsCa = caFile(env, 'REDIS_TLS_CA_FILE');
 
@@ -553,6 +549,19 @@ function choices(name: VariableName): readonly string[] {
   return variable(name).choices ?? [];
 }
 
+function mustBeOneOf(name: VariableName): string {
+  return `must be one of ${choices(name)
+    .map((c) => `"${c}"`)
+    .join(', ')}`;
+}
+
+/** A choice variable: one of its declared values, or its declared default when unset. */
+function choiceVar(env: Env, name: VariableName): string {
+  const value = env[name] ?? fallback(name);
+  if (!choices(name).includes(value)) throw new ConfigError(name, `${mustBeOneOf(name)}, got "${value}"`);
+  return value;
+}
+
 /** `what` names the part of a value checked, for values whose whole text must not be echoed (a URL with a password). */
 function integer(name: string, value: string, min: number, max: number, what?: string): number {
   const subject = what === undefined ? 'must be' : `${what} must be`;
@@ -574,12 +583,6 @@ function bodyLimitBytes(value: string): number {
 
 function isLoopback(hostname: string): boolean {
   return hostname === 'localhost' || hostname === '[::1]' || hostname === '::1' || /^127\.\d+\.\d+\.\d+$/.test(hostname);
-}
-
-const LEVELS = choices('LOG_LEVEL');
-function logLevel(value: string): string {
-  if (!LEVELS.includes(value)) throw new ConfigError('LOG_LEVEL', `must be one of ${LEVELS.join(', ')}`);
-  return value;
 }
 
 /** A client's `rateLimit`: requestsPerSecond above 0, burst a whole number (default: one second's worth). */

@@ -35,22 +35,16 @@ export function limitRate(deps: RateLimitDeps): RequestHandler {
     deps.galileoPerSecond > 0
       ? budget('galileo', { requestsPerSecond: deps.galileoPerSecond, burst: Math.max(1, Math.ceil(deps.galileoPerSecond)) })
       : undefined;
-  const own = new Map((deps.clients ?? []).flatMap((c) => (c.rateLimit ? [[c.name, budget(`c:${c.name}`, c.rateLimit)] as const] : [])));
-  if (galileo === undefined && own.size === 0) return (_req, _res, next) => next();
-
-  const limitsOf = new Map<string | undefined, Limit[]>();
-  const limits = (client: string | undefined): Limit[] => {
-    let found = limitsOf.get(client);
-    if (found === undefined) {
-      const bucket = client === undefined ? undefined : own.get(client);
-      found = [
-        ...(bucket ? [{ policy: 'client' as const, client, bucket }] : []),
-        ...(galileo ? [{ policy: 'galileo' as const, client: undefined, bucket: galileo }] : []),
-      ];
-      limitsOf.set(client, found);
-    }
-    return found;
-  };
+  const galileoLimit: Limit[] = galileo ? [{ policy: 'galileo', client: undefined, bucket: galileo }] : [];
+  // Each client's buckets, decided once: its own limit (if any) and the budget every client shares.
+  const limitsOf = new Map<string | undefined, Limit[]>(
+    (deps.clients ?? []).map((c) => [
+      c.name,
+      [...(c.rateLimit ? [{ policy: 'client' as const, client: c.name, bucket: budget(`c:${c.name}`, c.rateLimit) }] : []), ...galileoLimit],
+    ]),
+  );
+  if (galileoLimit.length === 0 && [...limitsOf.values()].every((l) => l.length === 0)) return (_req, _res, next) => next();
+  const limits = (client: string | undefined): Limit[] => limitsOf.get(client) ?? galileoLimit;
   const refusing = new Map<string, LastingCondition>();
   const refusalLog = (limit: Limit): LastingCondition => {
     let condition = refusing.get(limit.bucket.key);

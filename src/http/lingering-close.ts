@@ -27,8 +27,10 @@ interface Lingering {
 }
 
 const lingering = new Map<Duplex, Lingering>();
-let scheduled = false;
-/** No socket read anything since the last check: they are paused, and read again after this long. */
+/** A check is due after this turn's reads. */
+let checkDue = false;
+/** Every socket was quiet at the last check: they are paused, and read again after this long. */
+let quietTimer: NodeJS.Timeout | undefined;
 const QUIET_CHECK_MS = 50;
 
 /** A request parsed on a lingering connection (pipelined after a refused one) is not served. */
@@ -60,10 +62,15 @@ export function lingerAndDestroy(socket: Duplex): void {
   // Whoever reads the socket (Node's HTTP parser, dumping the refused body) keeps reading; a
   // socket handed over without a reader (a CONNECT) is drained here.
   socket.resume();
-  if (!scheduled) {
-    scheduled = true;
-    setImmediate(check);
-  }
+  // Checked after this turn's reads even while the others wait out a quiet pause: a new socket
+  // left unchecked for QUIET_CHECK_MS could be read tens of MB at loopback speed.
+  checkAfterReads();
+}
+
+function checkAfterReads(): void {
+  if (checkDue) return;
+  checkDue = true;
+  setImmediate(check);
 }
 
 /**
@@ -74,6 +81,7 @@ export function lingerAndDestroy(socket: Duplex): void {
  * must not spin, and a paused socket cannot be read past the limit meanwhile).
  */
 function check(): void {
+  checkDue = false;
   const now = performance.now();
   let reading = false;
   for (const [socket, state] of lingering) {
@@ -89,13 +97,15 @@ function check(): void {
     state.last = bytes;
   }
   if (lingering.size === 0) {
-    scheduled = false;
+    clearTimeout(quietTimer);
+    quietTimer = undefined;
   } else if (reading) {
-    setImmediate(check);
-  } else {
-    setTimeout(() => {
+    checkAfterReads();
+  } else if (!quietTimer) {
+    quietTimer = setTimeout(() => {
+      quietTimer = undefined;
       for (const [socket, state] of lingering) if (!state.full) socket.resume();
-      setImmediate(check);
+      checkAfterReads();
     }, QUIET_CHECK_MS).unref();
   }
 }

@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import { Worker } from 'node:worker_threads';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pathOf } from '../../scripts/lib/examples.js';
 import { sha256, startTestGateway, startTestSimulator, txId, type Simulator, type TestGateway } from '../helpers/harness.js';
@@ -66,6 +67,18 @@ function stream(url: string, head: string, bodyBytes: number, timeoutMs = 5_000)
     const timer = setTimeout(() => finish(false), timeoutMs);
   });
 }
+
+/** Streams a 1 GB body after `head` until the gateway closes the connection; posts its local port. */
+const STREAMER = `
+const net = require('node:net');
+const { parentPort, workerData } = require('node:worker_threads');
+const socket = net.connect(workerData.port, '127.0.0.1');
+const chunk = Buffer.alloc(64 * 1024, 'a');
+const pump = () => { while (socket.writable && socket.write(chunk)); };
+socket.on('connect', () => { parentPort.postMessage(socket.localPort); socket.write(workerData.head); pump(); });
+socket.on('drain', pump);
+socket.on('error', () => socket.destroy());
+`;
 
 /** A request head; headers given as pairs may repeat a name, and `host: null` leaves Host out. */
 const request = (method: string, path: string, headers: Record<string, string | number | null> | Array<[string, string | number]>) => {
@@ -156,6 +169,25 @@ describe('a hostile network before authentication', function () {
       assert.equal(lines[0]!.status, Number(status));
     });
   }
+
+  it('a refused caller streaming while another lingers quietly: still a few MB read at most', async () => {
+    // The first caller is refused and then sends nothing: its socket lingers, paused, and the
+    // gateway waits a while before looking again. The second must be watched from its first turn.
+    // It streams from a thread of its own, at the speed of the loopback, not of this event loop.
+    const quiet = net.connect({ port: Number(new URL(gw.url).port), host: '127.0.0.1', allowHalfOpen: true });
+    await new Promise((resolve) => quiet.once('connect', resolve));
+    quiet.write(request('POST', pathOf('createAccount'), { ...json, 'content-length': 10 }));
+    await new Promise((resolve) => quiet.once('data', resolve));
+    const streamer = new Worker(STREAMER, {
+      eval: true,
+      workerData: { port: Number(new URL(gw.url).port), head: request('POST', pathOf('createAccount'), { ...json, 'content-length': HUGE }) },
+    });
+    const localPort = await new Promise<number>((resolve) => streamer.once('message', resolve));
+    await new Promise((resolve) => streamer.once('exit', resolve));
+    quiet.destroy();
+    const read = accepted.get(localPort)?.bytesRead;
+    assert.ok(read !== undefined && read < 4 * 1024 * 1024, `the gateway read ${read} bytes`);
+  });
 
   it('a caller still writing an oversized body reads its 413 (the connection lingers instead of resetting)', async () => {
     // 30 callers, ten at a time, each writing 4 MB against a 16 KB limit as fast as they can.

@@ -82,7 +82,9 @@ export function deriveGatewaySpec(galileo: Json, version: string): Json {
       post: {
         operationId: op.operationId,
         summary: op.summary,
-        description: `${op.description ?? ''}\n\nForwarded to Galileo with the gateway's credentials. Idempotent on transactionId.`.trim(),
+        description: `${op.description ?? ''}\n\nForwarded to Galileo with the gateway's credentials. ${
+          op['x-read'] ? 'A read: forwarded every time, never claimed or replayed.' : 'Idempotent on transactionId.'
+        }`.trim(),
         tags: op.tags,
         security: [{ bearerAuth: [] }],
         parameters: op.parameters,
@@ -105,6 +107,8 @@ export function deriveGatewaySpec(galileo: Json, version: string): Json {
           ...Object.fromEntries([...problems.keys()].map((status) => [String(status), { $ref: `#/components/responses/Problem${status}` }])),
         },
         'x-galileo-status-codes': op['x-galileo-status-codes'],
+        ...(op['x-read'] && { 'x-read': true }),
+        ...(op['x-outcome-lookup'] && { 'x-outcome-lookup': op['x-outcome-lookup'] }),
       },
     };
   }

@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import { type Client, type Options as Options2, type TDataShape, urlSearchParamsBodySerializer } from './client/index.js';
-import type { CreateAccountData, CreateAccountResponses, CreateIvrCallData, CreateIvrCallResponses, ModifyOnDemandAlertStatusData, ModifyOnDemandAlertStatusResponses } from './types.gen.js';
+import type { CreateAccountData, CreateAccountResponses, CreateIvrCallData, CreateIvrCallResponses, GetCallStatusData, GetCallStatusResponses, ModifyOnDemandAlertStatusData, ModifyOnDemandAlertStatusResponses } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -73,6 +73,26 @@ export const modifyOnDemandAlertStatus = <ThrowOnError extends boolean = false>(
     ...urlSearchParamsBodySerializer,
     responseType: 'json',
     url: '/modifyOnDemandAlertStatus',
+    ...options,
+    headers: {
+        'Content-Type': 'application/x-www-form-urlencoded',
+        ...options.headers
+    }
+});
+
+/**
+ * Look up what Galileo did with an earlier call (its status code and rtoken)
+ *
+ * Returns, for the transactionId of an earlier call and the name of its endpoint, the calls
+ * Galileo executed under it, each with its own status code and rtoken. Galileo keeps these
+ * for 2 days. A read: it changes nothing at Galileo.
+ * The gateway also calls it itself when an answer was lost (docs/contract.md, Lost answers).
+ *
+ */
+export const getCallStatus = <ThrowOnError extends boolean = false>(options: Options<GetCallStatusData, ThrowOnError>) => (options.client ?? client).post<GetCallStatusResponses, unknown, ThrowOnError>({
+    ...urlSearchParamsBodySerializer,
+    responseType: 'json',
+    url: '/getCallStatus',
     ...options,
     headers: {
         'Content-Type': 'application/x-www-form-urlencoded',

@@ -59,6 +59,23 @@ export type CreateIvrCallRequest = {
 };
 
 /**
+ * Operation fields of getCallStatus (credentials excluded).
+ */
+export type GetCallStatusRequest = {
+    transactionId: TransactionId;
+    /**
+     * The transactionId of the earlier call to look up (Galileo's reference says at most 60 characters, as every transactionId).
+     */
+    requestTransactionId: string;
+    /**
+     * The name of the earlier call's endpoint, such as `createAccount` (at most 100 characters).
+     */
+    requestMethodName: string;
+    providerTransactionId?: ProviderTransactionId;
+    providerTimestamp?: ProviderTimestamp;
+};
+
+/**
  * Operation fields of modifyOnDemandAlertStatus (credentials excluded). verificationPin is required when actionType is C.
  */
 export type ModifyOnDemandAlertStatusRequest = unknown & {
@@ -561,6 +578,47 @@ export type ModifyOnDemandAlertStatusResponse = Envelope & {
     response_data: EmptyResponseData;
 };
 
+export type GetCallStatusResponse = Envelope & {
+    /**
+     * On success the calls found; on a business error empty.
+     */
+    response_data: CallStatus | EmptyResponseData;
+};
+
+export type CallStatus = {
+    /**
+     * The transactionId looked up.
+     */
+    request_transaction_id: string;
+    /**
+     * The calls Galileo executed under that transactionId and endpoint (in XML, `<api_calls><api_call>`).
+     */
+    api_calls: Array<ApiCall>;
+};
+
+export type ApiCall = {
+    /**
+     * Galileo's internal id of the call.
+     */
+    gal_trans_id: string;
+    /**
+     * Galileo's internal id of the call's result.
+     */
+    result_trans_id: string | null;
+    /**
+     * The call's own status code, as a string even for global codes ("0", "407-02").
+     */
+    status_code: string | null;
+    /**
+     * When Galileo received the call (YYYY-MM-DD hh:mm:ss).
+     */
+    in_timestamp: string | null;
+    /**
+     * The rtoken of the call's own answer.
+     */
+    rtoken: string | null;
+};
+
 /**
  * Provider credentials that Galileo expects as form fields in every request. The gateway adds them from its configuration; callers never send them.
  */
@@ -944,3 +1002,28 @@ export type ModifyOnDemandAlertStatusResponses = {
 };
 
 export type ModifyOnDemandAlertStatusResponse2 = ModifyOnDemandAlertStatusResponses[keyof ModifyOnDemandAlertStatusResponses];
+
+export type GetCallStatusData = {
+    body: CredentialsWritable & GetCallStatusRequest;
+    headers?: {
+        /**
+         * Response format, `json` or `xml`. Galileo reads this header instead of `Accept`, and its own
+         * default when the header is missing is XML, so the gateway always sends it (`json` unless the
+         * caller asks for `xml`).
+         *
+         */
+        'response-content-type'?: 'json' | 'xml';
+    };
+    path?: never;
+    query?: never;
+    url: '/getCallStatus';
+};
+
+export type GetCallStatusResponses = {
+    /**
+     * Galileo's envelope; on success `response_data` lists the calls found (none when Galileo never executed one under that transactionId).
+     */
+    200: GetCallStatusResponse;
+};
+
+export type GetCallStatusResponse2 = GetCallStatusResponses[keyof GetCallStatusResponses];

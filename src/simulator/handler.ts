@@ -80,12 +80,15 @@ async function handleGalileo(ctx: HandlerContext, req: IncomingMessage, res: Ser
   if (fault?.type === 'respond') outcome = respondOutcome(ctx.core, operation, fault.statusCode, form);
   else if (!fault || faultExecutes(fault)) outcome = galileo(ctx.core, req, operation, form);
 
+  const envelope = outcome && buildEnvelope({ spec: ctx.core.spec, operation, outcome, form, startedAt, now: ctx.core.state.now() });
+  if (envelope && operation !== null && isProvidersCall(ctx.core, form, envelope.status_code)) {
+    ctx.core.state.recordCall(form['providerId'] ?? '', operation, form['transactionId'] ?? '', { statusCode: envelope.status_code, rtoken: envelope.rtoken });
+  }
   // The request was read (and perhaps executed) but no answer ever comes: the client must time out.
   if (fault?.type === 'no_answer') return;
   if (fault?.type === 'reset_after_body') return resetSocket(req.socket);
-  if (!outcome) return;
+  if (!envelope) return;
 
-  const envelope = buildEnvelope({ spec: ctx.core.spec, operation, outcome, form, startedAt, now: ctx.core.state.now() });
   entry.statusCode = envelope.status_code;
   const { spec } = ctx.core;
   const itemNames = operation === null ? spec.envelopeXmlItemNames : spec.xmlItemNames[operation];
@@ -93,6 +96,11 @@ async function handleGalileo(ctx: HandlerContext, req: IncomingMessage, res: Ser
   if (fault?.type === 'partial') return sendPartial(res, contentType, body);
   if (fault?.type === 'trickle') return sendTrickle(res, contentType, body, fault.ms, ctx.lifetime);
   sendBody(res, 200, contentType, body);
+}
+
+/** A call getCallStatus reports: one the provider's credentials made, to a real endpoint. */
+function isProvidersCall(core: GalileoCore, form: Record<string, string>, code: string | number): boolean {
+  return code !== 4 && code !== -4 && code !== 17 && form['providerId'] === String(core.credentials.providerId) && Boolean(form['transactionId']);
 }
 
 function galileo(core: GalileoCore, req: IncomingMessage, operation: OperationName | null, form: Record<string, string>): Outcome {

@@ -25,5 +25,7 @@ export function respondOutcome(core: GalileoCore, operation: OperationName | nul
       return { code, responseData: { call_id: core.state.nextCallId() } };
     case 'modifyOnDemandAlertStatus':
       return { code, responseData: {} };
+    case 'getCallStatus':
+      return { code, responseData: { request_transaction_id: form['requestTransactionId'] ?? '', api_calls: [] } };
   }
 }

@@ -25,5 +25,8 @@ export const PIN_TTL_MS = 10 * 60 * 1000;
 /** Galileo remembers a successful transactionId for 90 days (status 24 within that window). */
 export const DUPLICATE_WINDOW_MS = 90 * 24 * 60 * 60 * 1000;
 
+/** getCallStatus finds calls this recent only (Galileo: "less than 2 days old"). */
+export const CALL_STATUS_WINDOW_MS = 2 * 24 * 60 * 60 * 1000;
+
 /** Request bodies above this get a plain 413 (Galileo's edge would refuse them too). */
 export const BODY_LIMIT_BYTES = 1024 * 1024;

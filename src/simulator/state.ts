@@ -5,8 +5,8 @@
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import { luhnCheckDigit } from './card-numbers.js';
-import { CARD_BIN, DUPLICATE_WINDOW_MS } from './rules.js';
-import type { OperationName } from './types.js';
+import { CALL_STATUS_WINDOW_MS, CARD_BIN, DUPLICATE_WINDOW_MS } from './rules.js';
+import type { OperationName, StatusCode } from './types.js';
 
 export type CipVerdict = 'P' | 'F' | 'R';
 export type AlertStatus = 'none' | 'enrolled' | 'registered';
@@ -80,6 +80,17 @@ export interface NewIdentity {
   billingCycleDay: number;
 }
 
+/** A call Galileo ran and answered (whether or not the answer arrived): what getCallStatus reports. */
+export interface SimCall {
+  galTransId: string;
+  resultTransId: string | null;
+  statusCode: StatusCode;
+  /** "YYYY-MM-DD hh:mm:ss", as Galileo writes it. */
+  inTimestamp: string;
+  rtoken: string;
+  at: number;
+}
+
 export class SimulatorState {
   readonly accounts = new Map<string, SimAccount>();
   readonly applications: SimApplication[] = [];
@@ -89,9 +100,11 @@ export class SimulatorState {
   private readonly customerProducts = new Set<string>();
   private readonly consumed = new Map<string, number>();
   private readonly loads = new Map<string, number>();
+  private readonly calls = new Map<string, SimCall[]>();
   private clockOffsetMs = 0;
   private seq = 0;
   private callSeq = 0;
+  private galSeq = 0;
 
   constructor(private readonly baseNow: () => number = Date.now) {}
 
@@ -111,9 +124,11 @@ export class SimulatorState {
     this.ivrCalls.length = 0;
     this.consumed.clear();
     this.loads.clear();
+    this.calls.clear();
     this.clockOffsetMs = 0;
     this.seq = 0;
     this.callSeq = 0;
+    this.galSeq = 0;
   }
 
   /** By PRN (12 digits) or PAN (16 digits), as Galileo's accountNo accepts either. */
@@ -141,6 +156,26 @@ export class SimulatorState {
 
   markConsumed(providerId: string, op: OperationName, transactionId: string): void {
     this.consumed.set(duplicateKey(providerId, op, transactionId), this.now());
+  }
+
+  /** Remembers a call that ran, for getCallStatus. */
+  recordCall(providerId: string, op: string, transactionId: string, call: { statusCode: StatusCode; rtoken: string }): void {
+    const key = duplicateKey(providerId, op, transactionId);
+    const at = this.now();
+    const n = ++this.galSeq;
+    const record: SimCall = {
+      ...call,
+      galTransId: String(n),
+      resultTransId: String(100000 + n),
+      inTimestamp: new Date(at).toISOString().slice(0, 19).replace('T', ' '),
+      at,
+    };
+    this.calls.set(key, [...(this.calls.get(key) ?? []), record]);
+  }
+
+  /** The calls that ran for this provider, endpoint and transactionId in getCallStatus's window. */
+  callsFor(providerId: string, op: string, transactionId: string): SimCall[] {
+    return (this.calls.get(duplicateKey(providerId, op, transactionId)) ?? []).filter((call) => this.now() - call.at < CALL_STATUS_WINDOW_MS);
   }
 
   consumedCount(): number {
@@ -195,6 +230,6 @@ export class SimulatorState {
   }
 }
 
-function duplicateKey(providerId: string, op: OperationName, transactionId: string): string {
+function duplicateKey(providerId: string, op: string, transactionId: string): string {
   return `${providerId}:${op}:${transactionId}`;
 }

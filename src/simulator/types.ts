@@ -1,6 +1,6 @@
 /** Shared vocabulary of the simulator: operations, status codes, what an operation decides. */
 
-export const OPERATIONS = ['createAccount', 'createIvrCall', 'modifyOnDemandAlertStatus'] as const;
+export const OPERATIONS = ['createAccount', 'createIvrCall', 'modifyOnDemandAlertStatus', 'getCallStatus'] as const;
 export type OperationName = (typeof OPERATIONS)[number];
 
 export function isOperationName(name: string): name is OperationName {

@@ -1,5 +1,5 @@
 /**
- * Pins every request field of the three operations to Galileo's own published schema: the wire
+ * Pins every request field of the four operations to Galileo's own published schema: the wire
  * name, the JSON type and the enum. These are facts restated on purpose (the test's data, not the
  * spec's), so that a wrong name (`pep` for politicalAffiliation, `kycReference` for kycRefNo,
  * `externalUserId` for externalCustomerId) can never come back unnoticed.
@@ -7,7 +7,7 @@
  * Sources (docs/galileo-fidelity.md):
  * - galileo-openapi: Galileo's machine-readable OpenAPI of the Program API 4.0, as SoFi Technologies
  *   publishes it (2026): accounts-and-cards (createAccount), ivr (createIvrCall), alerts
- *   (modifyOnDemandAlertStatus) request schemas.
+ *   (modifyOnDemandAlertStatus), miscellaneous (getCallStatus) request schemas.
  * - galileo-docs: Galileo's reference on the response envelope: providerTransactionId and
  *   providerTimestamp are accepted on every call and echoed back in `echo`.
  * - seed: the endpoint's reference page, where it is the only source of a fact.
@@ -122,6 +122,13 @@ const GALILEO: Record<string, Record<string, Fact>> = {
     mobileCarrierId: { ...int, required: true },
     actionType: { type: 'string', enum: ['E', 'U', 'F', 'C', 'S'], required: true, source: G },
     verificationPin: str,
+    ...provider,
+  },
+  // Miscellaneous (getCallStatus): the lookup of an earlier call.
+  getCallStatus: {
+    transactionId: { ...str, required: true },
+    requestTransactionId: { ...str, required: true },
+    requestMethodName: { ...str, required: true },
     ...provider,
   },
 };

@@ -19,6 +19,7 @@ interface Operations {
   createAccount: { data: api.CreateAccountData; answer: api.CreateAccountResponses[200] };
   createIvrCall: { data: api.CreateIvrCallData; answer: api.CreateIvrCallResponses[200] };
   modifyOnDemandAlertStatus: { data: api.ModifyOnDemandAlertStatusData; answer: api.ModifyOnDemandAlertStatusResponses[200] };
+  getCallStatus: { data: api.GetCallStatusData; answer: api.GetCallStatusResponses[200] };
 }
 
 // The generated request function of each operation: one the spec adds or drops does not compile.
@@ -26,6 +27,7 @@ const REQUESTS = {
   createAccount: sdk.createAccount,
   createIvrCall: sdk.createIvrCall,
   modifyOnDemandAlertStatus: sdk.modifyOnDemandAlertStatus,
+  getCallStatus: sdk.getCallStatus,
 } satisfies Record<OperationId, unknown>;
 
 /** `json` (the default) or `xml`, as the spec's response-content-type header allows. */

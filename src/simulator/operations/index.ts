@@ -3,12 +3,14 @@ import type { OperationName, StatusCode } from '../types.js';
 import type { OperationLogic } from './context.js';
 import { createAccount } from './create-account.js';
 import { createIvrCall } from './create-ivr-call.js';
+import { getCallStatus } from './get-call-status.js';
 import { modifyOnDemandAlertStatus } from './modify-on-demand-alert-status.js';
 
 export const OPERATION_LOGIC: Record<OperationName, OperationLogic> = {
   createAccount,
   createIvrCall,
   modifyOnDemandAlertStatus,
+  getCallStatus,
 };
 
 /**

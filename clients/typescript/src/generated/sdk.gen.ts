@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import type { Client, Options as Options2, TDataShape } from './client/index.js';
-import type { CreateAccountData, CreateAccountErrors, CreateAccountResponses, CreateIvrCallData, CreateIvrCallErrors, CreateIvrCallResponses, HealthzData, HealthzResponses, MetricsData, MetricsResponses, ModifyOnDemandAlertStatusData, ModifyOnDemandAlertStatusErrors, ModifyOnDemandAlertStatusResponses, OpenapiData, OpenapiResponses, ReadyzData, ReadyzErrors, ReadyzResponses } from './types.gen.js';
+import type { CreateAccountData, CreateAccountErrors, CreateAccountResponses, CreateIvrCallData, CreateIvrCallErrors, CreateIvrCallResponses, GetCallStatusData, GetCallStatusErrors, GetCallStatusResponses, HealthzData, HealthzResponses, MetricsData, MetricsResponses, ModifyOnDemandAlertStatusData, ModifyOnDemandAlertStatusErrors, ModifyOnDemandAlertStatusResponses, OpenapiData, OpenapiResponses, ReadyzData, ReadyzErrors, ReadyzResponses } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -76,6 +76,27 @@ export const createIvrCall = <ThrowOnError extends boolean = false>(options: Opt
 export const modifyOnDemandAlertStatus = <ThrowOnError extends boolean = false>(options: Options<ModifyOnDemandAlertStatusData, ThrowOnError>) => (options.client ?? client).post<ModifyOnDemandAlertStatusResponses, ModifyOnDemandAlertStatusErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
     url: '/intserv/4.0/modifyOnDemandAlertStatus',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Look up what Galileo did with an earlier call (its status code and rtoken)
+ *
+ * Returns, for the transactionId of an earlier call and the name of its endpoint, the calls
+ * Galileo executed under it, each with its own status code and rtoken. Galileo keeps these
+ * for 2 days. A read: it changes nothing at Galileo.
+ * The gateway also calls it itself when an answer was lost (docs/contract.md, Lost answers).
+ *
+ *
+ * Forwarded to Galileo with the gateway's credentials. A read: forwarded every time, never claimed or replayed.
+ */
+export const getCallStatus = <ThrowOnError extends boolean = false>(options: Options<GetCallStatusData, ThrowOnError>) => (options.client ?? client).post<GetCallStatusResponses, GetCallStatusErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/intserv/4.0/getCallStatus',
     ...options,
     headers: {
         'Content-Type': 'application/json',

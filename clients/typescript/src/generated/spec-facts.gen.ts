@@ -14,5 +14,8 @@ export const stateChangingCodes = {
   ],
   "modifyOnDemandAlertStatus": [
     "0"
+  ],
+  "getCallStatus": [
+    "0"
   ]
 } as const;

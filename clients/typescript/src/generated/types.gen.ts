@@ -45,6 +45,23 @@ export type CreateIvrCallRequest = {
 };
 
 /**
+ * Operation fields of getCallStatus (credentials excluded).
+ */
+export type GetCallStatusRequest = {
+    transactionId: TransactionId;
+    /**
+     * The transactionId of the earlier call to look up (Galileo's reference says at most 60 characters, as every transactionId).
+     */
+    requestTransactionId: string;
+    /**
+     * The name of the earlier call's endpoint, such as `createAccount` (at most 100 characters).
+     */
+    requestMethodName: string;
+    providerTransactionId?: ProviderTransactionId;
+    providerTimestamp?: ProviderTimestamp;
+};
+
+/**
  * Operation fields of modifyOnDemandAlertStatus (credentials excluded). verificationPin is required when actionType is C.
  */
 export type ModifyOnDemandAlertStatusRequest = unknown & {
@@ -545,6 +562,47 @@ export type IvrCall = {
 
 export type ModifyOnDemandAlertStatusResponse = Envelope & {
     response_data: EmptyResponseData;
+};
+
+export type GetCallStatusResponse = Envelope & {
+    /**
+     * On success the calls found; on a business error empty.
+     */
+    response_data: CallStatus | EmptyResponseData;
+};
+
+export type CallStatus = {
+    /**
+     * The transactionId looked up.
+     */
+    request_transaction_id: string;
+    /**
+     * The calls Galileo executed under that transactionId and endpoint (in XML, `<api_calls><api_call>`).
+     */
+    api_calls: Array<ApiCall>;
+};
+
+export type ApiCall = {
+    /**
+     * Galileo's internal id of the call.
+     */
+    gal_trans_id: string;
+    /**
+     * Galileo's internal id of the call's result.
+     */
+    result_trans_id: string | null;
+    /**
+     * The call's own status code, as a string even for global codes ("0", "407-02").
+     */
+    status_code: string | null;
+    /**
+     * When Galileo received the call (YYYY-MM-DD hh:mm:ss).
+     */
+    in_timestamp: string | null;
+    /**
+     * The rtoken of the call's own answer.
+     */
+    rtoken: string | null;
 };
 
 /**
@@ -1200,6 +1258,114 @@ export type ModifyOnDemandAlertStatusResponses = {
 };
 
 export type ModifyOnDemandAlertStatusResponse2 = ModifyOnDemandAlertStatusResponses[keyof ModifyOnDemandAlertStatusResponses];
+
+export type GetCallStatusData = {
+    body: GetCallStatusRequest;
+    headers?: {
+        /**
+         * Response format, `json` or `xml`. Galileo reads this header instead of `Accept`, and its own
+         * default when the header is missing is XML, so the gateway always sends it (`json` unless the
+         * caller asks for `xml`).
+         *
+         */
+        'response-content-type'?: 'json' | 'xml';
+    };
+    path?: never;
+    query?: never;
+    url: '/intserv/4.0/getCallStatus';
+};
+
+export type GetCallStatusErrors = {
+    /**
+     * Gateway problem: invalid_request or credentials_not_accepted
+     */
+    400: Problem & {
+        code?: 'invalid_request' | 'credentials_not_accepted';
+    };
+    /**
+     * Gateway problem: unauthenticated
+     */
+    401: Problem & {
+        code?: 'unauthenticated';
+    };
+    /**
+     * Gateway problem: forbidden
+     */
+    403: Problem & {
+        code?: 'forbidden';
+    };
+    /**
+     * Gateway problem: idempotency_in_progress
+     */
+    409: Problem & {
+        code?: 'idempotency_in_progress';
+    };
+    /**
+     * Gateway problem: idempotency_replay_withheld
+     */
+    410: Problem & {
+        code?: 'idempotency_replay_withheld';
+    };
+    /**
+     * Gateway problem: payload_too_large
+     */
+    413: Problem & {
+        code?: 'payload_too_large';
+    };
+    /**
+     * Gateway problem: unsupported_media_type
+     */
+    415: Problem & {
+        code?: 'unsupported_media_type';
+    };
+    /**
+     * Gateway problem: idempotency_key_reused
+     */
+    422: Problem & {
+        code?: 'idempotency_key_reused';
+    };
+    /**
+     * Gateway problem: rate_limited
+     */
+    429: Problem & {
+        code?: 'rate_limited';
+    };
+    /**
+     * Gateway problem: internal_error
+     */
+    500: Problem & {
+        code?: 'internal_error';
+    };
+    /**
+     * Gateway problem: upstream_unavailable or upstream_bad_response
+     */
+    502: Problem & {
+        code?: 'upstream_unavailable' | 'upstream_bad_response';
+    };
+    /**
+     * Gateway problem: idempotency_store_unavailable or upstream_circuit_open or upstream_busy
+     */
+    503: Problem & {
+        code?: 'idempotency_store_unavailable' | 'upstream_circuit_open' | 'upstream_busy';
+    };
+    /**
+     * Gateway problem: upstream_timeout
+     */
+    504: Problem & {
+        code?: 'upstream_timeout';
+    };
+};
+
+export type GetCallStatusError = GetCallStatusErrors[keyof GetCallStatusErrors];
+
+export type GetCallStatusResponses = {
+    /**
+     * Galileo's envelope; on success `response_data` lists the calls found (none when Galileo never executed one under that transactionId). Galileo's status, content type and body are passed through; a replay carries Idempotent-Replayed: true.
+     */
+    200: GetCallStatusResponse;
+};
+
+export type GetCallStatusResponse2 = GetCallStatusResponses[keyof GetCallStatusResponses];
 
 export type HealthzData = {
     body?: never;

@@ -18,6 +18,7 @@ export interface MemoryStoreOptions {
 
 type Claim = { fingerprint: string; token: string; expiresAt: number };
 type Consumed = { fingerprint: string; encodedResponse: string; expiresAt: number };
+type Unresolved = { fingerprint: string; expiresAt: number };
 
 /**
  * One set of records per state. Every claim lives lockTtlMs and every consumed record
@@ -29,6 +30,7 @@ type Consumed = { fingerprint: string; encodedResponse: string; expiresAt: numbe
 export class MemoryStore implements IdempotencyStore {
   readonly #claims = new ExpiringRecords<Claim>();
   readonly #consumed = new ExpiringRecords<Consumed>();
+  readonly #unresolved = new ExpiringRecords<Unresolved>();
   readonly #timings: StoreTimings;
   readonly #maxEntries: number;
   readonly #codec: ResponseCodec;
@@ -47,7 +49,7 @@ export class MemoryStore implements IdempotencyStore {
 
   /** Number of records held, expired ones included until they are swept. For metrics and tests. */
   get size(): number {
-    return this.#claims.size + this.#consumed.size;
+    return this.#claims.size + this.#consumed.size + this.#unresolved.size;
   }
 
   claim(key: string, fingerprint: string): Promise<ClaimResult> {
@@ -61,10 +63,13 @@ export class MemoryStore implements IdempotencyStore {
         if (consumed.fingerprint !== fingerprint) return { state: 'consumed', sameFingerprint: false };
         return { state: 'consumed', sameFingerprint: true, response: this.#codec.decode(consumed.encodedResponse, { key, fingerprint }) };
       }
+      const unresolved = this.#unresolved.live(key, now);
+      if (unresolved && unresolved.fingerprint !== fingerprint) return { state: 'unresolved', sameFingerprint: false };
+      this.#unresolved.delete(key);
       this.#makeRoom(now);
       const token = randomUUID();
       this.#claims.add(key, { fingerprint, token, expiresAt: now + this.#timings.lockTtlMs });
-      return { state: 'claimed', token };
+      return unresolved ? { state: 'claimed', token, unresolved: true } : { state: 'claimed', token };
     });
   }
 
@@ -90,6 +95,18 @@ export class MemoryStore implements IdempotencyStore {
     });
   }
 
+  leaveUnresolved(key: string, token: string): Promise<boolean> {
+    return settle(() => {
+      this.#assertOpen();
+      const now = this.#now();
+      const claim = this.#claims.live(key, now);
+      if (claim?.token !== token) return false;
+      this.#claims.delete(key);
+      this.#unresolved.add(key, { fingerprint: claim.fingerprint, expiresAt: now + this.#timings.consumedTtlMs });
+      return true;
+    });
+  }
+
   ping(): Promise<void> {
     return settle(() => this.#assertOpen());
   }
@@ -106,6 +123,7 @@ export class MemoryStore implements IdempotencyStore {
     this.#closed = true;
     this.#claims.clear();
     this.#consumed.clear();
+    this.#unresolved.clear();
     return Promise.resolve();
   }
 
@@ -116,9 +134,12 @@ export class MemoryStore implements IdempotencyStore {
    */
   #makeRoom(now: number): void {
     this.#consumed.dropExpired(now);
+    this.#unresolved.dropExpired(now);
     this.#claims.dropExpired(now);
     if (this.size < this.#maxEntries) return;
     if (this.#consumed.evictOldest()) return;
+    // An unresolved record goes after the consumed ones: a retry then reaches Galileo, which answers 24 and is resolved then.
+    if (this.#unresolved.evictOldest()) return;
     throw new StoreUnavailableError(`memory store full: ${this.#maxEntries} live in-progress claims`);
   }
 

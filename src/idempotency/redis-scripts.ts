@@ -58,11 +58,14 @@ end
  * KEYS record, epoch, fence; ARGV fp, token, lock TTL ms, known, largest resp in bytes. An existing
  * record answers for itself (it is there, whatever was lost around it); only a new claim needs the
  * guard. The reply is a fixed vocabulary, never a stored value in its place, so a record written
- * by someone else cannot pass for a claim: {'CLAIMED'}, {'HELD', fp}, {'CONSUMED', fp, resp?}
+ * by someone else cannot pass for a claim: {'CLAIMED'}, {'RECLAIMED'} (an unresolved record of this
+ * fingerprint taken over: a new claim, guarded like one), {'HELD', fp}, {'UNRESOLVED', fp} (of
+ * another fingerprint), {'CONSUMED', fp, resp?}
  * (resp only on a fingerprint match, since only then is it replayed), {'FENCED', ms, reason,
  * detected}, or {'BAD', why} for a record of the wrong shape or size, which the store refuses.
  */
 export const CLAIM_LUA = `${GUARD}
+local reclaim = false
 if redis.call('EXISTS', KEYS[1]) == 1 then
   if redis.call('TYPE', KEYS[1]).ok ~= 'hash' then return {'BAD', 'not a hash'} end
   local fpSize = redis.call('HSTRLEN', KEYS[1], 'fp')
@@ -73,17 +76,23 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
     if redis.call('HSTRLEN', KEYS[1], 'token') == 0 then return {'BAD', 'in_progress without a token'} end
     return {'HELD', fp}
   end
-  if state ~= 'consumed' then return {'BAD', 'an unknown state'} end
-  if fp ~= ARGV[1] then return {'CONSUMED', fp} end
-  local size = redis.call('HSTRLEN', KEYS[1], 'resp')
-  if size == 0 then return {'BAD', 'consumed without a response'} end
-  if size > tonumber(ARGV[5]) then return {'BAD', 'a response over the size cap'} end
-  return {'CONSUMED', fp, redis.call('HGET', KEYS[1], 'resp')}
+  if state == 'unresolved' then
+    if fp ~= ARGV[1] then return {'UNRESOLVED', fp} end
+    reclaim = true
+  else
+    if state ~= 'consumed' then return {'BAD', 'an unknown state'} end
+    if fp ~= ARGV[1] then return {'CONSUMED', fp} end
+    local size = redis.call('HSTRLEN', KEYS[1], 'resp')
+    if size == 0 then return {'BAD', 'consumed without a response'} end
+    if size > tonumber(ARGV[5]) then return {'BAD', 'a response over the size cap'} end
+    return {'CONSUMED', fp, redis.call('HGET', KEYS[1], 'resp')}
+  end
 end
 local fenced = guard(KEYS[2], KEYS[3], tonumber(ARGV[3]), ARGV[4])
 if fenced then return {'FENCED', fenced[1], string.sub(fenced[2], 1, 32), fenced[3]} end
 redis.call('HSET', KEYS[1], 'state', 'in_progress', 'fp', ARGV[1], 'token', ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
+if reclaim then return {'RECLAIMED'} end
 return {'CLAIMED'}
 `;
 
@@ -100,6 +109,17 @@ if redis.call('HGET', KEYS[1], 'token') == ARGV[1] then
   redis.call('HSET', KEYS[1], 'state', 'consumed', 'resp', ARGV[2])
   redis.call('HDEL', KEYS[1], 'token')
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
+  return 1
+end
+return 0
+`;
+
+/** KEYS record; ARGV token, unresolved TTL ms. Only the token holder may leave it unresolved. */
+export const LEAVE_UNRESOLVED_LUA = `
+if redis.call('HGET', KEYS[1], 'token') == ARGV[1] then
+  redis.call('HSET', KEYS[1], 'state', 'unresolved')
+  redis.call('HDEL', KEYS[1], 'token')
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
   return 1
 end
 return 0

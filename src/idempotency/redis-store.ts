@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ResponseCodec } from './codec.js';
 import { masters, serverName, type RedisClient } from './redis-client.js';
-import { CLAIM_LUA, COMPLETE_LUA, PROBE_LUA, RELEASE_LUA } from './redis-scripts.js';
+import { CLAIM_LUA, COMPLETE_LUA, LEAVE_UNRESOLVED_LUA, PROBE_LUA, RELEASE_LUA } from './redis-scripts.js';
 import {
   StoreFencedError,
   StoreUnavailableError,
@@ -54,6 +54,7 @@ interface ScriptCommands {
   idempotencyProbe(epoch: string, fence: string, lockTtlMs: number, known: string): Promise<string[]>;
   idempotencyComplete(record: string, token: string, resp: string, consumedTtlMs: number): Promise<number>;
   idempotencyRelease(record: string, token: string): Promise<number>;
+  idempotencyLeaveUnresolved(record: string, token: string, unresolvedTtlMs: number): Promise<number>;
 }
 type ScriptPipeline = {
   idempotencyClaim(...args: Parameters<ScriptCommands['idempotencyClaim']>): ScriptPipeline;
@@ -96,6 +97,7 @@ export class RedisStore implements IdempotencyStore {
     redis.defineCommand('idempotencyProbe', { numberOfKeys: 2, lua: PROBE_LUA });
     redis.defineCommand('idempotencyComplete', { numberOfKeys: 1, lua: COMPLETE_LUA });
     redis.defineCommand('idempotencyRelease', { numberOfKeys: 1, lua: RELEASE_LUA });
+    redis.defineCommand('idempotencyLeaveUnresolved', { numberOfKeys: 1, lua: LEAVE_UNRESOLVED_LUA });
     this.#redis = redis as RedisClient & ScriptCommands;
     this.#keyPrefix = options.keyPrefix;
     this.#timings = { lockTtlMs: Math.ceil(timings.lockTtlMs), consumedTtlMs: Math.ceil(timings.consumedTtlMs) };
@@ -130,14 +132,20 @@ export class RedisStore implements IdempotencyStore {
     const [verdict, fp, resp, detected] = reply;
     switch (verdict) {
       case 'CLAIMED':
+      case 'RECLAIMED': {
+        const unresolved = verdict === 'RECLAIMED';
         if (acked !== undefined && acked < this.#minReplicasAck) {
-          // Not durable enough to forward on: give the key back so a retry is not blocked by it.
-          await this.release(key, token).catch(() => false);
+          // Not durable enough to forward on: give the key back (as it was) so a retry is not blocked by it.
+          await (unresolved ? this.leaveUnresolved(key, token) : this.release(key, token)).catch(() => false);
           throw new StoreUnavailableError(`redis claim acknowledged by ${acked} of the ${this.#minReplicasAck} replicas required`);
         }
-        return { state: 'claimed', token };
+        return unresolved ? { state: 'claimed', token, unresolved } : { state: 'claimed', token };
+      }
       case 'HELD':
         return { state: 'in_progress', sameFingerprint: fp === fingerprint };
+      case 'UNRESOLVED':
+        if (fp !== fingerprint) return { state: 'unresolved', sameFingerprint: false };
+        break;
       case 'CONSUMED':
         if (fp !== fingerprint) return { state: 'consumed', sameFingerprint: false };
         return { state: 'consumed', sameFingerprint: true, response: this.#codec.decode(resp!, { key, fingerprint }) };
@@ -165,6 +173,13 @@ export class RedisStore implements IdempotencyStore {
 
   async release(key: string, token: string): Promise<boolean> {
     const done = await this.#call('release', () => this.#redis.idempotencyRelease(this.#keys(bucketOf(key), key).record, token));
+    return done === 1;
+  }
+
+  async leaveUnresolved(key: string, token: string): Promise<boolean> {
+    const done = await this.#call('leaveUnresolved', () =>
+      this.#redis.idempotencyLeaveUnresolved(this.#keys(bucketOf(key), key).record, token, this.#timings.consumedTtlMs),
+    );
     return done === 1;
   }
 

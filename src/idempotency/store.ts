@@ -5,7 +5,9 @@
  *
  * State machine for one key:  (none) --claim--> in_progress --complete--> consumed
  *                                                     \--release / lock expiry--> (none)
- * consumed expires after the store's consumedTtlMs.
+ *                                                     \--leaveUnresolved--> unresolved --claim (same fingerprint)--> in_progress
+ * consumed and unresolved expire after the store's consumedTtlMs. `unresolved`: the call may have
+ * run and nobody knows yet; the next claim with the same fingerprint takes it over (and is told).
  */
 
 /** The response kept for replay. The store never looks inside it; a codec turns it into bytes. */
@@ -22,8 +24,13 @@ export interface StoredResponse {
 
 /** What `claim` found, or that it claimed the key. */
 export type ClaimResult =
-  /** No live record: an in_progress record now exists, owned by `token`. */
-  | { state: 'claimed'; token: string }
+  /**
+   * No live record, or an unresolved one with this fingerprint (`unresolved`: the outcome of an
+   * earlier call under this key is still to be found out): an in_progress record now exists, owned by `token`.
+   */
+  | { state: 'claimed'; token: string; unresolved?: true }
+  /** Unresolved under another fingerprint. */
+  | { state: 'unresolved'; sameFingerprint: false }
   /** Someone else holds a live claim. */
   | { state: 'in_progress'; sameFingerprint: boolean }
   /** Already consumed. `response` is decoded only when the fingerprint matches. */
@@ -37,6 +44,8 @@ export interface IdempotencyStore {
   complete(key: string, token: string, response: StoredResponse): Promise<boolean>;
   /** Delete the claim, only while `token` still owns it. False when it does not. */
   release(key: string, token: string): Promise<boolean>;
+  /** in_progress -> unresolved, only while `token` still owns the claim. False when it does not. */
+  leaveUnresolved(key: string, token: string): Promise<boolean>;
   /** Resolves when the store is usable; rejects with StoreUnavailableError otherwise. */
   ping(): Promise<void>;
   /**

@@ -172,6 +172,69 @@ export function describeStoreContract(name: string, makeStore: (timings: StoreTi
       assert.equal(results.filter((r) => r.state === 'in_progress' && r.sameFingerprint).length, 49);
     });
 
+    it('leaveUnresolved by the owner: a same-fingerprint claim takes the key over, told it is unresolved; another fingerprint is refused', async () => {
+      const store = await open();
+      const key = newKey();
+      const token = await claimOwned(store, key, 'fp1');
+      assert.equal(await store.leaveUnresolved(key, token), true);
+      assert.deepEqual(await store.claim(key, 'fp2'), { state: 'unresolved', sameFingerprint: false });
+      const takeover = await store.claim(key, 'fp1');
+      assert.ok(takeover.state === 'claimed' && takeover.unresolved === true, JSON.stringify(takeover));
+      assert.notEqual(takeover.token, token);
+      // Taken over, it is an ordinary claim: held for everyone else, settled by its new owner only.
+      assert.deepEqual(await store.claim(key, 'fp1'), { state: 'in_progress', sameFingerprint: true });
+      assert.equal(await store.complete(key, token, OTHER_RESPONSE), false);
+      assert.equal(await store.complete(key, takeover.token, RESPONSE), true);
+      assert.deepEqual(await store.claim(key, 'fp1'), { state: 'consumed', sameFingerprint: true, response: RESPONSE });
+    });
+
+    it('a taken-over unresolved claim can be left unresolved again, or released (then the next claim is a plain one)', async () => {
+      const store = await open();
+      const key = newKey();
+      assert.equal(await store.leaveUnresolved(key, await claimOwned(store, key, 'fp1')), true);
+      const first = await store.claim(key, 'fp1');
+      assert.ok(first.state === 'claimed' && first.unresolved === true);
+      assert.equal(await store.leaveUnresolved(key, first.token), true);
+      const second = await store.claim(key, 'fp1');
+      assert.ok(second.state === 'claimed' && second.unresolved === true);
+      assert.equal(await store.release(key, second.token), true);
+      const plain = await store.claim(key, 'fp2');
+      assert.ok(plain.state === 'claimed' && plain.unresolved === undefined, JSON.stringify(plain));
+    });
+
+    it('leaveUnresolved by a wrong token, on a consumed record or on an unknown key returns false and changes nothing', async () => {
+      const store = await open();
+      const key = newKey();
+      const token = await claimOwned(store, key, 'fp1');
+      assert.equal(await store.leaveUnresolved(key, randomUUID()), false);
+      assert.deepEqual(await store.claim(key, 'fp1'), { state: 'in_progress', sameFingerprint: true });
+      assert.equal(await store.complete(key, token, RESPONSE), true);
+      assert.equal(await store.leaveUnresolved(key, token), false);
+      assert.deepEqual(await store.claim(key, 'fp1'), { state: 'consumed', sameFingerprint: true, response: RESPONSE });
+      const other = newKey();
+      assert.equal(await store.leaveUnresolved(other, randomUUID()), false);
+      await claimOwned(store, other, 'fp1');
+    });
+
+    it('50 concurrent claims on an unresolved key: exactly one takes it over', async () => {
+      const store = await open();
+      const key = newKey();
+      assert.equal(await store.leaveUnresolved(key, await claimOwned(store, key, 'fp1')), true);
+      const results = await Promise.all(Array.from({ length: 50 }, () => store.claim(key, 'fp1')));
+      assert.equal(results.filter((r) => r.state === 'claimed' && r.unresolved === true).length, 1);
+      assert.equal(results.filter((r) => r.state === 'in_progress' && r.sameFingerprint).length, 49);
+    });
+
+    it('an unresolved record expires with the consumed TTL', async () => {
+      const store = await open(SHORT_CONSUMED);
+      const key = newKey();
+      assert.equal(await store.leaveUnresolved(key, await claimOwned(store, key, 'fp1')), true);
+      assert.deepEqual(await store.claim(key, 'fp2'), { state: 'unresolved', sameFingerprint: false });
+      await sleep(PAST_CONSUMED_MS);
+      const fresh = await store.claim(key, 'fp2');
+      assert.ok(fresh.state === 'claimed' && fresh.unresolved === undefined);
+    });
+
     it('keys are independent', async () => {
       const store = await open();
       const [k1, k2] = [newKey(), newKey()];

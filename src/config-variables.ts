@@ -87,6 +87,14 @@ export const VARIABLES = [
   { name: 'GALILEO_TIMEOUT_MS', kind: 'integer', default: 15_000, min: 1, max: 600_000, meaning: 'per attempt, the whole answer included' },
   { name: 'GALILEO_MAX_RETRIES', kind: 'integer', default: 2, min: 0, max: 10, meaning: 'retries only where the call cannot have executed' },
   {
+    name: 'GALILEO_RESOLVE_ATTEMPTS',
+    kind: 'integer',
+    default: 2,
+    min: 0,
+    max: 10,
+    meaning: "getCallStatus lookups of a lost answer's outcome (0: none; lost answers are then released, and a retry may get Galileo's 24)",
+  },
+  {
     name: 'GALILEO_MAX_REQUESTS_PER_SECOND',
     kind: 'integer',
     default: 0,

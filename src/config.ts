@@ -55,6 +55,8 @@ export interface Config {
     credentials: GalileoCredentials | undefined;
     timeoutMs: number;
     maxRetries: number;
+    /** getCallStatus lookups of a lost answer's outcome; 0: lost answers are released unresolved. */
+    resolveAttempts: number;
     /** HTTP(S)_PROXY / ALL_PROXY is set: axios' adapter, which honours it, is used for Galileo. */
     proxied: boolean;
     /** Calls per second all replicas together send (a token bucket, bursts of one second's worth); 0: no budget. */
@@ -284,6 +286,7 @@ function readConfig(env: Env): Config {
       credentials,
       timeoutMs: integerVar(env, 'GALILEO_TIMEOUT_MS'),
       maxRetries: integerVar(env, 'GALILEO_MAX_RETRIES'),
+      resolveAttempts: integerVar(env, 'GALILEO_RESOLVE_ATTEMPTS'),
       proxied: PROXY_VARIABLES.some((name) => (env[name] ?? '') !== ''),
       maxRequestsPerSecond: integerVar(env, 'GALILEO_MAX_REQUESTS_PER_SECOND'),
       circuitFailures: integerVar(env, 'GALILEO_CIRCUIT_FAILURES'),

@@ -7,12 +7,23 @@ import { readFileSync } from 'node:fs';
 interface GatewayOperation {
   operationId: string;
   path: string;
+  /** x-read: forwarded every time, never claimed or replayed. */
+  read: boolean;
+}
+
+/** The operation that looks up an earlier call's outcome (x-outcome-lookup), and its fields naming that call. */
+export interface OutcomeLookup {
+  operationId: string;
+  transactionIdField: string;
+  methodNameField: string;
 }
 
 interface StatusCodeInfo {
   code: string | number;
   description: string;
   changesState: boolean;
+  /** Galileo's answer to a transactionId that already succeeded (24). */
+  duplicateTransaction?: boolean;
 }
 
 export interface GatewaySpec {
@@ -24,6 +35,10 @@ export interface GatewaySpec {
   pciFields: string[];
   /** Keys never logged: what the spec marks x-sensitive, x-account-number or x-pci, credentials, x-sensitive-keys. */
   sensitiveKeys: string[];
+  /** The lookup of an earlier call's outcome, when the spec has one: lost answers are resolved with it. */
+  outcomeLookup: OutcomeLookup | undefined;
+  /** Global status codes meaning "this transactionId already succeeded" (x-galileo-global-status-codes duplicateTransaction). */
+  duplicateCodes: ReadonlySet<string>;
   /** Galileo status codes after which the call changed state at Galileo, per operation. */
   stateChangingCodes(operationId: string): ReadonlySet<string>;
   /** Each request field's JSON types and whether it is required, per operation (from its request schema). */
@@ -55,13 +70,16 @@ export function gatewaySpecFrom(document: Record<string, unknown>): GatewaySpec 
   const schemas = (document.components as { schemas: Record<string, RequestSchema> }).schemas;
 
   const operations: GatewayOperation[] = [];
+  let outcomeLookup: OutcomeLookup | undefined;
   const changing = new Map<string, Set<string>>();
   const fields = new Map<string, Map<string, FieldFacts>>();
   const globalChanging = ext.globalStatusCodes.filter((c) => c.changesState).map((c) => String(c.code));
   for (const [path, item] of Object.entries(paths)) {
     const post = item.post;
     if (!post?.operationId || !post['x-galileo-status-codes']) continue; // ops endpoints
-    operations.push({ operationId: post.operationId, path });
+    operations.push({ operationId: post.operationId, path, read: post['x-read'] === true });
+    const lookup = post['x-outcome-lookup'];
+    if (lookup) outcomeLookup = { operationId: post.operationId, ...lookup };
     const own = post['x-galileo-status-codes'].filter((c) => c.changesState).map((c) => String(c.code));
     changing.set(post.operationId, new Set([...globalChanging, ...own]));
     const ref = post.requestBody?.content['application/json']?.schema.$ref ?? '';
@@ -79,6 +97,8 @@ export function gatewaySpecFrom(document: Record<string, unknown>): GatewaySpec 
     credentialFields: ext.credentialFields,
     pciFields: ext.pciFields,
     sensitiveKeys: ext.sensitiveKeys,
+    outcomeLookup,
+    duplicateCodes: new Set(ext.globalStatusCodes.filter((c) => c.duplicateTransaction).map((c) => String(c.code))),
     stateChangingCodes: (operationId) => changing.get(operationId) ?? new Set(globalChanging),
     fields: (operationId) => fields.get(operationId) ?? new Map(),
   };
@@ -98,6 +118,8 @@ interface RequestSchema {
 interface OperationObject {
   operationId?: string;
   'x-galileo-status-codes'?: StatusCodeInfo[];
+  'x-read'?: boolean;
+  'x-outcome-lookup'?: { transactionIdField: string; methodNameField: string };
   requestBody?: { content: Record<string, { schema: { $ref?: string } }> };
 }
 

@@ -34,7 +34,15 @@ export type GalileoReply =
       processingTime: number | undefined;
     } & Timing)
   /** No Galileo answer: the gateway answers with a problem. */
-  | ({ kind: 'failure'; code: UpstreamFailureCode; detail: string; httpStatus: number | undefined; retryAfterMs?: number } & Timing);
+  | ({
+      kind: 'failure';
+      code: UpstreamFailureCode;
+      detail: string;
+      httpStatus: number | undefined;
+      retryAfterMs?: number;
+      /** The request may have reached Galileo and run (a timeout, a reset after sending, a broken answer): its outcome is unknown. */
+      mayHaveExecuted: boolean;
+    } & Timing);
 
 export interface Forwarder {
   forward(operationId: string, params: Record<string, unknown>, format: ResponseFormat): Promise<GalileoReply>;
@@ -130,6 +138,7 @@ function circuitOpen(retryAfterMs: number): Omit<Extract<GalileoReply, { kind: '
       'Galileo has been failing, so the gateway is not sending calls to it for a while; nothing was sent. Retry after Retry-After with the same transactionId.',
     httpStatus: undefined,
     retryAfterMs: Math.max(1000, retryAfterMs),
+    mayHaveExecuted: false,
   };
 }
 
@@ -149,7 +158,14 @@ function classifyResponse(response: AxiosResponse<string>): Attempt {
   if (EDGE_RETRYABLE.has(httpStatus) || httpStatus >= 500) {
     return {
       retryable: EDGE_RETRYABLE.has(httpStatus),
-      reply: { kind: 'failure', code: 'upstream_unavailable', detail: `Galileo's edge answered HTTP ${httpStatus} without a Galileo response.`, httpStatus },
+      reply: {
+        kind: 'failure',
+        code: 'upstream_unavailable',
+        detail: `Galileo's edge answered HTTP ${httpStatus} without a Galileo response.`,
+        httpStatus,
+        // 429, 502, 503, 504: the edge did not reach Galileo. Any other 5xx (a 524 origin timeout) may come after Galileo ran.
+        mayHaveExecuted: !EDGE_RETRYABLE.has(httpStatus),
+      },
     };
   }
   return {
@@ -159,6 +175,7 @@ function classifyResponse(response: AxiosResponse<string>): Attempt {
       code: 'upstream_bad_response',
       detail: `Galileo answered HTTP ${httpStatus} with a body that is not a Galileo response.`,
       httpStatus,
+      mayHaveExecuted: true,
     },
   };
 }
@@ -166,7 +183,7 @@ function classifyResponse(response: AxiosResponse<string>): Attempt {
 /** The call may have executed: never retried here (docs/contract.md, Calling Galileo). */
 const TIMED_OUT: Attempt = {
   retryable: false,
-  reply: { kind: 'failure', code: 'upstream_timeout', detail: 'Galileo did not answer within the timeout.', httpStatus: undefined },
+  reply: { kind: 'failure', code: 'upstream_timeout', detail: 'Galileo did not answer within the timeout.', httpStatus: undefined, mayHaveExecuted: true },
 };
 
 function classifyError(err: unknown): Attempt {
@@ -176,18 +193,36 @@ function classifyError(err: unknown): Attempt {
   if (NOT_SENT.has(code)) {
     return {
       retryable: true,
-      reply: { kind: 'failure', code: 'upstream_unavailable', detail: `Could not connect to Galileo (${code}).`, httpStatus: undefined },
+      reply: {
+        kind: 'failure',
+        code: 'upstream_unavailable',
+        detail: `Could not connect to Galileo (${code}).`,
+        httpStatus: undefined,
+        mayHaveExecuted: false,
+      },
     };
   }
   if (code === 'ERR_BAD_RESPONSE' || code === 'ERR_FR_MAX_CONTENT_LENGTH_EXCEEDED') {
     return {
       retryable: false,
-      reply: { kind: 'failure', code: 'upstream_bad_response', detail: `Galileo's response could not be read (${code}).`, httpStatus: err.response?.status },
+      reply: {
+        kind: 'failure',
+        code: 'upstream_bad_response',
+        detail: `Galileo's response could not be read (${code}).`,
+        httpStatus: err.response?.status,
+        mayHaveExecuted: true,
+      },
     };
   }
   // Reset or dropped after the request was sent: it may have executed, so no retry.
   return {
     retryable: false,
-    reply: { kind: 'failure', code: 'upstream_unavailable', detail: `The connection to Galileo failed (${code || 'unknown error'}).`, httpStatus: undefined },
+    reply: {
+      kind: 'failure',
+      code: 'upstream_unavailable',
+      detail: `The connection to Galileo failed (${code || 'unknown error'}).`,
+      httpStatus: undefined,
+      mayHaveExecuted: true,
+    },
   };
 }

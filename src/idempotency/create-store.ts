@@ -54,12 +54,13 @@ export function createStore(options: StoreOptions): IdempotencyStore {
 }
 
 /**
- * A claim must outlive the worst-case upstream call (every attempt timing out, plus backoff),
- * or a second request could be forwarded while the first is still in flight.
+ * A claim must outlive the worst-case upstream call (every attempt timing out, plus backoff) and,
+ * when the answer is lost, the lookups of its outcome (each a call of the same bound), or a second
+ * request could be forwarded while the first is still in flight.
  */
-export function lockTtlMs(timeoutMs: number, maxRetries: number, backoffMs: number): number {
+export function lockTtlMs(timeoutMs: number, maxRetries: number, backoffMs: number, lookups = { calls: 0, pausesMs: 0 }): number {
   const attempts = maxRetries + 1;
-  const backoff = backoffMs * (2 ** maxRetries - 1);
+  const call = attempts * timeoutMs + backoffMs * (2 ** maxRetries - 1);
   // The margin covers the claim-to-call and answer-to-record steps (milliseconds normally).
-  return attempts * timeoutMs + backoff + 2_000;
+  return call * (1 + lookups.calls) + lookups.pausesMs + 2_000;
 }

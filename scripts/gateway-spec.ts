@@ -240,7 +240,32 @@ const GATEWAY_SCHEMAS: Json = {
       code: { $ref: '#/components/schemas/ProblemCode' },
       requestId: { type: 'string' },
       errors: { type: 'array', items: { $ref: '#/components/schemas/FieldError' } },
+      galileo: { $ref: '#/components/schemas/GalileoOutcome' },
     },
+  },
+  GalileoOutcome: {
+    description:
+      "What Galileo did with a call whose answer was lost, as Galileo's own record says (getCallStatus): on upstream_answer_lost, and on a 502 or 504 after which the gateway asked.",
+    oneOf: [
+      {
+        type: 'object',
+        description: 'Galileo ran the call: its status code and rtoken. A retry with the same transactionId gets this same answer when the call changed state.',
+        required: ['executed', 'statusCode'],
+        properties: { executed: { const: true }, statusCode: { type: ['integer', 'string'] }, rtoken: { type: 'string' } },
+      },
+      {
+        type: 'object',
+        description: 'Galileo has no call under this transactionId: a retry with it is forwarded.',
+        required: ['executed'],
+        properties: { executed: { const: false } },
+      },
+      {
+        type: 'object',
+        description: 'Galileo could not be asked: a retry with the same transactionId asks again before anything is forwarded.',
+        required: ['executed'],
+        properties: { executed: { const: 'unknown' } },
+      },
+    ],
   },
   ProblemCode: { type: 'string', enum: Object.keys(PROBLEMS), description: 'The stable code of a gateway problem.' },
   FieldError: {

@@ -10,6 +10,7 @@ import type { ClientConfig } from './config.js';
 import type { GalileoConfigWatch } from './diagnostics/galileo-config-watch.js';
 import type { GalileoCircuit } from './galileo/circuit-breaker.js';
 import type { Forwarder } from './galileo/forward.js';
+import type { LostAnswerResolver } from './galileo/lost-answers.js';
 import { isConsumed } from './galileo/outcome.js';
 import { storableBody } from './galileo/pci.js';
 import { createAuthenticator } from './http/authenticate.js';
@@ -17,6 +18,7 @@ import { refuseWhileCircuitOpen } from './http/circuit-gate.js';
 import { coerceToSpecTypes } from './http/coerce-types.js';
 import { errorHandler, methodNotAllowed, notFound } from './http/error-handler.js';
 import { inSequence } from './http/in-sequence.js';
+import { resolveLostAnswers } from './http/lost-answers.js';
 import { forwardToGalileo } from './http/forward-to-galileo.js';
 import { claimTransaction, recordOutcome } from './http/idempotency.js';
 import { opsRoutes, type Readiness } from './http/ops.js';
@@ -61,6 +63,8 @@ export interface GatewayDeps {
     maxInFlight: number;
     repeatLogIntervalMs: number;
   };
+  /** Looks up what became of a call whose answer was lost (getCallStatus); none: such a call is released as before. */
+  lostAnswers: LostAnswerResolver | undefined;
   /**
    * The request validator (validateRequest), when it is shared: it compiles per route and content
    * type on first use, and the warm-up copy of the app compiles it for this one (warm-up.ts).
@@ -89,7 +93,20 @@ export function buildApp(deps: GatewayDeps): Express {
   const circuitGate = refuseWhileCircuitOpen(traffic.circuit, metrics);
   const upstreamSlot = holdUpstreamSlot(traffic.maxInFlight, metrics);
 
-  for (const { operationId, path } of spec.operations) {
+  for (const { operationId, path, read } of spec.operations) {
+    // A read (x-read: getCallStatus) is forwarded every time: no claim, no replay, nothing to record.
+    const resolver = read ? undefined : deps.lostAnswers;
+    const lost =
+      resolver &&
+      resolveLostAnswers(
+        { resolver, stateChangingCodes: spec.stateChangingCodes(operationId), duplicateCodes: spec.duplicateCodes, metrics, logger },
+        operationId,
+      );
+    const record = recordOutcome(
+      idempotency,
+      (reply) => isConsumed(spec, operationId, reply),
+      (reply) => storable(reply.contentType, reply.body), // never card data
+    );
     // One route handler running the steps in order (in-sequence.ts: a dozen router layers cost more).
     app.post(
       path,
@@ -103,13 +120,11 @@ export function buildApp(deps: GatewayDeps): Express {
         coerceToSpecTypes(spec.fields(operationId)), // a form's "1" -> 1 where the spec says integer, before any rule runs
         validator.forPath(path), // 400 invalid_request naming every field (the coercion step's too)
         upstreamSlot, // 503 upstream_busy: this replica's bound on calls in flight to Galileo, before the claim
-        claimTransaction(idempotency, operationId), // replay, 409, 422, 503 — or claim and go on
+        ...(read ? [] : [claimTransaction(idempotency, operationId)]), // replay, 409, 422, 503 — or claim and go on
+        ...(lost ? [lost.beforeForward] : []), // an earlier call's answer was lost and Galileo could not be asked: ask first
         forwardToGalileo(forwarder, metrics, deps.galileoConfigWatch, operationId), // inject credentials, call, retry where safe
-        recordOutcome(
-          idempotency,
-          (reply) => isConsumed(spec, operationId, reply),
-          (reply) => storable(reply.contentType, reply.body), // never card data
-        ),
+        ...(lost ? [lost.afterForward] : []), // no answer after sending, or a 24: ask Galileo what became of the call
+        ...(read ? [] : [record]), // consume, release, or leave unresolved
         sendReply, // Galileo's status, content type and body, or a problem
       ]),
     );

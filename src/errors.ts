@@ -21,6 +21,7 @@ export const PROBLEMS = {
   internal_error: { status: 500, title: 'Internal error' },
   upstream_unavailable: { status: 502, title: 'Galileo is unavailable' },
   upstream_bad_response: { status: 502, title: 'Galileo answered with something that is not a Galileo response' },
+  upstream_answer_lost: { status: 502, title: "Galileo's answer was lost; the problem's galileo member says what Galileo did" },
   idempotency_store_unavailable: { status: 503, title: 'The idempotency store is unavailable; nothing was sent to Galileo', headers: ['retry-after'] },
   upstream_timeout: { status: 504, title: 'Galileo did not answer in time' },
   expectation_failed: { status: 417, title: 'The request carries an expectation the gateway cannot meet', routing: true },
@@ -46,10 +47,22 @@ interface ProblemInfo {
 
 export type ProblemCode = keyof typeof PROBLEMS;
 
+/**
+ * What Galileo did with a call whose answer was lost, as its own record says (galileo/lost-answers.ts):
+ * the `galileo` member of upstream_answer_lost and of a lost answer's 502 or 504.
+ */
+export type GalileoOutcome = { executed: true; statusCode: string | number; rtoken?: string } | { executed: false } | { executed: 'unknown' };
+
 /** One field-level problem, naming the field as the caller sent it. */
 export interface FieldError {
   field: string;
   message: string;
+}
+
+interface ProblemOptions {
+  errors?: FieldError[];
+  headers?: Record<string, string>;
+  galileo?: GalileoOutcome;
 }
 
 /**
@@ -61,8 +74,8 @@ export class GatewayError extends Error {
   readonly status: number;
   readonly code: ProblemCode;
   readonly detail: string;
-  readonly options: { errors?: FieldError[]; headers?: Record<string, string> };
-  constructor(code: ProblemCode, detail: string, options: { errors?: FieldError[]; headers?: Record<string, string> } = {}) {
+  readonly options: ProblemOptions;
+  constructor(code: ProblemCode, detail: string, options: ProblemOptions = {}) {
     const limit = Error.stackTraceLimit;
     Error.stackTraceLimit = 0;
     super(detail);

@@ -23,6 +23,9 @@ export interface Metrics {
   galileoBudgetTokens: Gauge;
   circuitState: Gauge;
   galileoInFlight: Gauge;
+  /** Lost answers looked up with Galileo's record (http/lost-answers.ts), by operation and result. */
+  lostAnswers: Counter<'operation' | 'result'>;
+  lostAnswerDuration: Histogram<'result'>;
 }
 
 /** `processMetrics: false` for a registry nobody scrapes (the warm-up copy of the app). */
@@ -111,6 +114,19 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
     galileoInFlight: new Gauge({
       name: 'gateway_galileo_in_flight',
       help: 'Requests of this replica holding a slot of the bulkhead on Galileo (GALILEO_MAX_IN_FLIGHT)',
+      registers: [registry],
+    }),
+    lostAnswers: new Counter({
+      name: 'gateway_lost_answers_total',
+      help: "Calls whose answer was lost (or answered 24) looked up with Galileo's own record, by operation and result: executed, not_executed, unknown",
+      labelNames: ['operation', 'result'],
+      registers: [registry],
+    }),
+    lostAnswerDuration: new Histogram({
+      name: 'gateway_lost_answer_resolution_seconds',
+      help: "Time spent asking Galileo's record what became of a lost answer (all lookups), by result",
+      labelNames: ['result'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers: [registry],
     }),
   };

@@ -16,6 +16,7 @@ import { createGalileoClient } from './galileo/client.js';
 import { baseUrlProblem } from './galileo/config-refusals.js';
 import { createGalileoCircuit } from './galileo/circuit-breaker.js';
 import { createForwarder } from './galileo/forward.js';
+import { createLostAnswerResolver, lookupPausesMs } from './galileo/lost-answers.js';
 import { createBuckets } from './limits/create-buckets.js';
 import { createStore, lockTtlMs } from './idempotency/create-store.js';
 import { describeConnection } from './idempotency/redis-client.js';
@@ -67,7 +68,10 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     const common = {
       encryptionKey: config.idempotency.encryptionKey,
       timings: {
-        lockTtlMs: lockTtlMs(config.galileo.timeoutMs, config.galileo.maxRetries, BACKOFF_MS),
+        lockTtlMs: lockTtlMs(config.galileo.timeoutMs, config.galileo.maxRetries, BACKOFF_MS, {
+          calls: config.galileo.resolveAttempts,
+          pausesMs: lookupPausesMs(config.galileo.resolveAttempts),
+        }),
         consumedTtlMs: config.idempotency.ttlSeconds * 1000,
       },
     };
@@ -136,10 +140,20 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
       : { kind: 'memory' },
   );
   await buckets.ready(2000);
+  const forwarder = createForwarder({ galileo, credentials, maxRetries: config.galileo.maxRetries, backoffMs: BACKOFF_MS, ...(circuit && { circuit }) });
   const app = buildApp({
     spec,
     store,
-    forwarder: createForwarder({ galileo, credentials, maxRetries: config.galileo.maxRetries, backoffMs: BACKOFF_MS, ...(circuit && { circuit }) }),
+    forwarder,
+    lostAnswers:
+      spec.outcomeLookup && config.galileo.resolveAttempts > 0
+        ? createLostAnswerResolver({
+            forwarder,
+            lookup: spec.outcomeLookup,
+            attempts: config.galileo.resolveAttempts,
+            stateChangingCodes: spec.stateChangingCodes,
+          })
+        : undefined,
     providerId: credentials.providerId,
     fingerprintKey,
     clients: config.clients,

@@ -48,6 +48,8 @@ export async function warmUp(options: { spec: GatewaySpec; validator: RequestVal
     spec,
     store,
     forwarder: createForwarder({ galileo, credentials: { apiLogin: 'warm-up', apiTransKey: 'warm-up', providerId: 1 }, maxRetries: 0 }),
+    // Its stub always answers: no answer is ever lost.
+    lostAnswers: undefined,
     providerId: 1,
     fingerprintKey: randomBytes(32),
     // A rate limit far above what the warm-up sends: its path is compiled too.

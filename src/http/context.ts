@@ -7,6 +7,7 @@
 import type { Response } from 'express';
 import type { FieldError } from '../errors.js';
 import type { GalileoReply } from '../galileo/forward.js';
+import type { LostAnswer } from './lost-answers.js';
 
 type IdempotencyOutcome = 'forwarded' | 'replayed' | 'replay_withheld' | 'in_progress' | 'key_reused' | 'store_unavailable' | 'none';
 
@@ -27,6 +28,8 @@ interface Claim {
   token: string;
   /** Why the answer must not be kept for replay whatever it holds, if it must not. */
   withhold: string | undefined;
+  /** The claim took over an unresolved record: an earlier call's answer was lost and Galileo could not be asked. */
+  unresolved: boolean;
 }
 
 export interface RequestContext {
@@ -36,7 +39,7 @@ export interface RequestContext {
   /** authenticate.ts. Read by the rate limits, the traffic guards' metrics, the fingerprint, the log line. */
   client: string | undefined;
   operation: string | undefined;
-  /** idempotency.ts (claimTransaction). Read by the log line. */
+  /** params.ts (validatedParams). Read by the claim, lost-answers.ts and the log line. */
   transactionId: string | undefined;
   idempotency: IdempotencyOutcome;
   /** forward-to-galileo.ts. Read by the log line. */
@@ -55,8 +58,10 @@ export interface RequestContext {
   params: Record<string, unknown> | undefined;
   /** idempotency.ts (claimTransaction). Read and cleared by recordOutcome. */
   claim: Claim | undefined;
-  /** forward-to-galileo.ts. Read by recordOutcome and send-reply.ts. */
+  /** forward-to-galileo.ts (skipped when lostAnswer is already set). Read by recordOutcome and send-reply.ts. */
   reply: GalileoReply | undefined;
+  /** lost-answers.ts: what Galileo's record says of a call whose answer was lost. Read by recordOutcome, send-reply.ts, the log line. */
+  lostAnswer: LostAnswer | undefined;
 }
 
 const contexts = new WeakMap<Response, RequestContext>();
@@ -79,6 +84,7 @@ export function createContext(res: Response, requestId: string): RequestContext 
     params: undefined,
     claim: undefined,
     reply: undefined,
+    lostAnswer: undefined,
   };
   contexts.set(res, ctx);
   return ctx;

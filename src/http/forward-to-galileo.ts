@@ -13,6 +13,8 @@ import { requestFormat, validatedParams } from './params.js';
 
 export function forwardToGalileo(forwarder: Forwarder, metrics: Metrics, configWatch: GalileoConfigWatch, operationId: string): RequestHandler {
   return async (req, res, next) => {
+    // Galileo's record already settled this call (lost-answers.ts, beforeForward): nothing is sent.
+    if (context(res).lostAnswer) return next();
     const reply = await forwarder.forward(operationId, validatedParams(req, res), requestFormat(req));
     const galileo = reply.kind === 'galileo' ? reply : undefined;
     const outcome = reply.kind === 'galileo' ? 'galileo' : reply.code;

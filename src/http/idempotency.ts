@@ -14,7 +14,9 @@ import type { Storable } from '../galileo/pci.js';
 import { context } from './context.js';
 import type { Metrics } from '../metrics.js';
 import { holdsLongNumber } from '../sensitive-numbers.js';
+import type { LostAnswer } from './lost-answers.js';
 import { requestFormat, validatedParams } from './params.js';
+import { problemBody } from './problem.js';
 
 /**
  * Galileo may echo the transactionId in its answer: one that could hold a card number or an SSN
@@ -38,8 +40,7 @@ export function claimTransaction(deps: IdempotencyDeps, operationId: string): Re
   return async (req, res, next) => {
     const ctx = context(res);
     const params = validatedParams(req, res);
-    const transactionId = String(params.transactionId);
-    ctx.transactionId = transactionId;
+    const transactionId = ctx.transactionId!;
     const key = recordKey(`${providerId}:${operationId}:${transactionId}`);
     // The client is part of the request: another client's request under this transactionId is a
     // different request (422, never a replay of someone else's answer).
@@ -66,7 +67,12 @@ export function claimTransaction(deps: IdempotencyDeps, operationId: string): Re
     switch (found.state) {
       case 'claimed':
         outcome('forwarded');
-        ctx.claim = { key, token: found.token, withhold: holdsLongNumber(transactionId, 9) ? ID_WITH_NUMBER : undefined };
+        ctx.claim = {
+          key,
+          token: found.token,
+          withhold: holdsLongNumber(transactionId, 9) ? ID_WITH_NUMBER : undefined,
+          unresolved: found.unresolved === true,
+        };
         return next();
       case 'in_progress':
         if (found.sameFingerprint) {
@@ -104,9 +110,11 @@ export function claimTransaction(deps: IdempotencyDeps, operationId: string): Re
 }
 
 /**
- * After the call: consume (store the response for replay) or release (let the caller retry).
- * A store failure here never loses Galileo's answer: the caller still gets it, and the claim
- * expires after the lock TTL (a later retry then reaches Galileo, which answers 24).
+ * After the call: consume (store the response for replay), release (let the caller retry), or,
+ * when Galileo's record of a lost answer could not be read, leave the record unresolved (a retry
+ * asks again first: lost-answers.ts). A store failure here never loses Galileo's answer: the
+ * caller still gets it, and the claim expires after the lock TTL (a later retry then reaches
+ * Galileo, which answers 24, and that is looked up).
  */
 export function recordOutcome(
   deps: IdempotencyDeps,
@@ -117,20 +125,35 @@ export function recordOutcome(
   const { store, metrics, logger } = deps;
   return async (_req, res, next) => {
     const ctx = context(res);
-    const { claim, reply } = ctx;
-    if (claim && reply) {
-      const transition = reply.kind === 'galileo' && consumed(reply) ? 'complete' : 'release';
+    const { claim, reply, lostAnswer } = ctx;
+    if (claim && (reply || lostAnswer)) {
+      const transition = lostAnswer
+        ? { consume: 'complete', release: 'release', unresolved: 'leaveUnresolved' }[lostAnswer.settle]
+        : reply?.kind === 'galileo' && consumed(reply)
+          ? 'complete'
+          : 'release';
       try {
         const kept = (answer: Extract<GalileoReply, { kind: 'galileo' }>): Storable =>
           claim.withhold ? { kind: 'withheld', reason: claim.withhold } : storable(answer);
-        const stored = transition === 'complete' && reply.kind === 'galileo' ? toStored(reply, kept(reply)) : undefined;
+        const stored =
+          transition !== 'complete'
+            ? undefined
+            : lostAnswer
+              ? lostAnswerStored(lostAnswer, ctx.requestId)
+              : reply?.kind === 'galileo'
+                ? toStored(reply, kept(reply))
+                : undefined;
         if (stored?.withheld !== undefined) {
           logger.warn(
             { requestId: context(res).requestId, reason: stored.withheld },
             'answer withheld from replay: it may hold card data; the transactionId stays consumed',
           );
         }
-        const owned = stored ? await store.complete(claim.key, claim.token, stored) : await store.release(claim.key, claim.token);
+        const owned = stored
+          ? await store.complete(claim.key, claim.token, stored)
+          : transition === 'leaveUnresolved'
+            ? await store.leaveUnresolved(claim.key, claim.token)
+            : await store.release(claim.key, claim.token);
         if (!owned) logClaimLost(logger, res, transition);
       } catch (err) {
         metrics.storeErrors.inc({ operation: transition });
@@ -143,6 +166,12 @@ export function recordOutcome(
     }
     next();
   };
+}
+
+/** A lost answer whose call changed state is replayed as the same problem: it holds Galileo's status code and rtoken, never card data. */
+function lostAnswerStored(lost: LostAnswer, requestId: string): StoredResponse {
+  const error = new GatewayError(lost.code, lost.detail, { galileo: lost.galileo });
+  return { status: error.status, contentType: 'application/problem+json', body: problemBody(error, requestId).toString() };
 }
 
 /** Galileo's status and content type, with the body as kept, or none and why it was withheld. */

@@ -42,6 +42,8 @@ export function validatedParams(req: Request, res: Response): Record<string, unk
     if (value !== null && value !== undefined) params[field] = value;
   }
   ctx.params = params;
+  // Every operation carries one (the spec requires it): the log line shows it, reads included.
+  ctx.transactionId = String(params.transactionId);
   return params;
 }
 

@@ -15,6 +15,7 @@ export function problemBody(error: GatewayError, requestId: string): Buffer {
       code: error.code,
       requestId,
       ...(error.options.errors ? { errors: error.options.errors } : {}),
+      ...(error.options.galileo ? { galileo: error.options.galileo } : {}),
     }),
   );
 }

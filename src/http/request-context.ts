@@ -72,6 +72,8 @@ export function requestContext(logger: Logger, metrics: Metrics): RequestHandler
           transactionId: ctx.transactionId === undefined ? undefined : loggableId(ctx.transactionId),
           idempotency: ctx.idempotency,
           upstream: ctx.upstream,
+          // What Galileo's record said of a lost answer: executed, its status code and rtoken.
+          lostAnswer: ctx.lostAnswer?.galileo,
           problem: ctx.problem,
           status,
           durationMs: Math.round(durationMs * 100) / 100,

@@ -1,10 +1,11 @@
-/** Last step: Galileo's answer byte for byte, or the problem for an upstream failure. */
+/** Last step: Galileo's answer byte for byte, or the problem for an upstream failure or a lost answer. */
 import type { RequestHandler } from 'express';
 import { GatewayError } from '../errors.js';
 import { context } from './context.js';
 
 export const sendReply: RequestHandler = (_req, res) => {
-  const reply = context(res).reply;
+  const { reply, lostAnswer } = context(res);
+  if (lostAnswer) throw new GatewayError(lostAnswer.code, lostAnswer.detail, { galileo: lostAnswer.galileo });
   if (reply === undefined) throw new Error('sendReply: no reply (forwardToGalileo must run first)');
   if (reply.kind === 'failure') {
     const retryAfter = reply.retryAfterMs === undefined ? {} : { headers: { 'retry-after': String(Math.ceil(reply.retryAfterMs / 1000)) } };

@@ -46,6 +46,11 @@ export async function openAccount(): Promise<string | ProblemCode | undefined> {
   switch (result.kind) {
     case 'problem':
       return result.code;
+    case 'answer_lost':
+      // Galileo's record of the call: its status code, no data (the answer itself was lost).
+      // @ts-expect-error a lost answer carries no data
+      void result.data;
+      return result.ok ? result.rtoken : String(result.statusCode);
     case 'galileo': {
       const data = result.data.response_data;
       // @ts-expect-error not always an array: a business error carries {} or null

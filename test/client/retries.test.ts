@@ -176,21 +176,39 @@ describe('client: typed calls with safe retries, against a real gateway process'
     assert.equal(accountCount(), before + 1, 'accounts created');
   });
 
-  it('a connection dropped after Galileo acted: the retry gets Galileo 24, returned at once; still one account', async () => {
+  it("a connection dropped after Galileo acted: the gateway reads Galileo's record, the client returns its outcome at once (answer_lost); still one account", async () => {
     const body = account();
     sim.addFault({ fault: { type: 'reset_after_body', execute: true }, match: { transactionId: body.transactionId }, times: 1 });
     const before = accountCount();
 
     const result = await client().createAccount(body);
 
-    assert.ok(result.kind === 'galileo', JSON.stringify(result));
-    assert.deepEqual([result.statusCode, result.ok, result.replayed, result.attempts], [24, false, false, 2]);
+    assert.ok(result.kind === 'answer_lost', JSON.stringify(result));
+    assert.deepEqual([result.statusCode, result.ok, result.replayed, result.attempts], [0, true, false, 1]);
+    assert.match(result.rtoken ?? '', /^[0-9a-f-]{36}$/);
     assert.deepEqual(
       sent.map((s) => s.ended),
-      [502, 200],
+      [502],
     );
-    await assertSameRequestThroughout(body.transactionId, 2, 2);
+    await assertSameRequestThroughout(body.transactionId, 1, 1);
     assert.equal(accountCount(), before + 1, 'accounts created');
+
+    // Asked again, the same outcome comes back as a replay, and nothing reaches Galileo.
+    const again = await client().createAccount(body);
+    assert.ok(again.kind === 'answer_lost' && again.replayed && again.statusCode === 0, JSON.stringify(again));
+    assert.equal(atSimulator(body.transactionId).length, 1);
+  });
+
+  it('Galileo could not be asked whether the call ran (executed "unknown"): the client retries, and the gateway asks again first', async () => {
+    const body = account();
+    sim.addFault({ fault: { type: 'edge', status: 503 }, match: { operation: 'getCallStatus' }, times: 3 });
+    sim.addFault({ fault: { type: 'reset_after_body', execute: true }, match: { transactionId: body.transactionId }, times: 1 });
+
+    const result = await client().createAccount(body);
+
+    assert.ok(result.kind === 'answer_lost', JSON.stringify(result));
+    assert.deepEqual([result.statusCode, result.ok, result.attempts], [0, true, 2]);
+    assert.equal(atSimulator(body.transactionId).length, 1, 'the retry was not forwarded');
   });
 
   it('a 429 is retried after its Retry-After (nothing was claimed), and the call then goes through once', async () => {

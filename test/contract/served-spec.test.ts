@@ -151,6 +151,7 @@ describe('contract: every kind of answer conforms to the served spec', function 
       [{ type: 'edge', status: 503 }, 502],
       [{ type: 'malformed' }, 502],
       [{ type: 'no_answer' }, 504],
+      [{ type: 'reset_after_body', execute: true }, 502], // upstream_answer_lost, with its galileo member
     ] as const) {
       const b = body('createAccount');
       sim.addFault({ fault, match: { transactionId: String(b.transactionId) }, times: 1 });

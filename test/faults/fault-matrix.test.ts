@@ -3,7 +3,8 @@
  * Galileo): what the caller is told, whether the transactionId is consumed (the same request again
  * is a replay) or released (it reaches Galileo again), and how many attempts reached Galileo:
  * retries only where the request cannot have executed (edge 429/502/503/504), never after a timeout
- * or a reset. After the whole matrix nothing is left behind: no sockets, timers or listeners beyond
+ * or a reset. Where the answer was lost after the request may have reached Galileo, Galileo's record
+ * (getCallStatus) decides, and it always answers here: no cell ends with an unknown outcome. After the whole matrix nothing is left behind: no sockets, timers or listeners beyond
  * the harness's own, and the gateway's keep-alive agents hold no socket with a request on it.
  */
 import assert from 'node:assert/strict';
@@ -25,6 +26,10 @@ interface Expected {
   code: string;
   attempts: number;
   key: 'consumed' | 'released';
+  /** What Galileo's record said of a lost answer (the problem's galileo.executed); absent: nothing was looked up. */
+  executed?: boolean;
+  /** For a released key, what the same request gets next: Galileo's answer, or (after a late run) its 24 looked up. */
+  again?: 'galileo' | 'upstream_answer_lost';
 }
 
 interface Cell {
@@ -37,24 +42,42 @@ interface Cell {
   settleMs?: number;
 }
 
-const released = (status: number, code: string, attempts = 1): Expected => ({ status, code, attempts, key: 'released' });
+const released = (status: number, code: string, attempts = 1, executed?: boolean): Expected => ({
+  status,
+  code,
+  attempts,
+  key: 'released',
+  ...(executed !== undefined && { executed }),
+});
+/** Galileo ran the call and its answer was lost: the caller learns its status, the key is consumed. */
+const lost: Expected = { status: 502, code: 'upstream_answer_lost', attempts: 1, key: 'consumed', executed: true };
 
-// docs/contract.md: Errors (codes), Idempotency (outcome), Calling Galileo (attempts:
+// docs/contract.md: Errors (codes), Idempotency (outcome, Lost answers), Calling Galileo (attempts:
 // 1 + GALILEO_MAX_RETRIES only for edge 429/502/503/504).
 const CELLS: Cell[] = [
   { name: 'latency under the timeout', fault: { type: 'latency', ms: 100 }, expected: { status: 200, code: 'galileo', attempts: 1, key: 'consumed' } },
-  { name: 'latency over the timeout', fault: { type: 'latency', ms: 600 }, expected: released(504, 'upstream_timeout'), settleMs: 450 },
-  { name: 'no_answer', fault: { type: 'no_answer' }, expected: released(504, 'upstream_timeout') },
-  { name: 'reset_before_body', fault: { type: 'reset_before_body' }, byOperation: true, expected: released(502, 'upstream_unavailable') },
-  { name: 'reset_after_body', fault: { type: 'reset_after_body' }, expected: released(502, 'upstream_unavailable') },
+  // Galileo runs it only after the lookup: not executed then, and the retry's 24 is looked up in turn.
+  {
+    name: 'latency over the timeout',
+    fault: { type: 'latency', ms: 600 },
+    expected: { ...released(504, 'upstream_timeout', 1, false), again: 'upstream_answer_lost' },
+    settleMs: 450,
+  },
+  { name: 'no_answer', fault: { type: 'no_answer' }, expected: released(504, 'upstream_timeout', 1, false) },
+  { name: 'no_answer, executed', fault: { type: 'no_answer', execute: true }, expected: lost },
+  { name: 'reset_before_body', fault: { type: 'reset_before_body' }, byOperation: true, expected: released(502, 'upstream_unavailable', 1, false) },
+  { name: 'reset_after_body', fault: { type: 'reset_after_body' }, expected: released(502, 'upstream_unavailable', 1, false) },
+  { name: 'reset_after_body, executed', fault: { type: 'reset_after_body', execute: true }, expected: lost },
   { name: 'edge 502', fault: { type: 'edge', status: 502 }, expected: released(502, 'upstream_unavailable', 1 + MAX_RETRIES) },
   { name: 'edge 503', fault: { type: 'edge', status: 503 }, expected: released(502, 'upstream_unavailable', 1 + MAX_RETRIES) },
   { name: 'edge 429', fault: { type: 'edge', status: 429 }, expected: released(502, 'upstream_unavailable', 1 + MAX_RETRIES) },
-  { name: 'malformed', fault: { type: 'malformed' }, expected: released(502, 'upstream_bad_response') },
-  // Half the body, then the socket is destroyed: an answer without a readable envelope (§3).
-  { name: 'partial', fault: { type: 'partial' }, expected: released(502, 'upstream_bad_response') },
+  { name: 'malformed', fault: { type: 'malformed' }, expected: released(502, 'upstream_bad_response', 1, false) },
+  // Half the body, then the socket is destroyed: Galileo ran it, the answer is lost.
+  { name: 'partial', fault: { type: 'partial' }, expected: lost },
+  // Not run, so there is no answer to cut: the simulator sends nothing, like no_answer.
+  { name: 'partial, not executed', fault: { type: 'partial', execute: false }, expected: released(504, 'upstream_timeout', 1, false) },
   { name: 'trickle under the timeout', fault: { type: 'trickle', ms: 150 }, expected: { status: 200, code: 'galileo', attempts: 1, key: 'consumed' } },
-  { name: 'trickle over the timeout', fault: { type: 'trickle', ms: 1200 }, expected: released(504, 'upstream_timeout') },
+  { name: 'trickle over the timeout', fault: { type: 'trickle', ms: 1200 }, expected: lost },
 ];
 
 interface Answer {
@@ -128,7 +151,8 @@ describe('fault matrix: upstream faults × idempotency stores', function () {
   });
 
   after(async () => {
-    if (table.length > 0) console.log(['      fault | store | caller | attempts | key | same request again', ...table.map((r) => `      ${r}`)].join('\n'));
+    if (table.length > 0)
+      console.log(['      fault | store | caller | Galileo ran it | attempts | key | same request again', ...table.map((r) => `      ${r}`)].join('\n'));
     await gateways.memory?.stop();
     await gateways.redis?.stop();
     await sim.close();
@@ -155,31 +179,39 @@ describe('fault matrix: upstream faults × idempotency stores', function () {
         const attempts = galileoCalls().length;
         const line = gw.logs.filter((l) => l.msg === 'request completed' && l.transactionId === transactionId).at(-1) as
           { upstream?: { attempts: number } } | undefined;
-        const code = /problem\+json/.test(String(first.headers['content-type'])) ? (JSON.parse(first.text) as { code: string }).code : 'galileo';
+        const problem = /problem\+json/.test(String(first.headers['content-type']))
+          ? (JSON.parse(first.text) as { code: string; galileo?: { executed: unknown } })
+          : undefined;
+        const code = problem?.code ?? 'galileo';
         if (cell.expected.code === 'galileo') assert.equal((JSON.parse(first.text) as { status_code: unknown }).status_code, 0, first.text);
 
         if (cell.settleMs) await sleep(cell.settleMs);
         const again = await call(gw.url, pathOf('createIvrCall'), body(transactionId));
         const replayed = again.headers['idempotent-replayed'] === 'true';
         const reached = galileoCalls().length - attempts;
+        const againCode = again.status === 200 ? 'galileo' : (JSON.parse(again.text) as { code: string }).code;
         const againText = replayed
           ? 'replayed'
           : again.status === 200
             ? `forwarded, Galileo ${(JSON.parse(again.text) as { status_code: unknown }).status_code}`
-            : `forwarded, ${again.status}`;
-        table.push(`${cell.name} | ${store} | ${first.status} ${code} | ${attempts} | ${replayed ? 'consumed' : 'released'} | ${againText}`);
+            : `forwarded, ${again.status} ${againCode}`;
+        const executed = problem?.galileo?.executed;
+        table.push(
+          `${cell.name} | ${store} | ${first.status} ${code} | ${executed ?? 'not asked'} | ${attempts} | ${replayed ? 'consumed' : 'released'} | ${againText}`,
+        );
 
         assert.equal(first.status, cell.expected.status, first.text);
         assert.equal(code, cell.expected.code, first.text);
         assert.equal(attempts, cell.expected.attempts, 'attempts that reached Galileo');
         assert.equal(line?.upstream?.attempts, cell.expected.attempts, 'attempts in the log line');
+        assert.equal(executed, cell.expected.executed, "what Galileo's record said (never unknown here: getCallStatus answers)");
         if (cell.expected.key === 'consumed') {
           assert.ok(replayed, `expected a replay, got ${again.status} ${again.text}`);
           assert.equal(again.text, first.text, 'the replay is the original answer');
           assert.equal(reached, 0, 'a replay never reaches Galileo');
         } else {
           assert.ok(!replayed, 'a released key is not replayed');
-          assert.equal(again.status, 200, again.text);
+          assert.equal(againCode, cell.expected.again ?? 'galileo', again.text);
           assert.equal(reached, 1, 'the same request reaches Galileo again, once');
         }
       });

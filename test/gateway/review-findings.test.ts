@@ -124,7 +124,8 @@ describe('security review: smaller findings', function () {
         .send({ transactionId: txId('bomb'), prodId: 501 });
       assert.equal(res.status, 502, res.text);
       assert.equal(JSON.parse(res.text).code, 'upstream_bad_response');
-      assert.deepEqual(asked, ['identity']);
+      // Every call asks for identity: the createAccount and the lookups of its lost answer alike.
+      assert.ok(asked.length >= 1 && asked.every((a) => a === 'identity'), JSON.stringify(asked));
       assert.ok(bomb.length < 1024 * 1024, `${bomb.length} bytes of gzip`);
       // Decoding all 400 MB took 8.7 s of blocked event loop; capped, it stops at 10 MB. A loose
       // bound, far from either: this is about the attack, not a performance goal.

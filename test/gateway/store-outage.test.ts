@@ -12,7 +12,7 @@ import { pathOf } from '../../scripts/lib/examples.js';
 import { SpareRedis, until } from '../../scripts/lib/redis-server.js';
 import { adoptPrefix, plainClient } from '../../scripts/lib/redis-keys.js';
 
-// No retries and a short timeout: lock TTL = 400 ms + 2 s margin.
+// No retries, no lookups of lost answers and a short timeout: lock TTL = 400 ms + 2 s margin.
 const TIMEOUT_MS = 400;
 const LOCK_TTL_MS = TIMEOUT_MS + 2000;
 
@@ -33,6 +33,7 @@ describe('idempotency store outage and restart without persistence (gateway on i
       REDIS_URL: redis.url,
       GALILEO_TIMEOUT_MS: String(TIMEOUT_MS),
       GALILEO_MAX_RETRIES: '0',
+      GALILEO_RESOLVE_ATTEMPTS: '0',
     });
   });
   after(async () => {

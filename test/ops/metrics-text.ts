@@ -43,7 +43,7 @@ function gatewayLabelValues(text: string): Map<string, Set<string>> {
   return values;
 }
 
-const OPERATION_IDS = ['createAccount', 'createIvrCall', 'modifyOnDemandAlertStatus'];
+const OPERATION_IDS = ['createAccount', 'createIvrCall', 'modifyOnDemandAlertStatus', 'getCallStatus'];
 const oneOf = (allowed: string[]) => (value: string) => allowed.includes(value);
 
 /** The closed set of every label of the gateway's metrics (docs/contract.md): nothing a caller typed. */
@@ -60,7 +60,11 @@ const CLOSED_LABELS: Record<string, (value: string) => boolean> = {
   'gateway_upstream_duration_seconds.le': (v) => v === '+Inf' || Number.isFinite(Number(v)),
   'gateway_idempotency_outcomes_total.operation': oneOf(OPERATION_IDS),
   'gateway_idempotency_outcomes_total.outcome': oneOf(['forwarded', 'replayed', 'in_progress', 'key_reused', 'store_unavailable']),
-  'gateway_idempotency_store_errors_total.operation': oneOf(['claim', 'complete', 'release']),
+  'gateway_idempotency_store_errors_total.operation': oneOf(['claim', 'complete', 'release', 'leaveUnresolved']),
+  'gateway_lost_answers_total.operation': oneOf(OPERATION_IDS),
+  'gateway_lost_answers_total.result': oneOf(['executed', 'not_executed', 'unknown']),
+  'gateway_lost_answer_resolution_seconds.result': oneOf(['executed', 'not_executed', 'unknown']),
+  'gateway_lost_answer_resolution_seconds.le': (v) => v === '+Inf' || Number.isFinite(Number(v)),
 };
 
 /** Label values outside their closed set, as `metric.label=value` (empty when all is well). */

@@ -8,7 +8,7 @@ import { createClient } from './generated/client/index.js';
 import * as sdk from './generated/sdk.gen.js';
 import { stateChangingCodes } from './generated/spec-facts.gen.js';
 import type * as api from './generated/types.gen.js';
-import { envelopeStatusCode, GatewayCallError, isProblem, type CallResult, type GalileoAnswer, type GatewayProblem } from './results.js';
+import { envelopeStatusCode, GatewayCallError, isProblem, type CallResult, type GalileoAnswer, type GatewayProblem, type LostAnswer } from './results.js';
 import { DEFAULT_RETRY, isRetriedProblem, RETRIED_STATUSES, retryAfterMs, type RetryOptions } from './retry-policy.js';
 
 /** The Galileo operations of the served spec. */
@@ -65,7 +65,7 @@ export interface GatewayClientOptions {
 export const DEFAULT_TIMEOUT_MS = 20_000;
 
 /** One attempt's answer; the call's attempt count is added once the loop has ended. */
-type Reading = Omit<GalileoAnswer<unknown>, 'attempts'> | Omit<GatewayProblem, 'attempts'>;
+type Reading = Omit<GalileoAnswer<unknown>, 'attempts'> | Omit<LostAnswer, 'attempts'> | Omit<GatewayProblem, 'attempts'>;
 
 // The generated functions differ only in their types, which OperationRequest and OperationResult carry.
 type GeneratedRequest = (options: {
@@ -143,17 +143,26 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
 function readAnswer(operationId: OperationId, response: Response, body: unknown, transactionId: string): Outcome<Reading> {
   const common = { transactionId, requestId: response.headers.get('x-request-id') ?? undefined, httpStatus: response.status };
   const wait = retryAfterMs(response.headers.get('retry-after'));
+  const changing: readonly string[] = stateChangingCodes[operationId];
+  const replayed = response.headers.get('idempotent-replayed') === 'true';
   if (isProblem(response.headers.get('content-type'), body)) {
+    const galileo = body.galileo;
+    if (galileo?.executed === true) {
+      // Galileo ran the call: its status code is the outcome, never retried blindly.
+      const { statusCode, rtoken } = galileo;
+      const value = { kind: 'answer_lost', statusCode, ok: changing.includes(String(statusCode)), rtoken, replayed, problem: body, ...common } as const;
+      return { kind: 'answer', value, retry: false };
+    }
     const value = { kind: 'problem', code: body.code, problem: body, ...common } as const;
-    return { kind: 'answer', value, retry: isRetriedProblem(body.code, response.status), retryAfterMs: wait };
+    // Galileo could not be asked whether the call ran: the gateway asks again first on a retry.
+    const unknownOutcome = galileo?.executed === 'unknown';
+    return { kind: 'answer', value, retry: unknownOutcome || isRetriedProblem(body.code, response.status), retryAfterMs: wait };
   }
   const statusCode = envelopeStatusCode(body);
   if (statusCode === undefined) {
     // Not from the gateway (a proxy's error page): retried like the gateway's own 502/503/504.
     return { kind: 'failure', error: body, httpStatus: response.status, retry: RETRIED_STATUSES.has(response.status), retryAfterMs: wait };
   }
-  const changing: readonly string[] = stateChangingCodes[operationId];
-  const replayed = response.headers.get('idempotent-replayed') === 'true';
   // Galileo's own answer, whatever it says, is never sent again: it is the outcome.
   return { kind: 'answer', value: { kind: 'galileo', statusCode, ok: changing.includes(String(statusCode)), data: body, replayed, ...common }, retry: false };
 }

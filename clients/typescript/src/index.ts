@@ -10,7 +10,7 @@ export {
   type OperationResult,
   type ResponseFormat,
 } from './gateway-client.js';
-export { GatewayCallError, type CallResult, type GalileoAnswer, type GatewayProblem } from './results.js';
+export { GatewayCallError, type CallResult, type GalileoAnswer, type GatewayProblem, type LostAnswer } from './results.js';
 export { DEFAULT_RETRY, RETRIED_PROBLEMS, RETRIED_STATUSES, type RetryOptions } from './retry-policy.js';
 // The spec's own types (NewAccount, IvrCall, Envelope, Problem, the requests...), for callers' code.
 export type * from './generated/types.gen.js';

@@ -34,7 +34,26 @@ export interface GatewayProblem extends Common {
   problem: Problem;
 }
 
-export type CallResult<Data> = GalileoAnswer<Data> | GatewayProblem;
+/**
+ * Galileo's answer was lost on the way, but Galileo's own record says the call ran (the gateway
+ * asked it: problem upstream_answer_lost). Its status code is the outcome, exactly as if the answer
+ * had arrived; the answer's data itself is gone. Asking again with the same transactionId gives
+ * this same result when `ok` (the call changed state); otherwise the next call is sent to Galileo.
+ */
+export interface LostAnswer extends Common {
+  kind: 'answer_lost';
+  /** The status code Galileo's record holds for the call. */
+  statusCode: number | string;
+  /** The call succeeded or changed state: statusCode is one the spec marks `changesState` for this operation. */
+  ok: boolean;
+  /** Galileo's tracking id of the call, when its record gave one: what Galileo support asks for. */
+  rtoken: string | undefined;
+  /** A replay of the first call with this transactionId's outcome (Idempotent-Replayed: true). */
+  replayed: boolean;
+  problem: Problem;
+}
+
+export type CallResult<Data> = GalileoAnswer<Data> | LostAnswer | GatewayProblem;
 
 /** Thrown when no usable answer came: no connection, every attempt timed out, the caller aborted, or a proxy answered instead of the gateway. */
 export class GatewayCallError extends Error {

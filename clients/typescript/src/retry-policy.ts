@@ -49,6 +49,10 @@ export const RETRIED_PROBLEMS = {
   expectation_failed: false,
   // Two different requests share this transactionId: a bug in the caller.
   idempotency_key_reused: false,
+  // Galileo's answer was lost and Galileo's record says it ran (problem.galileo has its status code):
+  // the same answer comes back each time. When Galileo could not be asked (executed: "unknown"), the
+  // client retries: the gateway asks again first (gateway-client.ts).
+  upstream_answer_lost: false,
   // The call succeeded once; its answer held card data and is not kept: asking again changes nothing.
   idempotency_replay_withheld: false,
   // A bug at the gateway: report its requestId rather than hammer it.

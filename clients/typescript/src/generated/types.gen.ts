@@ -619,12 +619,26 @@ export type Problem = {
     code: ProblemCode;
     requestId: string;
     errors?: Array<FieldError>;
+    galileo?: GalileoOutcome;
+};
+
+/**
+ * What Galileo did with a call whose answer was lost, as Galileo's own record says (getCallStatus): on upstream_answer_lost, and on a 502 or 504 after which the gateway asked.
+ */
+export type GalileoOutcome = {
+    executed: true;
+    statusCode: number | string;
+    rtoken?: string;
+} | {
+    executed: false;
+} | {
+    executed: 'unknown';
 };
 
 /**
  * The stable code of a gateway problem.
  */
-export type ProblemCode = 'invalid_request' | 'credentials_not_accepted' | 'unauthenticated' | 'forbidden' | 'not_found' | 'method_not_allowed' | 'request_timeout' | 'idempotency_in_progress' | 'payload_too_large' | 'unsupported_media_type' | 'idempotency_key_reused' | 'headers_too_large' | 'internal_error' | 'upstream_unavailable' | 'upstream_bad_response' | 'idempotency_store_unavailable' | 'upstream_timeout' | 'expectation_failed' | 'rate_limited' | 'upstream_circuit_open' | 'upstream_busy' | 'idempotency_replay_withheld';
+export type ProblemCode = 'invalid_request' | 'credentials_not_accepted' | 'unauthenticated' | 'forbidden' | 'not_found' | 'method_not_allowed' | 'request_timeout' | 'idempotency_in_progress' | 'payload_too_large' | 'unsupported_media_type' | 'idempotency_key_reused' | 'headers_too_large' | 'internal_error' | 'upstream_unavailable' | 'upstream_bad_response' | 'upstream_answer_lost' | 'idempotency_store_unavailable' | 'upstream_timeout' | 'expectation_failed' | 'rate_limited' | 'upstream_circuit_open' | 'upstream_busy' | 'idempotency_replay_withheld';
 
 export type FieldError = {
     /**
@@ -1011,10 +1025,10 @@ export type CreateAccountErrors = {
         code?: 'internal_error';
     };
     /**
-     * Gateway problem: upstream_unavailable or upstream_bad_response
+     * Gateway problem: upstream_unavailable or upstream_bad_response or upstream_answer_lost
      */
     502: Problem & {
-        code?: 'upstream_unavailable' | 'upstream_bad_response';
+        code?: 'upstream_unavailable' | 'upstream_bad_response' | 'upstream_answer_lost';
     };
     /**
      * Gateway problem: idempotency_store_unavailable or upstream_circuit_open or upstream_busy
@@ -1121,10 +1135,10 @@ export type CreateIvrCallErrors = {
         code?: 'internal_error';
     };
     /**
-     * Gateway problem: upstream_unavailable or upstream_bad_response
+     * Gateway problem: upstream_unavailable or upstream_bad_response or upstream_answer_lost
      */
     502: Problem & {
-        code?: 'upstream_unavailable' | 'upstream_bad_response';
+        code?: 'upstream_unavailable' | 'upstream_bad_response' | 'upstream_answer_lost';
     };
     /**
      * Gateway problem: idempotency_store_unavailable or upstream_circuit_open or upstream_busy
@@ -1229,10 +1243,10 @@ export type ModifyOnDemandAlertStatusErrors = {
         code?: 'internal_error';
     };
     /**
-     * Gateway problem: upstream_unavailable or upstream_bad_response
+     * Gateway problem: upstream_unavailable or upstream_bad_response or upstream_answer_lost
      */
     502: Problem & {
-        code?: 'upstream_unavailable' | 'upstream_bad_response';
+        code?: 'upstream_unavailable' | 'upstream_bad_response' | 'upstream_answer_lost';
     };
     /**
      * Gateway problem: idempotency_store_unavailable or upstream_circuit_open or upstream_busy
@@ -1337,10 +1351,10 @@ export type GetCallStatusErrors = {
         code?: 'internal_error';
     };
     /**
-     * Gateway problem: upstream_unavailable or upstream_bad_response
+     * Gateway problem: upstream_unavailable or upstream_bad_response or upstream_answer_lost
      */
     502: Problem & {
-        code?: 'upstream_unavailable' | 'upstream_bad_response';
+        code?: 'upstream_unavailable' | 'upstream_bad_response' | 'upstream_answer_lost';
     };
     /**
      * Gateway problem: idempotency_store_unavailable or upstream_circuit_open or upstream_busy

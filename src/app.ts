@@ -87,7 +87,7 @@ export function buildApp(deps: GatewayDeps): Express {
   const { traffic } = deps;
   const rateLimit = limitRate({ ...traffic, clients: deps.clients, metrics, logger });
   const circuitGate = refuseWhileCircuitOpen(traffic.circuit, metrics);
-  const upstreamSlot = holdUpstreamSlot(traffic.maxInFlight, metrics);
+  const upstreamSlot = holdUpstreamSlot({ ...traffic, metrics, logger });
 
   for (const { operationId, path } of spec.operations) {
     // One route handler running the steps in order (in-sequence.ts: a dozen router layers cost more).

@@ -31,7 +31,8 @@ function problemsByStatus(routing: boolean): Map<number, ProblemCode[]> {
   return byStatus;
 }
 
-const DESCRIPTION = `The gateway in front of three operations of Galileo's Program API. Internal services call it
+const DESCRIPTION = `The gateway in front of four operations of Galileo's Program API (three that act, and getCallStatus,
+a read). Internal services call it
 instead of Galileo: same paths, same field names, same response envelope, but no Galileo
 credentials (the gateway adds them; a body that carries \`apiLogin\`, \`apiTransKey\` or
 \`providerId\` is refused with \`credentials_not_accepted\`).

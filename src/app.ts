@@ -91,7 +91,7 @@ export function buildApp(deps: GatewayDeps): Express {
   const { traffic } = deps;
   const rateLimit = limitRate({ ...traffic, clients: deps.clients, metrics, logger });
   const circuitGate = refuseWhileCircuitOpen(traffic.circuit, metrics);
-  const upstreamSlot = holdUpstreamSlot(traffic.maxInFlight, metrics);
+  const upstreamSlot = holdUpstreamSlot({ ...traffic, metrics, logger });
 
   for (const { operationId, path, read } of spec.operations) {
     // A read (x-read: getCallStatus) is forwarded every time: no claim, no replay, nothing to record.

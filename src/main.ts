@@ -4,6 +4,7 @@
  */
 import os from 'node:os';
 import { ConfigError, loadConfig } from './config.js';
+import { nodeVersionProblem } from './diagnostics/node-version.js';
 import { createLogger, loggableError } from './logger.js';
 import { loadGatewaySpec } from './spec.js';
 import { startGateway } from './server.js';
@@ -31,6 +32,10 @@ const logger = createLogger({
   sensitiveKeys: loadGatewaySpec().sensitiveKeys,
   pretty: process.stdout.isTTY === true && !config.production,
 });
+
+// A bare `node dist/src/main.js` runs the shell's Node, which may be older than the one required.
+const runtimeProblem = nodeVersionProblem(process.versions.node);
+if (runtimeProblem !== undefined) logger.warn({ node: process.version }, runtimeProblem);
 
 /**
  * Exit once the log lines are written: pino writes asynchronously, and on exit it writes what is

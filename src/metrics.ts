@@ -36,13 +36,13 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
     registry,
     requests: new Counter({
       name: 'gateway_requests_total',
-      help: 'Requests answered, by operation ("none" outside the three operations) and HTTP status',
+      help: 'Requests answered, by operation ("none" outside the spec operations) and HTTP status',
       labelNames: ['operation', 'status'],
       registers: [registry],
     }),
     requestDuration: new Histogram({
       name: 'gateway_request_duration_seconds',
-      help: 'Time in the gateway, first byte in to last byte out, by operation ("none" outside the three operations) and HTTP status',
+      help: 'Time in the gateway, first byte in to last byte out, by operation ("none" outside the spec operations) and HTTP status',
       labelNames: ['operation', 'status'],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: [registry],

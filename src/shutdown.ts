@@ -7,20 +7,18 @@ import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 
 export interface Drain {
-  /** Requests that arrived and whose response has not closed yet. */
-  inFlight(): number;
   /** Closes the listener and waits; true when every request finished within `timeoutMs`. */
   drain(timeoutMs: number): Promise<boolean>;
 }
 
 export function trackDrain(server: Server, logger: Logger): Drain {
+  /** Requests that arrived and whose response has not closed yet (logged, and awaited after a cut). */
   let inFlight = 0;
   server.on('request', (_req, res) => {
     inFlight++;
     res.once('close', () => inFlight--);
   });
   return {
-    inFlight: () => inFlight,
     async drain(timeoutMs) {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // close() only drops the connections idle right now; a kept-alive one that finishes its

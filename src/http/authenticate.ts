@@ -13,7 +13,6 @@ import { context } from './context.js';
 const BEARER = /^Bearer +([\x21-\x7e]{1,512})$/i;
 
 export interface Authenticator {
-  enabled: boolean;
   /** Middleware for one operation. */
   forOperation(operation: string): RequestHandler;
 }
@@ -21,7 +20,6 @@ export interface Authenticator {
 export function createAuthenticator(clients: ClientConfig[] | undefined, operations: readonly string[]): Authenticator {
   if (clients === undefined) {
     return {
-      enabled: false,
       forOperation: (operation) => (_req, res, next) => {
         const ctx = context(res);
         ctx.client = 'anonymous';
@@ -51,7 +49,6 @@ export function createAuthenticator(clients: ClientConfig[] | undefined, operati
   };
 
   return {
-    enabled: true,
     forOperation: (operation) => (req, res, next) => {
       const ctx = context(res);
       ctx.operation = operation;

@@ -50,6 +50,9 @@ export function createRedisClient(connection: RedisConnection, options: { comman
     // A master demoted while we stayed connected (a healed partition) answers writes with
     // READONLY: reconnect, which asks the sentinels (or the slot map) for the current master.
     reconnectOnError: (err: Error) => err.message.startsWith('READONLY'),
+    // RESP2, as under ioredis 5 (6 defaults to RESP3): the gateway uses nothing of RESP3, and
+    // RESP3 needs HELLO, which a Redis before 6 or a proxy without it refuses (no connection at all).
+    protocol: 2,
   } satisfies RedisOptions;
   const retry = (times: number): number => Math.min(times * 100, 1000);
   const { topology } = connection;

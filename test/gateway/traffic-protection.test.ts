@@ -209,7 +209,7 @@ describe('traffic protection (real gateways, real Redis)', function () {
     assert.match((await request(gw.url).get('/metrics')).text, /gateway_galileo_circuit_state 0/);
   });
 
-  it('the bulkhead: beyond GALILEO_MAX_IN_FLIGHT a request gets 503 upstream_busy at once, nothing claimed', async () => {
+  it('the bulkhead: beyond GALILEO_MAX_IN_FLIGHT a request gets 503 upstream_busy at once, nothing claimed; one log line when it starts refusing, one when it stops', async () => {
     const gw = await gateway({ GATEWAY_CLIENTS: clients(undefined), GALILEO_MAX_IN_FLIGHT: '2' });
     sim.addFault({ fault: { type: 'latency', ms: 400 } });
     const bodies = Array.from({ length: 5 }, () => account('bulkhead'));
@@ -221,9 +221,23 @@ describe('traffic protection (real gateways, real Redis)', function () {
       assert.equal(r.headers['retry-after'], '1');
       assert.equal(calls(bodies[i]!.transactionId), 0);
     }
+    // One line when it starts refusing, not one per refusal; one when the calls in flight are over.
+    const started = gw.logs.filter((l) => l.msg === 'bulkhead refusing requests');
+    assert.deepEqual(
+      started.map((l) => [l.level, l.refused, l.maxInFlight]),
+      [[40, 1, 2]],
+    );
+    const stopped = () => gw.logs.filter((l) => l.msg === 'bulkhead no longer refusing');
+    for (let i = 0; i < 50 && stopped().length === 0; i++) await sleep(10);
+    assert.deepEqual(
+      stopped().map((l) => [l.level, l.refused, l.maxInFlight]),
+      [[30, 3, 2]],
+    );
+    assert.ok(gw.logs.indexOf(started[0]!) < gw.logs.indexOf(stopped()[0]!));
     sim.clearFaults();
     const again = await post(gw, bodies[answers.findIndex((r) => r.status === 503)]!);
     assert.equal(again.status, 200, 'the refused transactionId was not claimed');
+    assert.equal(stopped().length, 1, 'a request that passes an idle bulkhead logs nothing');
   });
 
   it('a limiter whose Redis goes away fails closed: 503, nothing forwarded', async () => {

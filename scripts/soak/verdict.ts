@@ -34,9 +34,17 @@ export interface Verdict {
   galileoDuplicates: number;
   /** Consumed records lost with the store: a later retry reached Galileo, which answered 24. */
   lostReplays: number;
+  /** Lost answers looked up with Galileo's record, by what it said (the problem's galileo.executed). */
+  lostAnswers: { executed: number; notExecuted: number; unknown: number };
 }
 
 const isAnswer = (a: Exchange['answer']): a is Answer => 'status' in a;
+
+/** The `galileo` member of a gateway problem: what Galileo's record said of a lost answer. */
+function lostAnswerOf(a: Answer): { executed: unknown; statusCode?: unknown } | undefined {
+  if (!/problem\+json/.test(a.contentType)) return undefined;
+  return (JSON.parse(a.text) as { galileo?: { executed: unknown; statusCode?: unknown } }).galileo;
+}
 
 export function judge(input: VerdictInput): Verdict {
   const violations: string[] = [];
@@ -53,6 +61,7 @@ export function judge(input: VerdictInput): Verdict {
   let galileoSuccesses = 0;
   let galileoDuplicates = 0;
   let lostReplays = 0;
+  const lostAnswers = { executed: 0, notExecuted: 0, unknown: 0 };
   for (const [tx, exchanges] of byTx) {
     const { operationId, valid } = exchanges[0]!.request;
     const success = input.successCodes(operationId);
@@ -75,13 +84,29 @@ export function judge(input: VerdictInput): Verdict {
       // 2. Nobody is told "success" for something Galileo never did.
       if (a.status === 200 && statusCodeOf(a) === '0' && !executed) violations.push(`${tx}: caller told status 0 but Galileo never executed it`);
       if (!valid && a.status !== 400) violations.push(`${tx}: an invalid request was answered ${a.status}`);
+      // 4. A lost answer is looked up; Galileo's record answers in the soak, so none stays unknown,
+      //    and no caller is left with a bare 24 (every call here went through the gateway).
+      const lost = a.replayed ? undefined : lostAnswerOf(a);
+      if (lost?.executed === true) lostAnswers.executed += 1;
+      else if (lost?.executed === false) lostAnswers.notExecuted += 1;
+      else if (lost !== undefined) {
+        lostAnswers.unknown += 1;
+        violations.push(`${tx}: a lost answer stayed unresolved (${a.text.slice(0, 120)})`);
+      }
+      if (a.status === 200 && statusCodeOf(a) === '24') violations.push(`${tx}: a caller got a bare 24 from gateway ${e.gateway}`);
     }
     if (!valid && received.length > 0) violations.push(`${tx}: an invalid request reached Galileo`);
 
     // 3. Every replay is the original answer, byte for byte; and after the original was delivered
     //    the transactionId never reached Galileo again.
     const answered = exchanges.map((e) => e.answer).filter(isAnswer);
-    const firsts = answered.filter((a) => a.status === 200 && !a.replayed && success.has(String(statusCodeOf(a))));
+    // The original is a success, or a lost answer whose call Galileo's record shows changed state.
+    const firsts = answered.filter((a) => {
+      if (a.replayed) return false;
+      if (a.status === 200) return success.has(String(statusCodeOf(a)));
+      const lost = lostAnswerOf(a);
+      return lost?.executed === true && success.has(String(lost.statusCode));
+    });
     const replayed = answered.filter((a) => a.replayed);
     originals += firsts.length;
     replays += replayed.length;
@@ -106,5 +131,5 @@ export function judge(input: VerdictInput): Verdict {
         violations.push(`${tx}: reached Galileo ${late.length - afterLoss.length} time(s) after the original success was delivered`);
     }
   }
-  return { violations, replays, originals, galileoSuccesses, galileoDuplicates, lostReplays };
+  return { violations, replays, originals, galileoSuccesses, galileoDuplicates, lostReplays, lostAnswers };
 }

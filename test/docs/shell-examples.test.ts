@@ -180,11 +180,11 @@ class Sandbox {
 
   /** Waits until the output matches `ready` (or the process ends, or time runs out: both fail). */
   async waitFor(run: Run, ready: (output: string) => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-    let ended = false;
-    void run.exited.then(() => (ended = true));
+    // The shell itself ending is enough: what it left in the background may hold its output open.
+    const ended = () => run.child.exitCode !== null || run.child.signalCode !== null;
     const deadline = Date.now() + timeoutMs;
     while (!ready(run.output())) {
-      if (ended) assert.fail(`${what}: it exited before it was ready\n${run.output()}`);
+      if (ended()) assert.fail(`${what}: it exited before it was ready\n${run.output()}`);
       if (Date.now() > deadline) assert.fail(`${what}: not ready within ${timeoutMs} ms\n${run.output()}`);
       await sleep(50);
     }

@@ -46,6 +46,14 @@ export function limitRate(deps: RateLimitDeps): RequestHandler {
   if (galileoLimit.length === 0 && [...limitsOf.values()].every((l) => l.length === 0)) return (_req, _res, next) => next();
   const limits = (client: string | undefined): Limit[] => limitsOf.get(client) ?? galileoLimit;
   const refusing = new Map<string, LastingCondition>();
+  // A limit has stopped refusing once a request passes it after a quiet second (or one token's
+  // time, if longer): a client far over its limit still gets a token now and then, and each of
+  // those must not end the episode (one start line and one stop line, not a pair per token).
+  const lastRefusedAt = new Map<string, number>();
+  const stoppedRefusing = (limit: Limit, now: number): void => {
+    const condition = refusing.get(limit.bucket.key);
+    if (condition?.active && now - (lastRefusedAt.get(limit.bucket.key) ?? 0) >= Math.max(1000, 1000 / limit.bucket.ratePerSecond)) condition.resolved();
+  };
   const refusalLog = (limit: Limit): LastingCondition => {
     let condition = refusing.get(limit.bucket.key);
     if (condition === undefined) {
@@ -89,6 +97,7 @@ export function limitRate(deps: RateLimitDeps): RequestHandler {
       const limit = apply[result.refusedBy]!;
       metrics.trafficRefusals.inc({ reason: 'rate_limited', client: ctx.client ?? 'anonymous', limit: limit.policy });
       refusalLog(limit).occurred();
+      lastRefusedAt.set(limit.bucket.key, Date.now());
       const seconds = Math.max(1, Math.ceil(result.retryAfterMs / 1000));
       const { ratePerSecond, burst } = limit.bucket;
       throw new GatewayError(
@@ -99,7 +108,8 @@ export function limitRate(deps: RateLimitDeps): RequestHandler {
         { headers: { 'retry-after': String(seconds), ...rateLimitFields(limit, 0) } },
       );
     }
-    apply.forEach((limit) => refusing.get(limit.bucket.key)?.resolved());
+    const now = Date.now();
+    for (const limit of apply) stoppedRefusing(limit, now);
     const clientAt = apply.findIndex((l) => l.policy === 'client');
     if (clientAt !== -1) {
       for (const [name, value] of Object.entries(rateLimitFields(apply[clientAt]!, result.remaining[clientAt]!))) res.setHeader(name, value);

@@ -97,6 +97,25 @@ describe('traffic protection (real gateways, real Redis)', function () {
     assert.ok(gw.logs.some((l) => l.msg === 'rate limit no longer refusing' && l.client === 'batch' && l.refused === 3));
   });
 
+  it('a client far over its limit: one line when refusing starts, none while the odd request still passes, one when it stops', async () => {
+    const gw = await gateway({ GATEWAY_CLIENTS: clients({ requestsPerSecond: 5, burst: 1 }) });
+    const lines = (msg: string) => gw.logs.filter((l) => l.msg === msg && l.client === 'batch');
+    // 25 a second for 2 s: five times the limit, so about one request in five still passes.
+    const statuses: number[] = [];
+    for (let i = 0; i < 50; i++) {
+      statuses.push((await post(gw, account('flood'))).status);
+      await sleep(40);
+    }
+    assert.ok(statuses.filter((s) => s === 200).length >= 3, `some requests pass: ${statuses.join(' ')}`);
+    assert.ok(statuses.filter((s) => s === 429).length >= 25, `most are refused: ${statuses.join(' ')}`);
+    assert.equal(lines('rate limit refusing requests').length, 1);
+    assert.equal(lines('rate limit no longer refusing').length, 0, 'a request passing mid-flood does not end the episode');
+    await sleep(1100);
+    assert.equal((await post(gw, account('after'))).status, 200);
+    assert.equal(lines('rate limit no longer refusing').length, 1);
+    assert.equal(lines('rate limit no longer refusing')[0]!.refused, statuses.filter((s) => s === 429).length);
+  });
+
   it('a refused request is answered before its body is read; a body that came with its headers keeps the connection', async () => {
     const gw = await gateway({ GATEWAY_CLIENTS: clients({ requestsPerSecond: 0.1, burst: 1 }) });
     assert.equal((await post(gw, account())).status, 200);

@@ -6,7 +6,7 @@
 import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { FILE_NAMES, SECRET_NAMES, variable, type VariableName } from './config-variables.js';
-import { parseKeyRing, strictBase64 } from './idempotency/codec.js';
+import { parseKeyRing, strictBase64, type RingKey } from './idempotency/codec.js';
 import type { HostPort, RedisConnection } from './idempotency/redis-client.js';
 
 export interface ClientConfig {
@@ -82,8 +82,11 @@ export interface Config {
     keyPrefix: string;
     ttlSeconds: number;
     maxEntries: number;
-    /** One key (base64 of 32 bytes) or a key ring `id:base64,...` (the first encrypts), validated here. */
-    encryptionKey: string | undefined;
+    /**
+     * IDEMPOTENCY_ENCRYPTION_KEY parsed, here and only here: one key (base64 of 32 bytes) or a key
+     * ring `id:base64,...`, the first key encrypting. Unset: records are stored unencrypted.
+     */
+    keyRing: readonly RingKey[] | undefined;
     /**
      * The secret that keys fingerprints and record names (HMAC), the same on every replica.
      * Required with Redis, whatever NODE_ENV says; unset, the memory store uses a random one per
@@ -228,19 +231,9 @@ function readConfig(env: Env): Config {
     throw new ConfigError('GATEWAY_CLIENTS', 'is required when GALILEO_BASE_URL is set (or set GATEWAY_AUTH=off to run without caller authentication)');
   }
   const store = choiceVar(env, 'IDEMPOTENCY_STORE') === 'redis' ? 'redis' : 'memory';
-  const encryptionKey = secret(env, 'IDEMPOTENCY_ENCRYPTION_KEY');
-  if (production && store === 'redis' && encryptionKey === undefined) {
+  const keyRing = encryptionKeyRing(secret(env, 'IDEMPOTENCY_ENCRYPTION_KEY'), production);
+  if (production && store === 'redis' && keyRing === undefined) {
     throw new ConfigError('IDEMPOTENCY_ENCRYPTION_KEY', 'is required when NODE_ENV=production and IDEMPOTENCY_STORE=redis');
-  }
-  if (encryptionKey !== undefined) {
-    let ring;
-    try {
-      ring = parseKeyRing(encryptionKey);
-    } catch (err) {
-      throw new ConfigError('IDEMPOTENCY_ENCRYPTION_KEY', (err as Error).message);
-    }
-    const weak = ring.find(({ key }) => notRandom(key));
-    if (production && weak) throw new ConfigError('IDEMPOTENCY_ENCRYPTION_KEY', `key "${weak.id}" ${NOT_RANDOM}`);
   }
   const fingerprintKey = fingerprintSecret(secret(env, 'IDEMPOTENCY_FINGERPRINT_KEY'), production);
   // Whatever NODE_ENV says: a shared store's fingerprints keyed by a constant in the source can be
@@ -262,7 +255,7 @@ function readConfig(env: Env): Config {
         'IDEMPOTENCY_TTL_SECONDS',
         `must be at least ${MIN_PRODUCTION_TTL_SECONDS} when NODE_ENV=production (a retry after it is forwarded again)`,
       );
-    if (encryptionKey !== undefined && fingerprintKey !== undefined && parseKeyRing(encryptionKey).some(({ key }) => key.equals(fingerprintKey))) {
+    if (keyRing !== undefined && fingerprintKey !== undefined && keyRing.some(({ key }) => key.equals(fingerprintKey))) {
       throw new ConfigError('IDEMPOTENCY_FINGERPRINT_KEY', 'must not be one of the encryption keys when NODE_ENV=production (one key per purpose)');
     }
   }
@@ -301,7 +294,7 @@ function readConfig(env: Env): Config {
       keyPrefix: keyPrefix(env.IDEMPOTENCY_KEY_PREFIX ?? fallback('IDEMPOTENCY_KEY_PREFIX')),
       ttlSeconds,
       maxEntries: integerVar(env, 'IDEMPOTENCY_MAX_ENTRIES'),
-      encryptionKey,
+      keyRing,
       fingerprintKey,
     },
     bodyLimit: bodyLimitBytes(env.BODY_LIMIT ?? fallback('BODY_LIMIT')),
@@ -312,6 +305,20 @@ function readConfig(env: Env): Config {
       repeatLogIntervalMs: integerVar(env, 'PROBLEM_LOG_INTERVAL_MS'),
     },
   };
+}
+
+/** IDEMPOTENCY_ENCRYPTION_KEY: a key or a key ring; a key typed by hand is refused in production. */
+function encryptionKeyRing(text: string | undefined, production: boolean): RingKey[] | undefined {
+  if (text === undefined) return undefined;
+  let ring: RingKey[];
+  try {
+    ring = parseKeyRing(text);
+  } catch (err) {
+    throw new ConfigError('IDEMPOTENCY_ENCRYPTION_KEY', (err as Error).message);
+  }
+  const weak = ring.find(({ key }) => notRandom(key));
+  if (production && weak) throw new ConfigError('IDEMPOTENCY_ENCRYPTION_KEY', `key "${weak.id}" ${NOT_RANDOM}`);
+  return ring;
 }
 
 /** IDEMPOTENCY_FINGERPRINT_KEY: base64 of at least 32 bytes; not random enough is refused in production. */

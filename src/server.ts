@@ -20,7 +20,6 @@ import { createLostAnswerResolver, lookupPausesMs } from './galileo/lost-answers
 import { createBuckets } from './limits/create-buckets.js';
 import { createStore, lockTtlMs } from './idempotency/create-store.js';
 import { describeConnection } from './idempotency/redis-client.js';
-import type { IdempotencyStore } from './idempotency/store.js';
 import { loggableError } from './logger.js';
 import { createHttpServer } from './http/http-server.js';
 import { validateRequest } from './http/validate.js';
@@ -63,34 +62,29 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   }
 
   const metrics = createMetrics();
-  let store: IdempotencyStore;
-  try {
-    const common = {
-      encryptionKey: config.idempotency.encryptionKey,
-      timings: {
-        lockTtlMs: lockTtlMs(config.galileo.timeoutMs, config.galileo.maxRetries, BACKOFF_MS, {
-          calls: config.galileo.resolveAttempts,
-          pausesMs: lookupPausesMs(config.galileo.resolveAttempts),
-        }),
-        consumedTtlMs: config.idempotency.ttlSeconds * 1000,
-      },
-    };
-    store = createStore(
-      config.idempotency.store === 'memory'
-        ? { ...common, kind: 'memory', maxEntries: config.idempotency.maxEntries }
-        : {
-            ...common,
-            kind: 'redis',
-            redis: config.idempotency.redis,
-            keyPrefix: config.idempotency.keyPrefix,
-            minReplicasAck: config.idempotency.minReplicasAck,
-            evictionPolicy: config.production ? 'refuse' : 'warn',
-            onEvent: (event) => logStoreEvent(logger, metrics, event),
-          },
-    );
-  } catch (err) {
-    throw new ConfigError('IDEMPOTENCY_ENCRYPTION_KEY', (err as Error).message);
-  }
+  const common = {
+    keyRing: config.idempotency.keyRing,
+    timings: {
+      lockTtlMs: lockTtlMs(config.galileo.timeoutMs, config.galileo.maxRetries, BACKOFF_MS, {
+        calls: config.galileo.resolveAttempts,
+        pausesMs: lookupPausesMs(config.galileo.resolveAttempts),
+      }),
+      consumedTtlMs: config.idempotency.ttlSeconds * 1000,
+    },
+  };
+  const store = createStore(
+    config.idempotency.store === 'memory'
+      ? { ...common, kind: 'memory', maxEntries: config.idempotency.maxEntries }
+      : {
+          ...common,
+          kind: 'redis',
+          redis: config.idempotency.redis,
+          keyPrefix: config.idempotency.keyPrefix,
+          minReplicasAck: config.idempotency.minReplicasAck,
+          evictionPolicy: config.production ? 'refuse' : 'warn',
+          onEvent: (event) => logStoreEvent(logger, metrics, event),
+        },
+  );
   await checkStore(store, config);
 
   const storeMonitor = monitorStore({
@@ -187,7 +181,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
       url,
       store: config.idempotency.store,
       ...(config.idempotency.store === 'redis' && { redis: describeConnection(config.idempotency.redis) }),
-      encrypted: config.idempotency.encryptionKey !== undefined,
+      encrypted: config.idempotency.keyRing !== undefined,
       galileo: new URL(galileoUrl).origin,
       auth: config.clients !== undefined,
       warmUpMs: warmedUp?.durationMs,

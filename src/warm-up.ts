@@ -38,7 +38,7 @@ export async function warmUp(options: { spec: GatewaySpec; validator: RequestVal
   const store = createStore({
     kind: 'memory',
     maxEntries: 1000,
-    encryptionKey: randomBytes(32).toString('base64'),
+    keyRing: [{ id: 'warm-up', key: randomBytes(32) }],
     timings: { lockTtlMs: 60_000, consumedTtlMs: 60_000 },
   });
   const logger = createLogger({ level: 'info', sensitiveKeys: spec.sensitiveKeys, destination: new Writable({ write: (_chunk, _encoding, done) => done() }) });

@@ -2,7 +2,7 @@
  * The one place that picks a store implementation (and, through redis-client.ts, a Redis
  * topology); everything else sees IdempotencyStore.
  */
-import { aesGcmCodec, parseKeyRing, plainCodec } from './codec.js';
+import { aesGcmCodec, plainCodec, type RingKey } from './codec.js';
 import { MemoryStore } from './memory-store.js';
 import { createRedisClient, type RedisConnection } from './redis-client.js';
 import { RedisStore } from './redis-store.js';
@@ -10,8 +10,8 @@ import type { IdempotencyStore, StoreEvent, StoreTimings } from './store.js';
 
 /** What every store takes, then what each kind takes of its own. */
 interface CommonOptions {
-  /** A key (base64 of 32 bytes) or a key ring (id:base64,...): stored responses are then encrypted with AES-256-GCM. */
-  encryptionKey: string | undefined;
+  /** Keys (the first encrypts, all decrypt; parsed by config.ts): stored responses are then encrypted with AES-256-GCM. */
+  keyRing: readonly RingKey[] | undefined;
   timings: StoreTimings;
 }
 
@@ -36,7 +36,7 @@ interface RedisOptions {
 }
 
 export function createStore(options: StoreOptions): IdempotencyStore {
-  const codec = options.encryptionKey === undefined ? plainCodec : aesGcmCodec(parseKeyRing(options.encryptionKey));
+  const codec = options.keyRing === undefined ? plainCodec : aesGcmCodec(options.keyRing);
   if (options.kind === 'memory') {
     return new MemoryStore({ timings: options.timings, maxEntries: options.maxEntries, codec });
   }

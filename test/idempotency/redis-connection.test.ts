@@ -28,7 +28,7 @@ function storeFrom(env: Record<string, string>): IdempotencyStore {
     kind: 'redis',
     redis: config.idempotency.redis,
     keyPrefix: config.idempotency.keyPrefix,
-    encryptionKey: undefined,
+    keyRing: undefined,
     timings: { lockTtlMs: 10_000, consumedTtlMs: 10_000 },
     commandTimeoutMs: 1000,
   });

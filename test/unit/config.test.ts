@@ -46,7 +46,7 @@ describe('configuration', () => {
         keyPrefix: 'galileo-gw:idem:',
         ttlSeconds: 86400,
         maxEntries: 100000,
-        encryptionKey: undefined,
+        keyRing: undefined,
         fingerprintKey: undefined,
       },
     );
@@ -124,7 +124,10 @@ describe('configuration', () => {
 
   it('keys: a key ring, a fingerprint key; production refuses one missing with Redis, and keys typed by hand', () => {
     const [a, b] = [randomBytes(32).toString('base64'), randomBytes(32).toString('base64')];
-    assert.equal(loadConfig({ IDEMPOTENCY_ENCRYPTION_KEY: `2026-12:${a},2026-06:${b}` }).idempotency.encryptionKey, `2026-12:${a},2026-06:${b}`);
+    assert.deepEqual(loadConfig({ IDEMPOTENCY_ENCRYPTION_KEY: `2026-12:${a},2026-06:${b}` }).idempotency.keyRing, [
+      { id: '2026-12', key: Buffer.from(a, 'base64') },
+      { id: '2026-06', key: Buffer.from(b, 'base64') },
+    ]);
     rejects({ IDEMPOTENCY_ENCRYPTION_KEY: `x:${a},x:${b}` }, 'IDEMPOTENCY_ENCRYPTION_KEY', /twice/);
     assert.equal(loadConfig({ IDEMPOTENCY_FINGERPRINT_KEY: a }).idempotency.fingerprintKey?.length, 32);
     rejects({ IDEMPOTENCY_FINGERPRINT_KEY: randomBytes(16).toString('base64') }, 'IDEMPOTENCY_FINGERPRINT_KEY', /at least 32 bytes/);

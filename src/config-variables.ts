@@ -223,6 +223,26 @@ export const VARIABLES = [
   },
 ] as const satisfies readonly Variable[];
 
+/**
+ * Values the gateway fixes instead of reading: each is sized against the others, not against a
+ * deployment, so a variable would only add a way to get it wrong. They are declared here, beside
+ * the variables, so that no other file holds a default (config.ts puts them into Config).
+ */
+export const FIXED = {
+  /**
+   * First pause between retries of a Galileo call (doubling, full jitter; docs/configuration.md,
+   * Calling Galileo). Retries are only of calls that cannot have run, and the lock TTL already
+   * counts this (docs/idempotency.md): a longer pause only delays the caller.
+   */
+  GALILEO_BACKOFF_MS: 100,
+  /**
+   * How long a Redis command may take before the store (and the limiter) counts Redis as gone:
+   * what a caller waits when Redis is down before its 503 with `Retry-After: 1`
+   * (docs/idempotency.md, docs/operations.md); WAIT gets half of it.
+   */
+  REDIS_COMMAND_TIMEOUT_MS: 1000,
+} as const;
+
 export type VariableName = (typeof VARIABLES)[number]['name'];
 
 const BY_NAME: ReadonlyMap<string, Variable> = new Map(VARIABLES.map((v) => [v.name, v]));

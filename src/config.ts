@@ -5,7 +5,7 @@
  */
 import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { FILE_NAMES, SECRET_NAMES, variable, type VariableName } from './config-variables.js';
+import { FILE_NAMES, FIXED, SECRET_NAMES, variable, type VariableName } from './config-variables.js';
 import { parseKeyRing, strictBase64, type RingKey } from './idempotency/codec.js';
 import type { HostPort, RedisConnection } from './idempotency/redis-client.js';
 
@@ -55,6 +55,8 @@ export interface Config {
     credentials: GalileoCredentials | undefined;
     timeoutMs: number;
     maxRetries: number;
+    /** First pause between retries (fixed: FIXED in config-variables.ts). */
+    backoffMs: number;
     /** getCallStatus lookups of a lost answer's outcome; 0: lost answers are released unresolved. */
     resolveAttempts: number;
     /** HTTP(S)_PROXY / ALL_PROXY is set: axios' adapter, which honours it, is used for Galileo. */
@@ -77,6 +79,8 @@ export interface Config {
     store: 'memory' | 'redis';
     /** Where Redis is (one server, Sentinel or Cluster) and how to log in. */
     redis: RedisConnection;
+    /** How long a Redis command may take (fixed: FIXED in config-variables.ts). */
+    commandTimeoutMs: number;
     /** Replicas that must acknowledge a claim (WAIT) before the call is forwarded; 0 = do not wait. */
     minReplicasAck: number;
     keyPrefix: string;
@@ -279,6 +283,7 @@ function readConfig(env: Env): Config {
       credentials,
       timeoutMs: integerVar(env, 'GALILEO_TIMEOUT_MS'),
       maxRetries: integerVar(env, 'GALILEO_MAX_RETRIES'),
+      backoffMs: FIXED.GALILEO_BACKOFF_MS,
       resolveAttempts: integerVar(env, 'GALILEO_RESOLVE_ATTEMPTS'),
       proxied: PROXY_VARIABLES.some((name) => (env[name] ?? '') !== ''),
       maxRequestsPerSecond: integerVar(env, 'GALILEO_MAX_REQUESTS_PER_SECOND'),
@@ -290,6 +295,7 @@ function readConfig(env: Env): Config {
     idempotency: {
       store,
       redis,
+      commandTimeoutMs: FIXED.REDIS_COMMAND_TIMEOUT_MS,
       minReplicasAck: integerVar(env, 'REDIS_MIN_REPLICAS_ACK'),
       keyPrefix: keyPrefix(env.IDEMPOTENCY_KEY_PREFIX ?? fallback('IDEMPOTENCY_KEY_PREFIX')),
       ttlSeconds,

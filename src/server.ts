@@ -28,8 +28,6 @@ import { trackDrain } from './shutdown.js';
 import { loadGatewaySpec } from './spec.js';
 import { warmUp, type WarmUpResult } from './warm-up.js';
 
-const BACKOFF_MS = 100;
-
 export interface RunningGateway {
   url: string;
   server: Server;
@@ -65,7 +63,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   const common = {
     keyRing: config.idempotency.keyRing,
     timings: {
-      lockTtlMs: lockTtlMs(config.galileo.timeoutMs, config.galileo.maxRetries, BACKOFF_MS, {
+      lockTtlMs: lockTtlMs(config.galileo.timeoutMs, config.galileo.maxRetries, config.galileo.backoffMs, {
         calls: config.galileo.resolveAttempts,
         pausesMs: lookupPausesMs(config.galileo.resolveAttempts),
       }),
@@ -80,6 +78,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
           kind: 'redis',
           redis: config.idempotency.redis,
           keyPrefix: config.idempotency.keyPrefix,
+          commandTimeoutMs: config.idempotency.commandTimeoutMs,
           minReplicasAck: config.idempotency.minReplicasAck,
           evictionPolicy: config.production ? 'refuse' : 'warn',
           onEvent: (event) => logStoreEvent(logger, metrics, event),
@@ -130,11 +129,17 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   const limited = config.galileo.maxRequestsPerSecond > 0 || (config.clients ?? []).some((c) => c.rateLimit !== undefined);
   const buckets = createBuckets(
     config.idempotency.store === 'redis' && limited
-      ? { kind: 'redis', redis: config.idempotency.redis, keyPrefix: config.idempotency.keyPrefix }
+      ? { kind: 'redis', redis: config.idempotency.redis, keyPrefix: config.idempotency.keyPrefix, commandTimeoutMs: config.idempotency.commandTimeoutMs }
       : { kind: 'memory' },
   );
   await buckets.ready(2000);
-  const forwarder = createForwarder({ galileo, credentials, maxRetries: config.galileo.maxRetries, backoffMs: BACKOFF_MS, ...(circuit && { circuit }) });
+  const forwarder = createForwarder({
+    galileo,
+    credentials,
+    maxRetries: config.galileo.maxRetries,
+    backoffMs: config.galileo.backoffMs,
+    ...(circuit && { circuit }),
+  });
   const app = buildApp({
     spec,
     store,

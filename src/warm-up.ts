@@ -47,7 +47,7 @@ export async function warmUp(options: { spec: GatewaySpec; validator: RequestVal
   const app = buildApp({
     spec,
     store,
-    forwarder: createForwarder({ galileo, credentials: { apiLogin: 'warm-up', apiTransKey: 'warm-up', providerId: 1 }, maxRetries: 0 }),
+    forwarder: createForwarder({ galileo, credentials: { apiLogin: 'warm-up', apiTransKey: 'warm-up', providerId: 1 }, maxRetries: 0, backoffMs: 0 }),
     // Its stub always answers: no answer is ever lost.
     lostAnswers: undefined,
     providerId: 1,

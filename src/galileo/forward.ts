@@ -60,12 +60,11 @@ export function createForwarder(options: {
   credentials: GalileoCredentials;
   maxRetries: number;
   /** First backoff in ms; doubles per retry, with full jitter on its upper half. */
-  backoffMs?: number;
+  backoffMs: number;
   /** The breaker every attempt goes through, when there is one. */
   circuit?: GalileoCircuit;
 }): Forwarder {
-  const { galileo, credentials, maxRetries, circuit } = options;
-  const backoffMs = options.backoffMs ?? 100;
+  const { galileo, credentials, maxRetries, backoffMs, circuit } = options;
   const calls = sdk as unknown as Record<string, SdkCall>;
 
   // Galileo's answer is a few hundred bytes: never compressed (a bomb is refused anyway, client.ts).

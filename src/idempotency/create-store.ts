@@ -27,7 +27,7 @@ interface RedisOptions {
   redis: RedisConnection;
   keyPrefix: string;
   /** How long a Redis command may take before the store counts as unavailable. */
-  commandTimeoutMs?: number;
+  commandTimeoutMs: number;
   /** Replicas that must acknowledge a claim before the call is forwarded (Redis WAIT). */
   minReplicasAck?: number;
   /** 'refuse' (production): a Redis that may evict keys refuses claims. */
@@ -40,7 +40,7 @@ export function createStore(options: StoreOptions): IdempotencyStore {
   if (options.kind === 'memory') {
     return new MemoryStore({ timings: options.timings, maxEntries: options.maxEntries, codec });
   }
-  const commandTimeoutMs = options.commandTimeoutMs ?? 1000;
+  const { commandTimeoutMs } = options;
   return new RedisStore({
     redis: createRedisClient(options.redis, { commandTimeoutMs }),
     keyPrefix: options.keyPrefix,

@@ -31,7 +31,7 @@ export interface RedisStoreOptions {
   timings: StoreTimings;
   codec: ResponseCodec;
   /** The client's command timeout: bounds the wait for a first connection and for WAIT. */
-  commandTimeoutMs?: number;
+  commandTimeoutMs: number;
   /** Replicas that must acknowledge a claim (WAIT) before it counts; 0 = do not wait. */
   minReplicasAck?: number;
   /** 'refuse': while a master may evict keys, every claim fails (503). 'warn': report only. */
@@ -102,7 +102,7 @@ export class RedisStore implements IdempotencyStore {
     this.#keyPrefix = options.keyPrefix;
     this.#timings = { lockTtlMs: Math.ceil(timings.lockTtlMs), consumedTtlMs: Math.ceil(timings.consumedTtlMs) };
     this.#codec = options.codec;
-    this.#commandTimeoutMs = options.commandTimeoutMs ?? 1000;
+    this.#commandTimeoutMs = options.commandTimeoutMs;
     this.#minReplicasAck = options.minReplicasAck ?? 0;
     this.#refuseEviction = options.evictionPolicy === 'refuse';
     this.#onEvent = options.onEvent ?? (() => {});

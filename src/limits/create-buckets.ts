@@ -7,7 +7,9 @@ import { MemoryBuckets } from './memory-buckets.js';
 import { RedisBuckets } from './redis-buckets.js';
 import type { TokenBuckets } from './token-buckets.js';
 
-export function createBuckets(options: { kind: 'memory' } | { kind: 'redis'; redis: RedisConnection; keyPrefix: string }): TokenBuckets {
+export function createBuckets(
+  options: { kind: 'memory' } | { kind: 'redis'; redis: RedisConnection; keyPrefix: string; commandTimeoutMs: number },
+): TokenBuckets {
   if (options.kind === 'memory') return new MemoryBuckets();
-  return new RedisBuckets(createRedisClient(options.redis, { commandTimeoutMs: 1000 }), options.keyPrefix);
+  return new RedisBuckets(createRedisClient(options.redis, { commandTimeoutMs: options.commandTimeoutMs }), options.keyPrefix);
 }

@@ -96,6 +96,7 @@ describe('Redis durability settings', function () {
         keyPrefix: uniquePrefix('locked'),
         timings,
         codec: plainCodec,
+        commandTimeoutMs: 1000,
         evictionPolicy: 'refuse',
       });
       stores.push(store);

@@ -36,7 +36,14 @@ describe('RedisStore outage, restart without persistence, and recovery', () => {
 
   before(async () => {
     await redis.start();
-    store = new RedisStore({ redis: storeClient(redis.url, 500), keyPrefix: 'outage:', timings, codec: plainCodec, onEvent: (e) => events.push(e) });
+    store = new RedisStore({
+      redis: storeClient(redis.url, 500),
+      keyPrefix: 'outage:',
+      timings,
+      codec: plainCodec,
+      commandTimeoutMs: 1000,
+      onEvent: (e) => events.push(e),
+    });
   });
 
   after(async () => {

@@ -17,7 +17,7 @@ describe('RedisStore', () => {
   let admin: Redis;
 
   const open = (codec: ResponseCodec, keyPrefix = prefix): RedisStore => {
-    const store = new RedisStore({ redis: storeClient(REDIS_URL), keyPrefix, timings, codec });
+    const store = new RedisStore({ redis: storeClient(REDIS_URL), keyPrefix, timings, codec, commandTimeoutMs: 1000 });
     opened.push(store);
     return store;
   };

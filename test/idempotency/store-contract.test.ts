@@ -36,6 +36,7 @@ describe('RedisStore contract runs', () => {
           keyPrefix: `${prefix}${codecName}:`,
           timings,
           codec: makeCodec(),
+          commandTimeoutMs: 1000,
         }),
     );
   }

@@ -42,6 +42,7 @@ describe('configuration', () => {
       {
         store: 'memory',
         redis: { topology: { kind: 'single', host: '127.0.0.1', port: 6379, db: 0 }, username: undefined, password: undefined, tls: false, tlsCa: undefined },
+        commandTimeoutMs: 1000,
         minReplicasAck: 0,
         keyPrefix: 'galileo-gw:idem:',
         ttlSeconds: 86400,

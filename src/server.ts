@@ -1,32 +1,34 @@
 /**
- * Start-up and shutdown: wires configuration into the parts (store, Galileo client, simulator when
- * no GALILEO_BASE_URL is set), warms the request path, listens, watches the store, and drains on
- * stop. The simulator is referenced only here.
+ * Start-up and shutdown, wiring only: each part is built where its policy lives (the Galileo
+ * target in galileo/target.ts, the store in idempotency/create-store.ts, the breaker in
+ * galileo/create-circuit.ts, the started line in diagnostics/started-line.ts), then connected here
+ * in the order the gateway needs them, and closed in the reverse order on stop.
  */
 import { randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { buildApp } from './app.js';
-import { ConfigError, type Config, type GalileoCredentials } from './config.js';
+import type { Config } from './config.js';
+import { warnWhenAuthOff } from './diagnostics/auth-off.js';
 import { watchGalileoConfig } from './diagnostics/galileo-config-watch.js';
-import { checkStore, logStoreEvent, redisAddress, scrubber } from './diagnostics/store-events.js';
-import { monitorStore } from './diagnostics/store-monitor.js';
+import { logStarted } from './diagnostics/started-line.js';
+import { checkStore, logStoreEvent } from './diagnostics/store-events.js';
+import { monitorConfiguredStore } from './diagnostics/store-monitor.js';
 import { createGalileoClient } from './galileo/client.js';
-import { baseUrlProblem } from './galileo/config-refusals.js';
-import { createGalileoCircuit } from './galileo/circuit-breaker.js';
+import { createCircuit } from './galileo/create-circuit.js';
 import { createForwarder } from './galileo/forward.js';
-import { createLostAnswerResolver, lookupPausesMs } from './galileo/lost-answers.js';
-import { createBuckets } from './limits/create-buckets.js';
-import { createStore, lockTtlMs } from './idempotency/create-store.js';
-import { describeConnection } from './idempotency/redis-client.js';
-import { loggableError } from './logger.js';
-import { createHttpServer } from './http/http-server.js';
+import { lockTtlMs } from './galileo/lock-ttl.js';
+import { lostAnswerResolverFor } from './galileo/lost-answers.js';
+import { galileoTarget } from './galileo/target.js';
+import { createHttpServer, listen } from './http/http-server.js';
 import { validateRequest } from './http/validate.js';
+import { storeFromConfig } from './idempotency/create-store.js';
+import { createBuckets } from './limits/create-buckets.js';
+import { loggableError } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { trackDrain } from './shutdown.js';
 import { loadGatewaySpec } from './spec.js';
-import { warmUp, type WarmUpResult } from './warm-up.js';
+import { warmUpOrWarn } from './warm-up.js';
 
 export interface RunningGateway {
   url: string;
@@ -36,125 +38,40 @@ export interface RunningGateway {
 }
 
 export async function startGateway(config: Config, logger: Logger): Promise<RunningGateway> {
-  let galileoUrl = config.galileo.baseUrl;
-  let credentials: GalileoCredentials | undefined = config.galileo.credentials;
-  let simulator: { url: string; origin: string; close(): Promise<void> } | undefined;
-  if (galileoUrl === undefined) {
-    const { startSimulator, SIMULATOR_CREDENTIALS } = await import('./simulator/server.js');
-    credentials ??= SIMULATOR_CREDENTIALS;
-    simulator = await startSimulator({ port: 0, host: '127.0.0.1', credentials });
-    galileoUrl = simulator.url;
-    // Its admin API (state, the PINs it "texts", faults) is what the README's examples read (docs/simulator.md).
-    logger.warn(
-      { galileo: galileoUrl, simulatorAdmin: `${simulator.origin}/__sim/` },
-      'GALILEO_BASE_URL is not set: using the embedded Galileo simulator (never in production)',
-    );
-  } else {
-    const problem = baseUrlProblem(galileoUrl);
-    if (problem !== undefined) logger.warn({ galileo: loggableUrl(galileoUrl) }, problem);
-  }
-  if (credentials === undefined) throw new ConfigError('GALILEO_API_LOGIN', 'credentials are required');
-  if (config.clients === undefined) {
-    const why = simulator ? 'in front of the embedded simulator' : 'GATEWAY_AUTH=off';
-    logger.warn(`caller authentication is OFF (${why}): any caller may use the gateway`);
-  }
-
+  const target = await galileoTarget(config, logger);
+  warnWhenAuthOff(config, target.simulator !== undefined, logger);
   const metrics = createMetrics();
-  const common = {
-    keyRing: config.idempotency.keyRing,
-    timings: {
-      lockTtlMs: lockTtlMs(config.galileo.timeoutMs, config.galileo.maxRetries, config.galileo.backoffMs, {
-        calls: config.galileo.resolveAttempts,
-        pausesMs: lookupPausesMs(config.galileo.resolveAttempts),
-      }),
-      consumedTtlMs: config.idempotency.ttlSeconds * 1000,
-    },
-  };
-  const store = createStore(
-    config.idempotency.store === 'memory'
-      ? { ...common, kind: 'memory', maxEntries: config.idempotency.maxEntries }
-      : {
-          ...common,
-          kind: 'redis',
-          redis: config.idempotency.redis,
-          keyPrefix: config.idempotency.keyPrefix,
-          commandTimeoutMs: config.idempotency.commandTimeoutMs,
-          minReplicasAck: config.idempotency.minReplicasAck,
-          evictionPolicy: config.production ? 'refuse' : 'warn',
-          onEvent: (event) => logStoreEvent(logger, metrics, event),
-        },
-  );
-  await checkStore(store, config);
 
-  const storeMonitor = monitorStore({
-    store,
-    kind: config.idempotency.store,
-    address: config.idempotency.store === 'redis' ? redisAddress(config.idempotency.redis) : 'in process',
-    logger,
-    metrics,
-    checkIntervalMs: config.diagnostics.storeCheckIntervalMs,
-    repeatLogIntervalMs: config.diagnostics.repeatLogIntervalMs,
-    scrub: scrubber([config.idempotency.redis.password, config.idempotency.redis.sentinelPassword]),
-  });
+  const store = storeFromConfig(config, lockTtlMs(config.galileo), (event) => logStoreEvent(logger, metrics, event));
+  await checkStore(store, config);
+  const storeMonitor = monitorConfiguredStore(store, config, logger, metrics);
   // At start-up too: an unreachable store is said before `gateway started`, not discovered by callers.
   await storeMonitor.check();
 
   const spec = loadGatewaySpec();
   const validator = validateRequest(spec.document);
-  let warmedUp: WarmUpResult | undefined;
-  try {
-    warmedUp = await warmUp({ spec, validator, bodyLimit: config.bodyLimit });
-  } catch (err) {
-    logger.warn({ err: loggableError(err) }, 'warm-up failed: the first request of each operation will be slower');
-  }
+  const warmedUp = await warmUpOrWarn({ spec, validator, bodyLimit: config.bodyLimit }, logger);
 
-  const fingerprintKey = fingerprintKeyFor(config);
-  const galileo = createGalileoClient({ baseUrl: galileoUrl, timeoutMs: config.galileo.timeoutMs, proxied: config.galileo.proxied });
-  const readiness = { shuttingDown: false };
-  const circuit =
-    config.galileo.circuitFailures === 0
-      ? undefined
-      : createGalileoCircuit({
-          failures: config.galileo.circuitFailures,
-          openMs: config.galileo.circuitOpenMs,
-          onStateChange: (state, value) => {
-            metrics.circuitState.set(value);
-            const line = { state, failures: config.galileo.circuitFailures, openMs: config.galileo.circuitOpenMs };
-            if (state === 'closed') logger.info(line, 'circuit breaker on Galileo closed: calls flow again');
-            else if (state === 'open') logger.warn(line, 'circuit breaker on Galileo opened: new requests are refused (503 upstream_circuit_open)');
-            else logger.info(line, 'circuit breaker on Galileo half-open: one trial request');
-          },
-        });
-  // With the records: shared on Redis (a connection of its own, opened only when a limit needs it).
-  const limited = config.galileo.maxRequestsPerSecond > 0 || (config.clients ?? []).some((c) => c.rateLimit !== undefined);
-  const buckets = createBuckets(
-    config.idempotency.store === 'redis' && limited
-      ? { kind: 'redis', redis: config.idempotency.redis, keyPrefix: config.idempotency.keyPrefix, commandTimeoutMs: config.idempotency.commandTimeoutMs }
-      : { kind: 'memory' },
-  );
-  await buckets.ready(2000);
+  const galileo = createGalileoClient({ baseUrl: target.url, timeoutMs: config.galileo.timeoutMs, proxied: config.galileo.proxied });
+  const circuit = createCircuit(config.galileo, logger, metrics);
   const forwarder = createForwarder({
     galileo,
-    credentials,
+    credentials: target.credentials,
     maxRetries: config.galileo.maxRetries,
     backoffMs: config.galileo.backoffMs,
     ...(circuit && { circuit }),
   });
+  const buckets = createBuckets(config);
+  await buckets.ready(2000);
+
+  const readiness = { shuttingDown: false };
   const app = buildApp({
     spec,
     store,
     forwarder,
-    lostAnswers:
-      spec.outcomeLookup && config.galileo.resolveAttempts > 0
-        ? createLostAnswerResolver({
-            forwarder,
-            lookup: spec.outcomeLookup,
-            attempts: config.galileo.resolveAttempts,
-            stateChangingCodes: spec.stateChangingCodes,
-          })
-        : undefined,
-    providerId: credentials.providerId,
-    fingerprintKey,
+    lostAnswers: lostAnswerResolverFor(spec, forwarder, config.galileo.resolveAttempts),
+    providerId: target.credentials.providerId,
+    fingerprintKey: fingerprintKeyFor(config),
     clients: config.clients,
     bodyLimit: config.bodyLimit,
     logger,
@@ -173,27 +90,8 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
 
   const server = createHttpServer(app, config.http, logger, metrics);
   const drain = trackDrain(server, logger);
-  server.listen(config.port, config.host);
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
-  });
-  const bound = server.address() as AddressInfo;
-  const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${bound.port}`;
-  logger.info(
-    {
-      address: bound.family === 'IPv6' ? `[${bound.address}]:${bound.port}` : `${bound.address}:${bound.port}`,
-      url,
-      store: config.idempotency.store,
-      ...(config.idempotency.store === 'redis' && { redis: describeConnection(config.idempotency.redis) }),
-      encrypted: config.idempotency.keyRing !== undefined,
-      galileo: new URL(galileoUrl).origin,
-      auth: config.clients !== undefined,
-      warmUpMs: warmedUp?.durationMs,
-      node: process.version,
-    },
-    'gateway started',
-  );
+  const { address, url } = await listen(server, config.port, config.host);
+  logStarted(logger, { config, address, url, galileoUrl: target.url, warmUpMs: warmedUp?.durationMs });
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
@@ -205,7 +103,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
       await store.close().catch((err: unknown) => logger.warn({ err: loggableError(err) }, 'idempotency store did not close cleanly'));
       await buckets.close().catch(() => {});
       galileo.close();
-      await simulator?.close();
+      await target.simulator?.close();
       logger.info({ durationMs: Date.now() - startedAt, drained }, 'gateway stopped');
     })());
 
@@ -218,10 +116,4 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
  */
 function fingerprintKeyFor(config: Config): Buffer {
   return config.idempotency.fingerprintKey ?? randomBytes(32);
-}
-
-/** A URL as it may be logged: origin and path, never a user or password. */
-function loggableUrl(url: string): string {
-  const parsed = new URL(url);
-  return parsed.origin + parsed.pathname;
 }

@@ -14,6 +14,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
+import type { Logger } from 'pino';
 import { buildApp } from './app.js';
 import { watchGalileoConfig } from './diagnostics/galileo-config-watch.js';
 import { createGalileoClient } from './galileo/client.js';
@@ -22,7 +23,7 @@ import { createGalileoCircuit } from './galileo/circuit-breaker.js';
 import { createForwarder } from './galileo/forward.js';
 import { MemoryBuckets } from './limits/memory-buckets.js';
 import { createStore } from './idempotency/create-store.js';
-import { createLogger } from './logger.js';
+import { createLogger, loggableError } from './logger.js';
 import { createMetrics } from './metrics.js';
 import type { GatewaySpec } from './spec.js';
 
@@ -30,7 +31,19 @@ export interface WarmUpResult {
   durationMs: number;
 }
 
-export async function warmUp(options: { spec: GatewaySpec; validator: RequestValidator; bodyLimit: number }): Promise<WarmUpResult> {
+type WarmUpOptions = { spec: GatewaySpec; validator: RequestValidator; bodyLimit: number };
+
+/** A warm-up that fails costs only speed: it is said, and start-up goes on. */
+export async function warmUpOrWarn(options: WarmUpOptions, logger: Logger): Promise<WarmUpResult | undefined> {
+  try {
+    return await warmUp(options);
+  } catch (err) {
+    logger.warn({ err: loggableError(err) }, 'warm-up failed: the first request of each operation will be slower');
+    return undefined;
+  }
+}
+
+async function warmUp(options: WarmUpOptions): Promise<WarmUpResult> {
   const started = performance.now();
   const { spec } = options;
   const galileoStub = await listen(http.createServer(answerLikeGalileo));

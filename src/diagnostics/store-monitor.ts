@@ -5,9 +5,11 @@
  * The store only answers ping(): it knows nothing of logs (src/idempotency has no logger).
  */
 import type { Logger } from 'pino';
+import type { Config } from '../config.js';
 import type { IdempotencyStore } from '../idempotency/store.js';
 import type { Metrics } from '../metrics.js';
 import { LastingCondition } from './lasting-condition.js';
+import { redisAddress, scrubber } from './store-events.js';
 
 export interface StoreMonitor {
   /** One check now (concurrent calls share it): true when the store answered. */
@@ -15,7 +17,22 @@ export interface StoreMonitor {
   stop(): void;
 }
 
-export function monitorStore(options: {
+/** The monitor of the store the configuration names, at the configured intervals; the Redis passwords scrubbed. */
+export function monitorConfiguredStore(store: IdempotencyStore, config: Config, logger: Logger, metrics: Metrics): StoreMonitor {
+  const { idempotency, diagnostics } = config;
+  return monitorStore({
+    store,
+    kind: idempotency.store,
+    address: idempotency.store === 'redis' ? redisAddress(idempotency.redis) : 'in process',
+    logger,
+    metrics,
+    checkIntervalMs: diagnostics.storeCheckIntervalMs,
+    repeatLogIntervalMs: diagnostics.repeatLogIntervalMs,
+    scrub: scrubber([idempotency.redis.password, idempotency.redis.sentinelPassword]),
+  });
+}
+
+function monitorStore(options: {
   store: IdempotencyStore;
   /** `memory` or `redis`, and where it is: never a password. */
   kind: string;

@@ -11,13 +11,13 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ApiCall, CallStatus } from '../../generated/galileo-client/types.gen.js';
 import { isUuid } from '../sensitive-numbers.js';
-import type { OutcomeLookup } from '../spec.js';
+import type { GatewaySpec, OutcomeLookup } from '../spec.js';
 import { isGalileoStatusCode, type GalileoStatusCode } from './envelope.js';
 import type { Forwarder } from './forward.js';
 
 const LOOKUP_BACKOFF_MS = 200;
 
-/** The pauses between `attempts` lookups at most: the lock TTL covers them (idempotency/create-store.ts). */
+/** The pauses between `attempts` lookups at most: the lock TTL covers them (lock-ttl.ts). */
 export function lookupPausesMs(attempts: number): number {
   return attempts > 1 ? LOOKUP_BACKOFF_MS * (2 ** (attempts - 1) - 1) : 0;
 }
@@ -30,7 +30,13 @@ export interface LostAnswerResolver {
   resolve(operationId: string, transactionId: string): Promise<Resolution & { durationMs: number; lookups: number }>;
 }
 
-export function createLostAnswerResolver(options: {
+/** The resolver GALILEO_RESOLVE_ATTEMPTS asks for: none at 0, or when the spec names no outcome lookup. */
+export function lostAnswerResolverFor(spec: GatewaySpec, forwarder: Forwarder, attempts: number): LostAnswerResolver | undefined {
+  if (spec.outcomeLookup === undefined || attempts === 0) return undefined;
+  return createLostAnswerResolver({ forwarder, lookup: spec.outcomeLookup, attempts, stateChangingCodes: spec.stateChangingCodes });
+}
+
+function createLostAnswerResolver(options: {
   forwarder: Forwarder;
   lookup: OutcomeLookup;
   /** Lookups at most (GALILEO_RESOLVE_ATTEMPTS); each is one forwarded call, retried only where it cannot have run. */

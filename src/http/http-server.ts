@@ -6,6 +6,7 @@
  * socket-answers.ts. Timeouts and connection bounds keep a client from holding its resources.
  */
 import { createServer, type RequestListener, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.js';
 import { limitConnections, type ConnectionLimits } from './connections.js';
@@ -44,4 +45,15 @@ export function createHttpServer(app: RequestListener, options: HttpServerOption
   server.on('checkExpectation', (req, res) => server.emit('request', req, res));
   limitConnections(server, options, logger, metrics);
   return server;
+}
+
+/** Listens, and says where: the bound address and a URL to reach it (loopback for 0.0.0.0). */
+export async function listen(server: Server, port: number, host: string): Promise<{ address: AddressInfo; url: string }> {
+  server.listen(port, host);
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const address = server.address() as AddressInfo;
+  return { address, url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}` };
 }

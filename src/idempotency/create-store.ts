@@ -2,6 +2,7 @@
  * The one place that picks a store implementation (and, through redis-client.ts, a Redis
  * topology); everything else sees IdempotencyStore.
  */
+import type { Config } from '../config.js';
 import { aesGcmCodec, plainCodec, type RingKey } from './codec.js';
 import { MemoryStore } from './memory-store.js';
 import { createRedisClient, type RedisConnection } from './redis-client.js';
@@ -54,13 +55,22 @@ export function createStore(options: StoreOptions): IdempotencyStore {
 }
 
 /**
- * A claim must outlive the worst-case upstream call (every attempt timing out, plus backoff) and,
- * when the answer is lost, the lookups of its outcome (each a call of the same bound), or a second
- * request could be forwarded while the first is still in flight.
+ * The store the configuration names (config.ts, `idempotency`). Its claims live `lockTtlMs`
+ * (worked out from Galileo's bounds, which this module knows nothing of); in production a Redis
+ * that may evict keys refuses claims instead of only saying so.
  */
-export function lockTtlMs(timeoutMs: number, maxRetries: number, backoffMs: number, lookups = { calls: 0, pausesMs: 0 }): number {
-  const attempts = maxRetries + 1;
-  const call = attempts * timeoutMs + backoffMs * (2 ** maxRetries - 1);
-  // The margin covers the claim-to-call and answer-to-record steps (milliseconds normally).
-  return call * (1 + lookups.calls) + lookups.pausesMs + 2_000;
+export function storeFromConfig(config: Pick<Config, 'idempotency' | 'production'>, lockTtlMs: number, onEvent: (event: StoreEvent) => void): IdempotencyStore {
+  const settings = config.idempotency;
+  const common = { keyRing: settings.keyRing, timings: { lockTtlMs, consumedTtlMs: settings.ttlSeconds * 1000 } };
+  if (settings.store === 'memory') return createStore({ ...common, kind: 'memory', maxEntries: settings.maxEntries });
+  return createStore({
+    ...common,
+    kind: 'redis',
+    redis: settings.redis,
+    keyPrefix: settings.keyPrefix,
+    commandTimeoutMs: settings.commandTimeoutMs,
+    minReplicasAck: settings.minReplicasAck,
+    evictionPolicy: config.production ? 'refuse' : 'warn',
+    onEvent,
+  });
 }

@@ -2,9 +2,32 @@
  * Every environment variable of the gateway, declared once: its name, kind, default, bounds,
  * whether it is a secret (never in a message) or may be given as a file (NAME_FILE), what it
  * means and what production demands of it. config.ts reads the defaults, bounds and secrecy
- * from here; `npm run generate` writes the table of docs/configuration.md from here, and a test
- * fails when the two differ (test/unit/config-docs.test.ts).
+ * from here, config/production-rules.ts applies the production rules from here; `npm run
+ * generate` writes the table of docs/configuration.md from here, and a test fails when the two
+ * differ (test/unit/config-docs.test.ts).
  */
+
+/**
+ * What NODE_ENV=production demands of a variable, as data: config/production-rules.ts applies
+ * each kind (with the refusal message naming the variable), productionText() words it for the
+ * docs. Variables named here (`when`, `from`) are declared below. A variable with `file` is also
+ * held to the private-file rule (see productionText).
+ */
+export type ProductionRule =
+  /** NODE_ENV itself: production turns on the rules of this column. */
+  | { kind: 'switch' }
+  /** Must be set; with `when`, only while that variable has that value. */
+  | { kind: 'required'; when?: { variable: string; is: string } }
+  /** A URL: https, plain http only to a loopback address (a sidecar). */
+  | { kind: 'https-unless-loopback' }
+  /** The hosts of this Redis topology, when it is the store's: outside loopback, TLS and a password. */
+  | { kind: 'redis-tls-and-password-unless-loopback'; topology: 'single' | 'sentinel' | 'cluster' }
+  /** An integer at least `min`, for the reason `why`. */
+  | { kind: 'at-least'; min: number; why: string }
+  /** Keys generated, not typed by hand (not all zero, a few repeated bytes, or printable text). */
+  | { kind: 'random-keys' }
+  /** None of its keys is one of `from`'s (one key per purpose). */
+  | { kind: 'distinct-keys'; from: string };
 
 export interface Variable {
   name: string;
@@ -21,7 +44,7 @@ export interface Variable {
   file?: true;
   meaning: string;
   /** What NODE_ENV=production demands of it, beyond the meaning. */
-  production?: string;
+  production?: readonly ProductionRule[];
 }
 
 export const VARIABLES = [
@@ -30,7 +53,7 @@ export const VARIABLES = [
     kind: 'choice',
     choices: ['production', 'development', 'test'],
     meaning: 'anything else (`prod`) is refused',
-    production: 'turns on every rule of this column',
+    production: [{ kind: 'switch' }],
   },
   { name: 'PORT', kind: 'integer', default: 8080, min: 0, max: 65535, meaning: 'listen port (0: any free port, logged)' },
   { name: 'HOST', kind: 'text', default: '0.0.0.0', meaning: 'listen address' },
@@ -70,10 +93,17 @@ export const VARIABLES = [
     name: 'GALILEO_BASE_URL',
     kind: 'url',
     meaning: 'e.g. `https://api-sandbox.cv.gpsrv.com/intserv/4.0`; unset: the embedded simulator',
-    production: 'required; https unless to loopback',
+    production: [{ kind: 'required' }, { kind: 'https-unless-loopback' }],
   },
-  { name: 'GALILEO_API_LOGIN', kind: 'text', secret: true, file: true, meaning: 'provider credential (the three together or none)', production: 'required' },
-  { name: 'GALILEO_API_TRANS_KEY', kind: 'text', secret: true, file: true, meaning: 'provider credential', production: 'required' },
+  {
+    name: 'GALILEO_API_LOGIN',
+    kind: 'text',
+    secret: true,
+    file: true,
+    meaning: 'provider credential (the three together or none)',
+    production: [{ kind: 'required' }],
+  },
+  { name: 'GALILEO_API_TRANS_KEY', kind: 'text', secret: true, file: true, meaning: 'provider credential', production: [{ kind: 'required' }] },
   {
     name: 'GALILEO_PROVIDER_ID',
     kind: 'integer',
@@ -82,7 +112,7 @@ export const VARIABLES = [
     secret: true,
     file: true,
     meaning: 'provider credential',
-    production: 'required',
+    production: [{ kind: 'required' }],
   },
   { name: 'GALILEO_TIMEOUT_MS', kind: 'integer', default: 15_000, min: 1, max: 600_000, meaning: 'per attempt, the whole answer included' },
   { name: 'GALILEO_MAX_RETRIES', kind: 'integer', default: 2, min: 0, max: 10, meaning: 'retries only where the call cannot have executed' },
@@ -131,7 +161,7 @@ export const VARIABLES = [
     kind: 'json',
     file: true,
     meaning: 'the calling services: `[{"name", "keySha256" (one hash or several), "operations", "rateLimit"?}]`',
-    production: 'required',
+    production: [{ kind: 'required' }],
   },
   {
     name: 'GATEWAY_AUTH',
@@ -146,16 +176,21 @@ export const VARIABLES = [
     kind: 'url',
     default: 'redis://127.0.0.1:6379',
     meaning: 'one Redis server: `redis[s]://[user:password@]host[:port][/db]`',
-    production: 'outside loopback: TLS and a password',
+    production: [{ kind: 'redis-tls-and-password-unless-loopback', topology: 'single' }],
   },
-  { name: 'REDIS_SENTINELS', kind: 'list', meaning: '`host:port,…`: Redis Sentinel instead of REDIS_URL', production: 'outside loopback: TLS and a password' },
+  {
+    name: 'REDIS_SENTINELS',
+    kind: 'list',
+    meaning: '`host:port,…`: Redis Sentinel instead of REDIS_URL',
+    production: [{ kind: 'redis-tls-and-password-unless-loopback', topology: 'sentinel' }],
+  },
   { name: 'REDIS_SENTINEL_MASTER', kind: 'text', meaning: "the master's name, with REDIS_SENTINELS" },
   { name: 'REDIS_SENTINEL_PASSWORD', kind: 'text', secret: true, file: true, meaning: "the sentinels' own password" },
   {
     name: 'REDIS_CLUSTER_NODES',
     kind: 'list',
     meaning: '`host:port,…` (any reachable subset): Redis Cluster instead of REDIS_URL',
-    production: 'outside loopback: TLS and a password',
+    production: [{ kind: 'redis-tls-and-password-unless-loopback', topology: 'cluster' }],
   },
   { name: 'REDIS_USERNAME', kind: 'text', meaning: 'ACL user, every topology' },
   { name: 'REDIS_PASSWORD', kind: 'text', secret: true, file: true, meaning: 'password, every topology' },
@@ -183,7 +218,7 @@ export const VARIABLES = [
     min: 1,
     max: 7_776_000,
     meaning: 'how long a consumed answer is replayed',
-    production: 'at least 3600',
+    production: [{ kind: 'at-least', min: 3600, why: 'a retry after it is forwarded again' }],
   },
   { name: 'IDEMPOTENCY_MAX_ENTRIES', kind: 'integer', default: 100_000, min: 1, max: 100_000_000, meaning: 'memory store bound' },
   {
@@ -192,7 +227,7 @@ export const VARIABLES = [
     secret: true,
     file: true,
     meaning: 'base64 of 32 bytes, or a key ring `id:base64,…` (the first encrypts, all decrypt)',
-    production: 'required with Redis; random, not the fingerprint key',
+    production: [{ kind: 'required', when: { variable: 'IDEMPOTENCY_STORE', is: 'redis' } }, { kind: 'random-keys' }],
   },
   {
     name: 'IDEMPOTENCY_FINGERPRINT_KEY',
@@ -200,7 +235,7 @@ export const VARIABLES = [
     secret: true,
     file: true,
     meaning: 'base64 of at least 32 bytes: the HMAC key of fingerprints and record names, the same on every replica; required with Redis in every environment',
-    production: 'random, not an encryption key',
+    production: [{ kind: 'random-keys' }, { kind: 'distinct-keys', from: 'IDEMPOTENCY_ENCRYPTION_KEY' }],
   },
   { name: 'BODY_LIMIT', kind: 'size', default: '64kb', meaning: 'inbound body limit (`64kb`, `1mb`, bytes; at most 64mb)' },
   { name: 'LOG_LEVEL', kind: 'choice', default: 'info', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], meaning: 'pino level' },
@@ -265,7 +300,30 @@ export function variablesTable(): string {
       v.kind === 'integer' ? `integer ${v.min ?? ''}…${v.max ?? ''}` : v.kind === 'choice' ? (v.choices ?? []).map((c) => `\`${c}\``).join(', ') : v.kind;
     const flags = [v.secret ? 'secret' : '', v.file ? '`_FILE`' : ''].filter(Boolean).join(', ');
     const fallback = v.default === undefined ? 'unset' : `\`${v.default}\``;
-    return `| \`${v.name}\` | ${fallback} | ${values} | ${flags} | ${cell(v.meaning)} | ${cell(v.production ?? '')} |`;
+    return `| \`${v.name}\` | ${fallback} | ${values} | ${flags} | ${cell(v.meaning)} | ${cell(productionText(v))} |`;
   });
   return ['| variable | default | values | secret / file | meaning | production |', '|---|---|---|---|---|---|', ...rows].join('\n');
+}
+
+/** The production column of the table: each rule in words, then the private-file rule of `file`. */
+function productionText(v: Variable): string {
+  const words = (rule: ProductionRule): string => {
+    switch (rule.kind) {
+      case 'switch':
+        return 'turns on every rule of this column';
+      case 'required':
+        return rule.when === undefined ? 'required' : `required when ${rule.when.variable}=${rule.when.is}`;
+      case 'https-unless-loopback':
+        return 'https unless to loopback';
+      case 'redis-tls-and-password-unless-loopback':
+        return 'outside loopback: TLS and a password';
+      case 'at-least':
+        return `at least ${rule.min}`;
+      case 'random-keys':
+        return 'random';
+      case 'distinct-keys':
+        return `not a key of ${rule.from}`;
+    }
+  };
+  return [...(v.production ?? []).map(words), ...(v.file ? ['`_FILE` and its directory not writable by other users'] : [])].join('; ');
 }

@@ -3,9 +3,10 @@
  * Any problem stops start-up with one message naming the variable (never its value: some are
  * secrets). Nothing else in src/ reads process.env.
  */
-import { readFileSync, realpathSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { FILE_NAMES, FIXED, SECRET_NAMES, variable, type VariableName } from './config-variables.js';
+import { readFileSync } from 'node:fs';
+import { FIXED, SECRET_NAMES, variable, type VariableName } from './config-variables.js';
+import { ConfigError } from './config/config-error.js';
+import { checkPresenceInProduction, checkValuesInProduction } from './config/production-rules.js';
 import { parseKeyRing, strictBase64, type RingKey } from './idempotency/codec.js';
 import type { HostPort, RedisConnection } from './idempotency/redis-client.js';
 
@@ -111,15 +112,7 @@ export interface Config {
   };
 }
 
-export class ConfigError extends Error {
-  constructor(
-    readonly variable: string,
-    readonly detail: string,
-  ) {
-    super(`${variable}: ${detail}`);
-    this.name = 'ConfigError';
-  }
-}
+export { ConfigError };
 
 type Env = Record<string, string | undefined>;
 
@@ -178,23 +171,12 @@ function readConfig(env: Env): Config {
     throw new ConfigError('NODE_ENV', `must be one of ${NODE_ENVS.join(', ')} (or unset), got "${env.NODE_ENV}"`);
   }
   const production = env.NODE_ENV === 'production';
+  if (production) checkPresenceInProduction(env);
   const baseUrl = optionalUrl(env, 'GALILEO_BASE_URL');
   const apiLogin = secret(env, 'GALILEO_API_LOGIN');
   const apiTransKey = secret(env, 'GALILEO_API_TRANS_KEY');
   const providerIdText = secret(env, 'GALILEO_PROVIDER_ID');
   const clientsText = secret(env, 'GATEWAY_CLIENTS');
-
-  if (production) {
-    for (const [name, value] of [
-      ['GALILEO_BASE_URL', baseUrl],
-      ['GALILEO_API_LOGIN', apiLogin],
-      ['GALILEO_API_TRANS_KEY', apiTransKey],
-      ['GALILEO_PROVIDER_ID', providerIdText],
-      ['GATEWAY_CLIENTS', clientsText],
-    ] as const) {
-      if (value === undefined) throw new ConfigError(name, 'is required when NODE_ENV=production');
-    }
-  }
 
   const given = [apiLogin, apiTransKey, providerIdText].filter((v) => v !== undefined).length;
   if (given !== 0 && given !== 3) {
@@ -223,10 +205,6 @@ function readConfig(env: Env): Config {
         }
       : undefined;
 
-  // In production the credentials travel over TLS; plain http only to this host (a sidecar).
-  if (production && baseUrl !== undefined && new URL(baseUrl).protocol === 'http:' && !isLoopback(new URL(baseUrl).hostname)) {
-    throw new ConfigError('GALILEO_BASE_URL', 'must use https:// when NODE_ENV=production (plain http only to a loopback address)');
-  }
   const auth = choiceVar(env, 'GATEWAY_AUTH');
   if (auth === 'off' && clientsText !== undefined) throw new ConfigError('GATEWAY_AUTH', 'is "off" but GATEWAY_CLIENTS is set: remove one');
   // Auth is off silently only in front of the embedded simulator; a real Galileo needs clients
@@ -235,11 +213,8 @@ function readConfig(env: Env): Config {
     throw new ConfigError('GATEWAY_CLIENTS', 'is required when GALILEO_BASE_URL is set (or set GATEWAY_AUTH=off to run without caller authentication)');
   }
   const store = choiceVar(env, 'IDEMPOTENCY_STORE') === 'redis' ? 'redis' : 'memory';
-  const keyRing = encryptionKeyRing(secret(env, 'IDEMPOTENCY_ENCRYPTION_KEY'), production);
-  if (production && store === 'redis' && keyRing === undefined) {
-    throw new ConfigError('IDEMPOTENCY_ENCRYPTION_KEY', 'is required when NODE_ENV=production and IDEMPOTENCY_STORE=redis');
-  }
-  const fingerprintKey = fingerprintSecret(secret(env, 'IDEMPOTENCY_FINGERPRINT_KEY'), production);
+  const keyRing = encryptionKeyRing(secret(env, 'IDEMPOTENCY_ENCRYPTION_KEY'));
+  const fingerprintKey = fingerprintSecret(secret(env, 'IDEMPOTENCY_FINGERPRINT_KEY'));
   // Whatever NODE_ENV says: a shared store's fingerprints keyed by a constant in the source can be
   // guessed back (a 4-digit PIN in a few thousand tries). Only the memory store may do without.
   if (store === 'redis' && fingerprintKey === undefined) {
@@ -251,24 +226,12 @@ function readConfig(env: Env): Config {
 
   const redis = redisConnection(env);
   const ttlSeconds = integerVar(env, 'IDEMPOTENCY_TTL_SECONDS');
-  if (production) {
-    checkSecretFiles(env);
-    if (store === 'redis') checkRedisTransport(redis);
-    if (ttlSeconds < MIN_PRODUCTION_TTL_SECONDS)
-      throw new ConfigError(
-        'IDEMPOTENCY_TTL_SECONDS',
-        `must be at least ${MIN_PRODUCTION_TTL_SECONDS} when NODE_ENV=production (a retry after it is forwarded again)`,
-      );
-    if (keyRing !== undefined && fingerprintKey !== undefined && keyRing.some(({ key }) => key.equals(fingerprintKey))) {
-      throw new ConfigError('IDEMPOTENCY_FINGERPRINT_KEY', 'must not be one of the encryption keys when NODE_ENV=production (one key per purpose)');
-    }
-  }
 
   const headersTimeoutMs = integerVar(env, 'HTTP_HEADERS_TIMEOUT_MS');
   const requestTimeoutMs = integerVar(env, 'HTTP_REQUEST_TIMEOUT_MS');
   if (headersTimeoutMs > requestTimeoutMs) throw new ConfigError('HTTP_HEADERS_TIMEOUT_MS', `must not exceed HTTP_REQUEST_TIMEOUT_MS (${requestTimeoutMs})`);
 
-  return {
+  const config: Config = {
     production,
     port: integerVar(env, 'PORT'),
     host: env.HOST ?? fallback('HOST'),
@@ -311,10 +274,12 @@ function readConfig(env: Env): Config {
       repeatLogIntervalMs: integerVar(env, 'PROBLEM_LOG_INTERVAL_MS'),
     },
   };
+  if (production) checkValuesInProduction(config, env);
+  return config;
 }
 
-/** IDEMPOTENCY_ENCRYPTION_KEY: a key or a key ring; a key typed by hand is refused in production. */
-function encryptionKeyRing(text: string | undefined, production: boolean): RingKey[] | undefined {
+/** IDEMPOTENCY_ENCRYPTION_KEY: a key or a key ring (production's rules: config-variables.ts). */
+function encryptionKeyRing(text: string | undefined): RingKey[] | undefined {
   if (text === undefined) return undefined;
   let ring: RingKey[];
   try {
@@ -322,69 +287,18 @@ function encryptionKeyRing(text: string | undefined, production: boolean): RingK
   } catch (err) {
     throw new ConfigError('IDEMPOTENCY_ENCRYPTION_KEY', (err as Error).message);
   }
-  const weak = ring.find(({ key }) => notRandom(key));
-  if (production && weak) throw new ConfigError('IDEMPOTENCY_ENCRYPTION_KEY', `key "${weak.id}" ${NOT_RANDOM}`);
   return ring;
 }
 
-/** IDEMPOTENCY_FINGERPRINT_KEY: base64 of at least 32 bytes; not random enough is refused in production. */
-function fingerprintSecret(base64: string | undefined, production: boolean): Buffer | undefined {
+/** IDEMPOTENCY_FINGERPRINT_KEY: base64 of at least 32 bytes (production's rules: config-variables.ts). */
+function fingerprintSecret(base64: string | undefined): Buffer | undefined {
   if (base64 === undefined) return undefined;
   const text = base64.trim();
   const key = text === '' ? undefined : strictBase64(text);
   if (key === undefined) throw new ConfigError('IDEMPOTENCY_FINGERPRINT_KEY', 'is not valid base64');
   if (key.length < 32) throw new ConfigError('IDEMPOTENCY_FINGERPRINT_KEY', `must be base64 of at least 32 bytes, got ${key.length}`);
-  if (production && notRandom(key)) throw new ConfigError('IDEMPOTENCY_FINGERPRINT_KEY', NOT_RANDOM);
   return key;
 }
-
-const NOT_RANDOM = 'is not random (all zero, a few repeated bytes, or text such as a passphrase): generate one with openssl rand -base64 32';
-
-/**
- * A key typed by hand rather than generated: all zero, a few bytes repeated (32 random bytes hold
- * about 30 distinct values; fewer than 16 does not happen by chance), or printable text (a
- * passphrase base64-encoded: 32 random bytes are all printable ASCII about once in 10^14).
- */
-function notRandom(key: Buffer): boolean {
-  return new Set(key).size < 16 || key.every((byte) => byte >= 0x20 && byte <= 0x7e);
-}
-
-/**
- * Production's rules on the secrets' files (NAME_FILE): neither the file nor a directory on its
- * way may be replaceable by any user, or anyone on the host could name a client or a key. The
- * file is checked where it really is (through any symlink, as Kubernetes mounts secrets), its
- * directory both there and where the path names it.
- */
-function checkSecretFiles(env: Env): void {
-  for (const name of FILE_NAMES.map((n) => `${n}_FILE`)) {
-    const path = env[name];
-    if (path === undefined) continue;
-    const real = realpathSync(path);
-    if ((statSync(real).mode & 0o002) !== 0) throw new ConfigError(name, 'names a file any user may write (chmod o-w it) when NODE_ENV=production');
-    for (const dir of new Set([dirname(real), dirname(path)])) {
-      const mode = statSync(dir).mode;
-      if ((mode & 0o002) !== 0 && (mode & 0o1000) === 0) throw new ConfigError(name, 'is in a directory any user may write to when NODE_ENV=production');
-    }
-  }
-}
-
-/** Production's rule on the Redis connection: outside loopback, TLS and a password (with or without an ACL user). */
-function checkRedisTransport(redis: RedisConnection): void {
-  const { topology } = redis;
-  const [variable, hosts] =
-    topology.kind === 'single'
-      ? ['REDIS_URL', [topology.host]]
-      : topology.kind === 'sentinel'
-        ? ['REDIS_SENTINELS', topology.sentinels.map((s) => s.host)]
-        : ['REDIS_CLUSTER_NODES', topology.nodes.map((n) => n.host)];
-  if (hosts.every(isLoopback)) return;
-  if (!redis.tls) throw new ConfigError(variable, 'a Redis outside loopback needs TLS when NODE_ENV=production (rediss:// or REDIS_TLS=true)');
-  if (redis.password === undefined)
-    throw new ConfigError(variable, 'a Redis outside loopback needs a password (REDIS_PASSWORD, with REDIS_USERNAME for an ACL user) when NODE_ENV=production');
-}
-
-/** The shortest replay window production accepts: a caller's retries must find their record. */
-const MIN_PRODUCTION_TTL_SECONDS = 3600;
 
 /** A value given directly or as NAME_FILE (a path to a file holding it, as Docker/K8s secrets are mounted). */
 function secret(env: Env, name: string): string | undefined {
@@ -595,10 +509,6 @@ function bodyLimitBytes(value: string): number {
   const bytes = Number(match[1]) * UNITS[(match[2] ?? '').toLowerCase()]!;
   if (bytes < 1 || bytes > 64 * 1024 * 1024) throw new ConfigError('BODY_LIMIT', `must be between 1 byte and 64mb, got "${value}"`);
   return bytes;
-}
-
-function isLoopback(hostname: string): boolean {
-  return hostname === 'localhost' || hostname === '[::1]' || hostname === '::1' || /^127\.\d+\.\d+\.\d+$/.test(hostname);
 }
 
 /** A client's `rateLimit`: requestsPerSecond above 0, burst a whole number (default: one second's worth). */

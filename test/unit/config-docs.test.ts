@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { loadConfig } from '../../src/config.js';
-import { FILE_NAMES, SECRET_NAMES, VARIABLES, variable } from '../../src/config-variables.js';
+import { FILE_NAMES, SECRET_NAMES, VARIABLES, variable, type Variable } from '../../src/config-variables.js';
 import { CONFIGURATION_DOC, withVariablesTable } from '../../scripts/generate.js';
 
 describe('configuration declared once', () => {
@@ -22,6 +22,16 @@ describe('configuration declared once', () => {
     for (const name of read) assert.ok(declared.has(name as never) || name.endsWith('_FILE'), `${name} is read but not declared`);
     const readOrLooked = new Set([...read, ...SECRET_NAMES, ...FILE_NAMES]);
     for (const name of declared) assert.ok(readOrLooked.has(name), `${name} is declared but config.ts never reads it`);
+  });
+
+  it('every variable a production rule names is declared', () => {
+    const declared = new Set<string>(VARIABLES.map((v) => v.name));
+    for (const v of VARIABLES as readonly Variable[]) {
+      for (const rule of v.production ?? []) {
+        const named = rule.kind === 'required' ? rule.when?.variable : rule.kind === 'distinct-keys' ? rule.from : undefined;
+        if (named !== undefined) assert.ok(declared.has(named), `${v.name}: its production rule names ${named}, which is not declared`);
+      }
+    }
   });
 
   it('the parser applies the declared defaults', () => {

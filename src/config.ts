@@ -1,14 +1,21 @@
 /**
  * Configuration from the environment (docs/contract.md, Configuration), validated once at start-up.
  * Any problem stops start-up with one message naming the variable (never its value: some are
- * secrets). Nothing else in src/ reads process.env.
+ * secrets). Nothing else in src/ reads process.env. readConfig puts the parts together; each
+ * area's parsing (readers, Galileo credentials, clients, keys, Redis) and the production rules
+ * live in src/config/, the declaration of every variable in config-variables.ts.
  */
 import { readFileSync } from 'node:fs';
-import { FIXED, SECRET_NAMES, variable, type VariableName } from './config-variables.js';
+import { FIXED, SECRET_NAMES } from './config-variables.js';
+import { parseClients } from './config/clients.js';
 import { ConfigError } from './config/config-error.js';
+import { galileoCredentials } from './config/galileo-credentials.js';
+import { encryptionKeyRing, fingerprintSecret } from './config/keys.js';
 import { checkPresenceInProduction, checkValuesInProduction } from './config/production-rules.js';
-import { parseKeyRing, strictBase64, type RingKey } from './idempotency/codec.js';
-import type { HostPort, RedisConnection } from './idempotency/redis-client.js';
+import { choiceVar, choices, fallback, integerVar, optionalUrl, secret, type Env } from './config/readers.js';
+import { redisConnection } from './config/redis.js';
+import type { RingKey } from './idempotency/codec.js';
+import type { RedisConnection } from './idempotency/redis-client.js';
 
 export interface ClientConfig {
   name: string;
@@ -114,8 +121,6 @@ export interface Config {
 
 export { ConfigError };
 
-type Env = Record<string, string | undefined>;
-
 /** The variables axios reads (through proxy-from-env) to pick an outbound proxy. */
 const PROXY_VARIABLES = ['http_proxy', 'https_proxy', 'all_proxy'].flatMap((name) => [name, name.toUpperCase(), `npm_config_${name}`]);
 
@@ -173,37 +178,8 @@ function readConfig(env: Env): Config {
   const production = env.NODE_ENV === 'production';
   if (production) checkPresenceInProduction(env);
   const baseUrl = optionalUrl(env, 'GALILEO_BASE_URL');
-  const apiLogin = secret(env, 'GALILEO_API_LOGIN');
-  const apiTransKey = secret(env, 'GALILEO_API_TRANS_KEY');
-  const providerIdText = secret(env, 'GALILEO_PROVIDER_ID');
+  const credentials = galileoCredentials(env, baseUrl);
   const clientsText = secret(env, 'GATEWAY_CLIENTS');
-
-  const given = [apiLogin, apiTransKey, providerIdText].filter((v) => v !== undefined).length;
-  if (given !== 0 && given !== 3) {
-    const missing = [
-      ['GALILEO_API_LOGIN', apiLogin],
-      ['GALILEO_API_TRANS_KEY', apiTransKey],
-      ['GALILEO_PROVIDER_ID', providerIdText],
-    ].find(([, v]) => v === undefined)![0]!;
-    throw new ConfigError(missing, 'the three Galileo credentials must be set together');
-  }
-  if (baseUrl !== undefined && given === 0) {
-    throw new ConfigError('GALILEO_API_LOGIN', 'credentials are required when GALILEO_BASE_URL is set');
-  }
-  const credentials =
-    given === 3
-      ? {
-          apiLogin: apiLogin!,
-          apiTransKey: apiTransKey!,
-          providerId: integer(
-            'GALILEO_PROVIDER_ID',
-            providerIdText!,
-            variable('GALILEO_PROVIDER_ID').min!,
-            variable('GALILEO_PROVIDER_ID').max!,
-            'the provider id',
-          ),
-        }
-      : undefined;
 
   const auth = choiceVar(env, 'GATEWAY_AUTH');
   if (auth === 'off' && clientsText !== undefined) throw new ConfigError('GATEWAY_AUTH', 'is "off" but GATEWAY_CLIENTS is set: remove one');
@@ -278,175 +254,6 @@ function readConfig(env: Env): Config {
   return config;
 }
 
-/** IDEMPOTENCY_ENCRYPTION_KEY: a key or a key ring (production's rules: config-variables.ts). */
-function encryptionKeyRing(text: string | undefined): RingKey[] | undefined {
-  if (text === undefined) return undefined;
-  let ring: RingKey[];
-  try {
-    ring = parseKeyRing(text);
-  } catch (err) {
-    throw new ConfigError('IDEMPOTENCY_ENCRYPTION_KEY', (err as Error).message);
-  }
-  return ring;
-}
-
-/** IDEMPOTENCY_FINGERPRINT_KEY: base64 of at least 32 bytes (production's rules: config-variables.ts). */
-function fingerprintSecret(base64: string | undefined): Buffer | undefined {
-  if (base64 === undefined) return undefined;
-  const text = base64.trim();
-  const key = text === '' ? undefined : strictBase64(text);
-  if (key === undefined) throw new ConfigError('IDEMPOTENCY_FINGERPRINT_KEY', 'is not valid base64');
-  if (key.length < 32) throw new ConfigError('IDEMPOTENCY_FINGERPRINT_KEY', `must be base64 of at least 32 bytes, got ${key.length}`);
-  return key;
-}
-
-/** A value given directly or as NAME_FILE (a path to a file holding it, as Docker/K8s secrets are mounted). */
-function secret(env: Env, name: string): string | undefined {
-  const direct = env[name];
-  const file = env[`${name}_FILE`];
-  if (direct !== undefined && file !== undefined) {
-    throw new ConfigError(name, `set either ${name} or ${name}_FILE, not both`);
-  }
-  if (file !== undefined) {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (err) {
-      throw new ConfigError(`${name}_FILE`, `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
-    }
-    const value = text.replace(/\r?\n$/, '');
-    if (value === '') throw new ConfigError(`${name}_FILE`, `${file} is empty`);
-    return value;
-  }
-  if (direct === '') throw new ConfigError(name, 'is set but empty');
-  return direct;
-}
-
-function optionalUrl(env: Env, name: string): string | undefined {
-  const value = env[name];
-  if (value === undefined || value === '') return undefined;
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new ConfigError(name, 'is not a valid URL');
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(name, 'must use http: or https:');
-  return value.replace(/\/+$/, '');
-}
-
-/**
- * One Redis server (REDIS_URL), Sentinel (REDIS_SENTINELS + REDIS_SENTINEL_MASTER) or Cluster
- * (REDIS_CLUSTER_NODES). Credentials come from the URL or REDIS_USERNAME / REDIS_PASSWORD(_FILE),
- * and are never part of a message.
- */
-function redisConnection(env: Env): RedisConnection {
-  const url = nonEmpty(env, 'REDIS_URL');
-  const sentinels = nonEmpty(env, 'REDIS_SENTINELS');
-  const masterName = nonEmpty(env, 'REDIS_SENTINEL_MASTER');
-  const clusterNodes = nonEmpty(env, 'REDIS_CLUSTER_NODES');
-  if (sentinels !== undefined && clusterNodes !== undefined) {
-    throw new ConfigError('REDIS_CLUSTER_NODES', 'set either REDIS_SENTINELS or REDIS_CLUSTER_NODES, not both');
-  }
-  if (url !== undefined && (sentinels ?? clusterNodes) !== undefined) {
-    throw new ConfigError('REDIS_URL', `set either REDIS_URL or ${sentinels !== undefined ? 'REDIS_SENTINELS' : 'REDIS_CLUSTER_NODES'}, not both`);
-  }
-  if (sentinels !== undefined && masterName === undefined) throw new ConfigError('REDIS_SENTINEL_MASTER', 'is required with REDIS_SENTINELS');
-  if (masterName !== undefined && sentinels === undefined) throw new ConfigError('REDIS_SENTINELS', 'is required with REDIS_SENTINEL_MASTER');
-
-  let username = nonEmpty(env, 'REDIS_USERNAME');
-  let password = secret(env, 'REDIS_PASSWORD');
-  const sentinelPassword = secret(env, 'REDIS_SENTINEL_PASSWORD');
-  if (sentinelPassword !== undefined && sentinels === undefined) {
-    throw new ConfigError('REDIS_SENTINEL_PASSWORD', 'is only used with REDIS_SENTINELS');
-  }
-  const tlsText = nonEmpty(env, 'REDIS_TLS');
-  if (tlsText !== undefined && !choices('REDIS_TLS').includes(tlsText)) throw new ConfigError('REDIS_TLS', mustBeOneOf('REDIS_TLS'));
-  let tls = tlsText === 'true';
-  const tlsCa = caFile(env, 'REDIS_TLS_CA_FILE');
-
-  if (sentinels !== undefined) {
-    return {
-      topology: { kind: 'sentinel', sentinels: hostPorts('REDIS_SENTINELS', sentinels, 26379), masterName: masterName! },
-      username,
-      password,
-      sentinelPassword,
-      tls,
-      tlsCa,
-    };
-  }
-  if (clusterNodes !== undefined) {
-    return { topology: { kind: 'cluster', nodes: hostPorts('REDIS_CLUSTER_NODES', clusterNodes, 6379) }, username, password, tls, tlsCa };
-  }
-  const parsed = parseRedisUrl(url ?? fallback('REDIS_URL'));
-  if (tlsText !== undefined) throw new ConfigError('REDIS_TLS', 'with REDIS_URL, choose TLS by the scheme: rediss://');
-  tls = parsed.tls;
-  if (parsed.username !== undefined) {
-    if (username !== undefined) throw new ConfigError('REDIS_USERNAME', 'REDIS_URL already names a user: set one, not both');
-    username = parsed.username;
-  }
-  if (parsed.password !== undefined) {
-    if (password !== undefined) throw new ConfigError('REDIS_PASSWORD', 'REDIS_URL already holds a password: set one, not both');
-    password = parsed.password;
-  }
-  return { topology: { kind: 'single', host: parsed.host, port: parsed.port, db: parsed.db }, username, password, tls, tlsCa };
-}
-
-function parseRedisUrl(value: string): { host: string; port: number; db: number; tls: boolean; username?: string; password?: string } {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new ConfigError('REDIS_URL', 'is not a valid URL');
-  }
-  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new ConfigError('REDIS_URL', 'must use redis: or rediss:');
-  if (url.search !== '' || url.hash !== '') throw new ConfigError('REDIS_URL', 'query parameters and fragments are not supported');
-  if (url.hostname === '') throw new ConfigError('REDIS_URL', 'has no host');
-  const dbText = url.pathname.replace(/^\/+|\/+$/g, '');
-  const db = dbText === '' ? 0 : integer('REDIS_URL', dbText, 0, 1_000_000, 'the database number');
-  const decode = (part: string): string | undefined => {
-    if (part === '') return undefined;
-    try {
-      return decodeURIComponent(part);
-    } catch {
-      throw new ConfigError('REDIS_URL', 'has a badly percent-encoded user or password');
-    }
-  };
-  return {
-    host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
-    port: url.port === '' ? 6379 : Number(url.port),
-    db,
-    tls: url.protocol === 'rediss:',
-    username: decode(url.username),
-    password: decode(url.password),
-  };
-}
-
-/** `host:port,host:port` (IPv6 in brackets: `[::1]:6379`); a missing port is `defaultPort`. */
-function hostPorts(name: string, value: string, defaultPort: number): HostPort[] {
-  return value.split(',').map((entry, i) => {
-    const text = entry.trim();
-    const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([^\s:[\]]+))(?::(\d+))?$/.exec(text);
-    if (!match) throw new ConfigError(name, `entry ${i + 1} must be host:port`);
-    const port = match[3] === undefined ? defaultPort : integer(name, match[3], 1, 65535, `the port of entry ${i + 1}`);
-    return { host: match[1] ?? match[2]!, port };
-  });
-}
-
-/** PEM certificates of the CA that signed the Redis servers' certificates (a private CA). */
-function caFile(env: Env, name: string): string | undefined {
-  const path = nonEmpty(env, name);
-  if (path === undefined) return undefined;
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new ConfigError(name, `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
-  }
-  if (!text.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError(name, `${path} holds no PEM certificate`);
-  return text;
-}
-
 /**
  * The store adds a Redis Cluster hash tag after the prefix (`{bucket}`); a brace in the prefix
  * would become the hash tag instead and could split a record from its bucket's keys.
@@ -454,51 +261,6 @@ function caFile(env: Env, name: string): string | undefined {
 function keyPrefix(value: string): string {
   if (/[{}]/.test(value)) throw new ConfigError('IDEMPOTENCY_KEY_PREFIX', 'must not contain { or } (the store adds its own Redis Cluster hash tags)');
   return value;
-}
-
-function nonEmpty(env: Env, name: string): string | undefined {
-  const value = env[name];
-  return value === undefined || value.trim() === '' ? undefined : value.trim();
-}
-
-/** An integer variable, with the default and bounds its declaration gives (config-variables.ts). */
-function integerVar(env: Env, name: VariableName): number {
-  const { default: fallback, min, max } = variable(name);
-  const value = env[name];
-  if (value === undefined || value === '') return Number(fallback);
-  return integer(name, value, min ?? 0, max ?? Number.MAX_SAFE_INTEGER);
-}
-
-/** The declared default of a text variable. */
-function fallback(name: VariableName): string {
-  return String(variable(name).default);
-}
-
-/** The declared values of a choice variable. */
-function choices(name: VariableName): readonly string[] {
-  return variable(name).choices ?? [];
-}
-
-function mustBeOneOf(name: VariableName): string {
-  return `must be one of ${choices(name)
-    .map((c) => `"${c}"`)
-    .join(', ')}`;
-}
-
-/** A choice variable: one of its declared values, or its declared default when unset. */
-function choiceVar(env: Env, name: VariableName): string {
-  const value = env[name] ?? fallback(name);
-  if (!choices(name).includes(value)) throw new ConfigError(name, `${mustBeOneOf(name)}, got "${value}"`);
-  return value;
-}
-
-/** `what` names the part of a value checked, for values whose whole text must not be echoed (a URL with a password). */
-function integer(name: string, value: string, min: number, max: number, what?: string): number {
-  const subject = what === undefined ? 'must be' : `${what} must be`;
-  if (!/^\d+$/.test(value.trim())) throw new ConfigError(name, what === undefined ? `must be an integer, got "${value}"` : `${subject} an integer`);
-  const n = Number(value.trim());
-  if (n < min || n > max) throw new ConfigError(name, `${subject} between ${min} and ${max}${what === undefined ? `, got ${n}` : ''}`);
-  return n;
 }
 
 const UNITS: Record<string, number> = { '': 1, b: 1, kb: 1024, mb: 1024 * 1024 };
@@ -509,67 +271,4 @@ function bodyLimitBytes(value: string): number {
   const bytes = Number(match[1]) * UNITS[(match[2] ?? '').toLowerCase()]!;
   if (bytes < 1 || bytes > 64 * 1024 * 1024) throw new ConfigError('BODY_LIMIT', `must be between 1 byte and 64mb, got "${value}"`);
   return bytes;
-}
-
-/** A client's `rateLimit`: requestsPerSecond above 0, burst a whole number (default: one second's worth). */
-function clientRateLimit(given: unknown, entry: string, fail: (message: string) => never): RateLimit | undefined {
-  if (given === undefined) return undefined;
-  const limit = given as { requestsPerSecond?: unknown; burst?: unknown } | null;
-  if (typeof limit !== 'object' || limit === null || Array.isArray(limit))
-    return fail(`${entry}: rateLimit must be an object { "requestsPerSecond": N, "burst": M }`);
-  const unknown = Object.keys(limit).find((k) => k !== 'requestsPerSecond' && k !== 'burst');
-  if (unknown !== undefined) return fail(`${entry}: rateLimit has an unknown member "${unknown}"`);
-  const rate = limit.requestsPerSecond;
-  if (typeof rate !== 'number' || !Number.isFinite(rate) || rate <= 0 || rate > 1_000_000)
-    return fail(`${entry}: rateLimit.requestsPerSecond must be a number above 0 and at most 1000000`);
-  const burst = limit.burst ?? Math.max(1, Math.ceil(rate));
-  if (typeof burst !== 'number' || !Number.isInteger(burst) || burst < 1 || burst > 1_000_000)
-    return fail(`${entry}: rateLimit.burst must be a whole number from 1 to 1000000`);
-  return { requestsPerSecond: rate, burst };
-}
-
-/** SHA-256 of the empty string: a client configured with no key at all. */
-const EMPTY_KEY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
-
-function parseClients(text: string): ClientConfig[] {
-  const fail = (message: string): never => {
-    throw new ConfigError('GATEWAY_CLIENTS', message);
-  };
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    return fail('is not valid JSON');
-  }
-  if (!Array.isArray(raw) || raw.length === 0) return fail('must be a non-empty JSON array');
-  const names = new Set<string>();
-  const hashes = new Map<string, string>();
-  return raw.map((entry: unknown, i) => {
-    const c = entry as { name?: unknown; keySha256?: unknown; operations?: unknown; rateLimit?: unknown } | null;
-    if (typeof c !== 'object' || c === null) return fail(`entry ${i} is not an object`);
-    if (typeof c.name !== 'string' || !/^[A-Za-z0-9._-]{1,64}$/.test(c.name)) {
-      return fail(`entry ${i}: name must be 1-64 characters of letters, digits, ".", "_" or "-"`);
-    }
-    if (names.has(c.name)) return fail(`entry ${i}: duplicate name "${c.name}"`);
-    names.add(c.name);
-    const given: unknown = c.keySha256;
-    const list = typeof given === 'string' ? [given] : given;
-    if (!Array.isArray(list) || list.length === 0 || !list.every((h) => typeof h === 'string' && /^[0-9a-f]{64}$/i.test(h))) {
-      return fail(
-        `entry ${i} (${c.name}): keySha256 must be 64 hex characters, or an array of them while a key is rotated (the SHA-256 of the key, never the key)`,
-      );
-    }
-    const own = new Set<string>();
-    for (const hash of (list as string[]).map((h) => h.toLowerCase())) {
-      if (hashes.has(hash)) return fail(`entry ${i} (${c.name}): the same key as client "${hashes.get(hash)}" (each client needs its own key)`);
-      if (own.has(hash)) return fail(`entry ${i} (${c.name}): keySha256 lists the same hash twice`);
-      if (hash === EMPTY_KEY_SHA256) return fail(`entry ${i} (${c.name}): keySha256 is the hash of an empty key`);
-      own.add(hash);
-    }
-    for (const hash of own) hashes.set(hash, c.name);
-    if (!Array.isArray(c.operations) || c.operations.length === 0 || !c.operations.every((o) => typeof o === 'string' && o !== '')) {
-      return fail(`entry ${i} (${c.name}): operations must be a non-empty array of operation names or "*"`);
-    }
-    return { name: c.name, keySha256: [...own], operations: c.operations, rateLimit: clientRateLimit(c.rateLimit, `entry ${i} (${c.name})`, fail) };
-  });
 }

@@ -10,8 +10,7 @@ import { dirname } from 'node:path';
 import { FILE_NAMES, VARIABLES, type ProductionRule, type Variable } from '../config-variables.js';
 import type { Config } from '../config.js';
 import { ConfigError } from './config-error.js';
-
-type Env = Record<string, string | undefined>;
+import type { Env } from './readers.js';
 
 /** Before parsing: every required variable is given, and no secret's file can be replaced by another user. */
 export function checkPresenceInProduction(env: Env): void {

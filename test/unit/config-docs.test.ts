@@ -4,7 +4,7 @@
  * applies are the declared ones.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { loadConfig } from '../../src/config.js';
 import { FILE_NAMES, SECRET_NAMES, VARIABLES, variable, type Variable } from '../../src/config-variables.js';
 import { CONFIGURATION_DOC, withVariablesTable } from '../../scripts/generate.js';
@@ -15,8 +15,10 @@ describe('configuration declared once', () => {
     assert.equal(doc, withVariablesTable(doc), 'docs/configuration.md is stale: run npm run generate');
   });
 
-  it('every variable config.ts reads is declared, and every declared one is read', () => {
-    const source = readFileSync(new URL('../../src/config.ts', import.meta.url), 'utf8');
+  it('every variable config.ts (and src/config/) reads is declared, and every declared one is read', () => {
+    const dir = new URL('../../src/config/', import.meta.url);
+    const files = [new URL('../../src/config.ts', import.meta.url), ...readdirSync(dir).map((name) => new URL(name, dir))];
+    const source = files.map((file) => readFileSync(file, 'utf8')).join('\n');
     const read = new Set([...source.matchAll(/\benv\.([A-Z][A-Z0-9_]+)|'([A-Z][A-Z0-9_]{2,})'/g)].map((m) => (m[1] ?? m[2])!));
     const declared = new Set(VARIABLES.map((v) => v.name));
     for (const name of read) assert.ok(declared.has(name as never) || name.endsWith('_FILE'), `${name} is read but not declared`);

@@ -586,9 +586,10 @@ interface Goal {
 
 /** RSS is "stable" when, once the store is full, it grows less than this. */
 const RSS_SLOPE_LIMIT_MB_PER_MIN = 5;
-/** The serving process after the whole benchmark (MiB; /proc reports kB, so MB here are MiB). */
-const RSS_LIMIT_MB = 150;
+/** The Redis gateway after the whole benchmark (MiB; /proc reports kB, so MB here are MiB): issue 21. */
+const RSS_LIMIT_MB = 200;
 
+/** Issue 21's targets ("The redesign pays for itself"), then the run's own checks. */
 function goals(cells: Cell[], rssAfterRunMb: Record<string, number>, rss: RssRun | undefined, memoryStore: MemoryStoreResult): Goal[] {
   const r = ratios(cells);
   const check = (goal: string, items: Ratio[], ok: (v: number) => boolean): Goal => ({
@@ -598,20 +599,22 @@ function goals(cells: Cell[], rssAfterRunMb: Record<string, number>, rss: RssRun
   });
   const cpu = (name: string) => r.cpu.filter((x) => x.name === name);
   const bad = cells.filter((c) => c.errors + c.non2xx > 0);
-  const gatewayRss = Object.entries(rssAfterRunMb).filter(([name]) => name.startsWith('gateway'));
+  const redisRss = rssAfterRunMb['gateway-redis'];
   return [
-    check('forwarded, memory store: gateway CPU per request ≤ 0.6 × the peer’s', cpu('gateway-memory / peer'), (v) => v <= 0.6),
-    check('forwarded, Redis store: gateway CPU per request ≤ 0.7 × the peer’s', cpu('gateway-redis / peer'), (v) => v <= 0.7),
-    check('replay: CPU per request ≤ 2 × the bare proxy’s', cpu('replay / baseline'), (v) => v <= 2),
+    check('forwarded, memory store: gateway CPU per request ≤ 0.9 × the peer’s, every cell', cpu('gateway-memory / peer'), (v) => v <= 0.9),
+    check('forwarded, Redis store: gateway CPU per request ≤ 0.9 × the peer’s, every cell', cpu('gateway-redis / peer'), (v) => v <= 0.9),
     check(
-      'added p50 at one connection (gateway, memory − bare proxy) ≤ 0.5 ms',
-      r.addedP50Ms.filter((x) => x.name.startsWith('gateway-memory')),
-      (v) => v <= 0.5,
+      'replay: CPU per request ≤ 1.5 × the bare proxy’s at 16 connections',
+      cpu('replay / baseline').filter((x) => x.connections === 16),
+      (v) => v <= 1.5,
     ),
     {
-      goal: `RSS of the serving process after the whole run ≤ ${RSS_LIMIT_MB} MiB`,
-      measured: gatewayRss.map(([name, mb]) => `${name}: ${mb}`).join(', ') || 'not measured',
-      pass: gatewayRss.length === 0 ? undefined : gatewayRss.every(([, mb]) => mb <= RSS_LIMIT_MB),
+      goal: `RSS of the Redis gateway after the whole run ≤ ${RSS_LIMIT_MB} MiB`,
+      measured:
+        redisRss === undefined
+          ? 'not measured'
+          : `${redisRss} (memory gateway: ${rssAfterRunMb['gateway-memory'] ?? 'not measured'}, bounded by IDEMPOTENCY_MAX_BYTES)`,
+      pass: redisRss === undefined ? undefined : redisRss <= RSS_LIMIT_MB,
     },
     {
       goal: 'no errors and no non-2xx in any scenario (warm-ups included)',

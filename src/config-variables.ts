@@ -185,7 +185,14 @@ export const VARIABLES = [
     meaning: 'how long a consumed answer is replayed',
     production: 'at least 3600',
   },
-  { name: 'IDEMPOTENCY_MAX_ENTRIES', kind: 'integer', default: 100_000, min: 1, max: 100_000_000, meaning: 'memory store bound' },
+  { name: 'IDEMPOTENCY_MAX_ENTRIES', kind: 'integer', default: 100_000, min: 1, max: 100_000_000, meaning: 'memory store bound, in records' },
+  {
+    name: 'IDEMPOTENCY_MAX_BYTES',
+    kind: 'size',
+    default: '64mb',
+    meaning:
+      'memory store bound, in bytes of heap (`64mb`, `1gb`, bytes; at least 1mb): the kept answers plus a fixed overhead per record. Start-up refuses a bound the V8 heap cannot hold next to the rest of the gateway (raise `--max-old-space-size` with it; docs/operations.md, Memory)',
+  },
   {
     name: 'IDEMPOTENCY_ENCRYPTION_KEY',
     kind: 'key',

@@ -5,6 +5,7 @@
  */
 import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
+import v8 from 'node:v8';
 import { FILE_NAMES, SECRET_NAMES, variable, type VariableName } from './config-variables.js';
 import { parseKeyRing, strictBase64 } from './idempotency/codec.js';
 import type { HostPort, RedisConnection } from './idempotency/redis-client.js';
@@ -82,6 +83,8 @@ export interface Config {
     keyPrefix: string;
     ttlSeconds: number;
     maxEntries: number;
+    /** Bytes of heap the memory store may hold (its records' strings plus a fixed overhead each). */
+    maxBytes: number;
     /** One key (base64 of 32 bytes) or a key ring `id:base64,...` (the first encrypts), validated here. */
     encryptionKey: string | undefined;
     /**
@@ -122,9 +125,13 @@ const PROXY_VARIABLES = ['http_proxy', 'https_proxy', 'all_proxy'].flatMap((name
 /** NODE_ENV values the gateway knows; any other (a typo such as "prod") is refused. */
 const NODE_ENVS = choices('NODE_ENV');
 
-export function loadConfig(env: Env = process.env): Config {
+/**
+ * `heapLimitBytes`: V8's heap limit (heap_size_limit, which --max-old-space-size sets); the memory
+ * store's bound must leave GATEWAY_HEAP_BYTES of it to the rest of the gateway.
+ */
+export function loadConfig(env: Env = process.env, heapLimitBytes = v8.getHeapStatistics().heap_size_limit): Config {
   try {
-    return readConfig(env);
+    return readConfig(env, heapLimitBytes);
   } catch (err) {
     if (err instanceof ConfigError) throw new ConfigError(err.variable, withoutSecrets(err.detail, env));
     throw err;
@@ -166,7 +173,7 @@ function fileText(path: string | undefined): string | undefined {
   }
 }
 
-function readConfig(env: Env): Config {
+function readConfig(env: Env, heapLimitBytes: number): Config {
   if (env.NODE_ENV !== undefined && env.NODE_ENV !== '' && !NODE_ENVS.includes(env.NODE_ENV)) {
     throw new ConfigError('NODE_ENV', `must be one of ${NODE_ENVS.join(', ')} (or unset), got "${env.NODE_ENV}"`);
   }
@@ -267,6 +274,9 @@ function readConfig(env: Env): Config {
     }
   }
 
+  const maxBytes = sizeVar(env, 'IDEMPOTENCY_MAX_BYTES', MIB, 1024 ** 4);
+  if (store === 'memory') checkHeapRoom(maxBytes, heapLimitBytes);
+
   const headersTimeoutMs = integerVar(env, 'HTTP_HEADERS_TIMEOUT_MS');
   const requestTimeoutMs = integerVar(env, 'HTTP_REQUEST_TIMEOUT_MS');
   if (headersTimeoutMs > requestTimeoutMs) throw new ConfigError('HTTP_HEADERS_TIMEOUT_MS', `must not exceed HTTP_REQUEST_TIMEOUT_MS (${requestTimeoutMs})`);
@@ -301,10 +311,11 @@ function readConfig(env: Env): Config {
       keyPrefix: keyPrefix(env.IDEMPOTENCY_KEY_PREFIX ?? fallback('IDEMPOTENCY_KEY_PREFIX')),
       ttlSeconds,
       maxEntries: integerVar(env, 'IDEMPOTENCY_MAX_ENTRIES'),
+      maxBytes,
       encryptionKey,
       fingerprintKey,
     },
-    bodyLimit: bodyLimitBytes(env.BODY_LIMIT ?? fallback('BODY_LIMIT')),
+    bodyLimit: sizeVar(env, 'BODY_LIMIT', 1, 64 * MIB),
     logLevel: choiceVar(env, 'LOG_LEVEL'),
     drainTimeoutMs: integerVar(env, 'SHUTDOWN_DRAIN_MS'),
     diagnostics: {
@@ -312,6 +323,34 @@ function readConfig(env: Env): Config {
       repeatLogIntervalMs: integerVar(env, 'PROBLEM_LOG_INTERVAL_MS'),
     },
   };
+}
+
+/**
+ * The part of V8's heap limit the gateway needs besides the memory store's records: the young
+ * generation (heap_size_limit counts 3 semi-spaces; Node 24 gives a 64-bit process 64 MiB ones
+ * unless --max-semi-space-size says less, so 192 MiB at most: with a smaller semi-space this
+ * reserves more than needed, never less) plus what the rest of the gateway keeps live under load
+ * and the garbage between two full collections. Measured (docs/operations.md, Memory): heap used
+ * after each full collection (--trace-gc) of the Redis gateway under load at 16 and 64
+ * connections, both operations: at most 33.4 MiB. 96 MiB is nearly three times that.
+ */
+export const GATEWAY_HEAP_BYTES = (192 + 96) * 1024 * 1024;
+
+/**
+ * The memory store can grow to IDEMPOTENCY_MAX_BYTES of heap: with less than GATEWAY_HEAP_BYTES
+ * of V8's heap limit left, the process would run out of heap under load (a crash, every claim in
+ * flight lost). Refused at start-up instead, with the two ways out.
+ */
+function checkHeapRoom(maxBytes: number, heapLimitBytes: number): void {
+  const short = maxBytes + GATEWAY_HEAP_BYTES - heapLimitBytes;
+  if (short <= 0) return;
+  const mib = (bytes: number) => Math.ceil(bytes / MIB);
+  throw new ConfigError(
+    'IDEMPOTENCY_MAX_BYTES',
+    `the memory store's ${mib(maxBytes)} MiB and the ${mib(GATEWAY_HEAP_BYTES)} MiB the rest of the gateway needs exceed the V8 heap limit ` +
+      `(${mib(heapLimitBytes)} MiB): raise node's --max-old-space-size by at least ${mib(short)} (MB), or lower IDEMPOTENCY_MAX_BYTES ` +
+      `to at most ${Math.max(0, Math.floor((heapLimitBytes - GATEWAY_HEAP_BYTES) / MIB))}mb`,
+  );
 }
 
 /** IDEMPOTENCY_FINGERPRINT_KEY: base64 of at least 32 bytes; not random enough is refused in production. */
@@ -574,14 +613,22 @@ function integer(name: string, value: string, min: number, max: number, what?: s
   return n;
 }
 
-const UNITS: Record<string, number> = { '': 1, b: 1, kb: 1024, mb: 1024 * 1024 };
+const MIB = 1024 * 1024;
+const UNITS: Record<string, number> = { '': 1, b: 1, kb: 1024, mb: MIB, gb: 1024 * MIB };
 
-function bodyLimitBytes(value: string): number {
-  const match = /^(\d+)(b|kb|mb)?$/i.exec(value);
-  if (!match) throw new ConfigError('BODY_LIMIT', `must look like 64kb, 1mb or 65536, got "${value}"`);
+/** A size variable (`64kb`, `1mb`, `2gb` or bytes; units of 1024), or its declared default when unset. */
+function sizeVar(env: Env, name: VariableName, min: number, max: number): number {
+  const value = env[name] ?? fallback(name);
+  const match = /^(\d+)(b|kb|mb|gb)?$/i.exec(value.trim());
+  if (!match) throw new ConfigError(name, `must look like 64kb, 1mb, 2gb or 65536, got "${value}"`);
   const bytes = Number(match[1]) * UNITS[(match[2] ?? '').toLowerCase()]!;
-  if (bytes < 1 || bytes > 64 * 1024 * 1024) throw new ConfigError('BODY_LIMIT', `must be between 1 byte and 64mb, got "${value}"`);
+  if (bytes < min || bytes > max) throw new ConfigError(name, `must be between ${sizeText(min)} and ${sizeText(max)}, got "${value}"`);
   return bytes;
+}
+
+function sizeText(bytes: number): string {
+  const unit = ['gb', 'mb', 'kb'].find((u) => bytes % UNITS[u]! === 0 && bytes >= UNITS[u]!);
+  return unit === undefined ? (bytes === 1 ? '1 byte' : `${bytes} bytes`) : `${bytes / UNITS[unit]!}${unit}`;
 }
 
 function isLoopback(hostname: string): boolean {

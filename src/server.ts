@@ -77,7 +77,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     };
     store = createStore(
       config.idempotency.store === 'memory'
-        ? { ...common, kind: 'memory', maxEntries: config.idempotency.maxEntries }
+        ? { ...common, kind: 'memory', maxEntries: config.idempotency.maxEntries, maxBytes: config.idempotency.maxBytes }
         : {
             ...common,
             kind: 'redis',

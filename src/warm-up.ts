@@ -38,6 +38,7 @@ export async function warmUp(options: { spec: GatewaySpec; validator: RequestVal
   const store = createStore({
     kind: 'memory',
     maxEntries: 1000,
+    maxBytes: 4 * 1024 * 1024,
     encryptionKey: randomBytes(32).toString('base64'),
     timings: { lockTtlMs: 60_000, consumedTtlMs: 60_000 },
   });

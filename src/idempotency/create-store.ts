@@ -20,6 +20,7 @@ export type StoreOptions = (CommonOptions & MemoryOptions) | (CommonOptions & Re
 interface MemoryOptions {
   kind: 'memory';
   maxEntries: number;
+  maxBytes: number;
 }
 
 interface RedisOptions {
@@ -38,7 +39,7 @@ interface RedisOptions {
 export function createStore(options: StoreOptions): IdempotencyStore {
   const codec = options.encryptionKey === undefined ? plainCodec : aesGcmCodec(parseKeyRing(options.encryptionKey));
   if (options.kind === 'memory') {
-    return new MemoryStore({ timings: options.timings, maxEntries: options.maxEntries, codec });
+    return new MemoryStore({ timings: options.timings, maxEntries: options.maxEntries, maxBytes: options.maxBytes, codec });
   }
   const commandTimeoutMs = options.commandTimeoutMs ?? 1000;
   return new RedisStore({

@@ -11,7 +11,7 @@ import { Worker } from 'node:worker_threads';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pathOf } from '../../scripts/lib/examples.js';
 import { sha256, startTestGateway, startTestSimulator, txId, type Simulator, type TestGateway } from '../helpers/harness.js';
-import { metricValue } from '../ops/metrics-text.js';
+import { metricValue } from '../helpers/metrics-text.js';
 
 const KEY = 'hostile-network-test-key-0123456789';
 const IVR_KEY = 'hostile-network-ivr-key-0123456789a';

@@ -16,7 +16,7 @@ import { pathOf } from '../../scripts/lib/examples.js';
 import { sha256, startTestGateway, startTestSimulator, txId, uniqueSsn, type Simulator, type TestGateway } from '../helpers/harness.js';
 import { spawnGateway } from '../helpers/process.js';
 import { deleteByPrefix } from '../../scripts/lib/redis-keys.js';
-import { gatewayRecordKey } from '../idempotency/redis-helpers.js';
+import { gatewayRecordKey } from '../helpers/redis-records.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const KEYS = { old: 'review-3-old-key-0123456789abcdef', next: 'review-3-new-key-0123456789abcdef', other: 'review-3-other-key-0123456789abc' };

@@ -14,7 +14,7 @@ import { pathOf } from '../../scripts/lib/examples.js';
 import { TestRedisSentinel } from '../../scripts/lib/redis-topologies.js';
 import { until } from '../../scripts/lib/redis-server.js';
 import { adoptPrefix } from '../../scripts/lib/redis-keys.js';
-import { gatewayRecordKey } from '../idempotency/redis-helpers.js';
+import { gatewayRecordKey } from '../helpers/redis-records.js';
 
 // No retries, short timeout: lock TTL = 500 ms + 2 s margin, the longest a fence lasts.
 const TIMEOUT_MS = 500;

@@ -12,7 +12,7 @@ import { fingerprint } from '../../src/idempotency/fingerprint.js';
 import { pathOf } from '../../scripts/lib/examples.js';
 import { sha256, startTestGateway, startTestSimulator, txId, type Simulator, type TestGateway } from '../helpers/harness.js';
 import { deleteByPrefix } from '../../scripts/lib/redis-keys.js';
-import { gatewayRecordKey } from '../idempotency/redis-helpers.js';
+import { gatewayRecordKey } from '../helpers/redis-records.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const KEYS = { A: 'store-reader-client-a-key-0123456789', B: 'store-reader-client-b-key-0123456789' };

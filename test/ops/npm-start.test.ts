@@ -11,7 +11,7 @@ import { exampleBody, pathOf } from '../../scripts/lib/examples.js';
 import { shippedNodeArgs } from '../../scripts/lib/start-command.js';
 import { txId, uniqueSsn } from '../helpers/harness.js';
 import { gatewayProcessSuite, probe, startGatewayProcess, type GatewayProcess } from '../helpers/process.js';
-import { rawConnection } from './raw-http.js';
+import { rawConnection } from '../helpers/raw-http.js';
 
 describe('ops: npm start', function () {
   // The first start may build dist/ (a few seconds on a fresh clone).

@@ -7,6 +7,7 @@ import { ConfigError, loadConfig } from './config.js';
 import { createLogger, loggableError } from './logger.js';
 import { loadGatewaySpec } from './spec.js';
 import { startGateway } from './server.js';
+import { traceLogFields } from './tracing/log-fields.js';
 
 /** A repeat of the stop signal within this window is the same signal delivered twice. */
 const REPEAT_WINDOW_MS = 1000;
@@ -30,6 +31,8 @@ const logger = createLogger({
   level: config.logLevel,
   sensitiveKeys: loadGatewaySpec().sensitiveKeys,
   pretty: process.stdout.isTTY === true && !config.production,
+  // While tracing is on, every line written inside a request names its trace and span (docs/tracing.md).
+  ...(config.tracing.export && { mixin: traceLogFields }),
 });
 
 /**

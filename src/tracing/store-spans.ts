@@ -1,0 +1,54 @@
+/**
+ * The idempotency store with a child span around each step a request takes (claim, complete,
+ * release): a decorator, so src/idempotency/ knows nothing of tracing. Outside a request (the
+ * store monitor's pings) nothing is traced.
+ */
+import { SpanKind, SpanStatusCode, trace, type Attributes, type Tracer } from '@opentelemetry/api';
+import type { IdempotencyStore } from '../idempotency/store.js';
+
+export function traceStore(store: IdempotencyStore, tracer: Tracer, kind: 'memory' | 'redis'): IdempotencyStore {
+  const step = <T>(name: string, run: () => Promise<T>, describe: (result: T) => Attributes): Promise<T> => {
+    if (trace.getActiveSpan() === undefined) return run();
+    return tracer.startActiveSpan(`idempotency ${name}`, { kind: SpanKind.INTERNAL, attributes: { 'gateway.idempotency.store': kind } }, async (span) => {
+      try {
+        const result = await run();
+        span.setAttributes(describe(result));
+        return result;
+      } catch (err) {
+        // The error's name only: a store's messages name servers and keys.
+        const type = err instanceof Error ? err.name : 'Error';
+        span.setAttribute('error.type', type);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: type });
+        throw err;
+      } finally {
+        span.end();
+      }
+    });
+  };
+  return {
+    claim: (key, fingerprint) =>
+      step(
+        'claim',
+        () => store.claim(key, fingerprint),
+        (found) => ({
+          'gateway.idempotency.state': found.state,
+          ...('sameFingerprint' in found && { 'gateway.idempotency.same_fingerprint': found.sameFingerprint }),
+        }),
+      ),
+    complete: (key, token, response) =>
+      step(
+        'complete',
+        () => store.complete(key, token, response),
+        (owned) => ({ 'gateway.idempotency.owned': owned }),
+      ),
+    release: (key, token) =>
+      step(
+        'release',
+        () => store.release(key, token),
+        (owned) => ({ 'gateway.idempotency.owned': owned }),
+      ),
+    ping: () => store.ping(),
+    inspect: () => store.inspect(),
+    close: () => store.close(),
+  };
+}

@@ -4,7 +4,7 @@
  * cut after sending) is an attempt with no Galileo status. With GALILEO_TRACEPARENT=on the attempt
  * carries the span's `traceparent` (docs/tracing.md, Propagation to Galileo).
  */
-import { SpanKind, SpanStatusCode, context, defaultTextMapSetter, type TextMapPropagator, type Tracer } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode, context, defaultTextMapSetter, trace, type TextMapPropagator, type Tracer } from '@opentelemetry/api';
 import type { AttemptHook } from '../galileo/forward.js';
 import type { SafeAttributes } from './attributes.js';
 
@@ -23,8 +23,9 @@ export function galileoAttemptSpans(options: {
     'server.address': url.hostname,
     'server.port': Number(url.port || (url.protocol === 'https:' ? 443 : 80)),
   };
-  return (operationId, attempt, send) =>
-    tracer.startActiveSpan(
+  return async (operationId, attempt, send) => {
+    const parent = context.active();
+    const span = tracer.startSpan(
       `POST ${path}/${operationId}`,
       {
         kind: SpanKind.CLIENT,
@@ -39,31 +40,31 @@ export function galileoAttemptSpans(options: {
           }),
         },
       },
-      async (span) => {
-        let headers: Record<string, string> | undefined;
-        if (propagator !== undefined) propagator.inject(context.active(), (headers = {}), defaultTextMapSetter);
-        try {
-          const { retryable, reply } = await send(headers);
-          const galileo = 'statusCode' in reply ? reply : undefined;
-          const outcome = 'code' in reply ? reply.code : 'galileo';
-          span.setAttributes(
-            safe({
-              'http.response.status_code': reply.httpStatus,
-              'gateway.galileo.outcome': outcome,
-              'gateway.galileo.retryable': retryable,
-              'galileo.status_code': galileo === undefined ? undefined : String(galileo.statusCode),
-              'galileo.rtoken': galileo?.rtoken,
-              'error.type': galileo ? undefined : outcome,
-            }),
-          );
-          if (!galileo) span.setStatus({ code: SpanStatusCode.ERROR, message: outcome });
-          return { retryable, reply };
-        } catch (err) {
-          span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.name : 'Error' });
-          throw err;
-        } finally {
-          span.end();
-        }
-      },
+      parent,
     );
+    let headers: Record<string, string> | undefined;
+    if (propagator !== undefined) propagator.inject(trace.setSpan(parent, span), (headers = {}), defaultTextMapSetter);
+    try {
+      const { retryable, reply } = await send(headers);
+      const galileo = 'statusCode' in reply ? reply : undefined;
+      const outcome = 'code' in reply ? reply.code : 'galileo';
+      span.setAttributes(
+        safe({
+          'http.response.status_code': reply.httpStatus,
+          'gateway.galileo.outcome': outcome,
+          'gateway.galileo.retryable': retryable,
+          'galileo.status_code': galileo === undefined ? undefined : String(galileo.statusCode),
+          'galileo.rtoken': galileo?.rtoken,
+          'error.type': galileo ? undefined : outcome,
+        }),
+      );
+      if (!galileo) span.setStatus({ code: SpanStatusCode.ERROR, message: outcome });
+      return { retryable, reply };
+    } catch (err) {
+      span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.name : 'Error' });
+      throw err;
+    } finally {
+      span.end();
+    }
+  };
 }

@@ -3,27 +3,28 @@
  * release): a decorator, so src/idempotency/ knows nothing of tracing. Outside a request (the
  * store monitor's pings) nothing is traced.
  */
-import { SpanKind, SpanStatusCode, trace, type Attributes, type Tracer } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode, context, trace, type Attributes, type Tracer } from '@opentelemetry/api';
 import type { IdempotencyStore } from '../idempotency/store.js';
 
 export function traceStore(store: IdempotencyStore, tracer: Tracer, kind: 'memory' | 'redis'): IdempotencyStore {
-  const step = <T>(name: string, run: () => Promise<T>, describe: (result: T) => Attributes): Promise<T> => {
-    if (trace.getActiveSpan() === undefined) return run();
-    return tracer.startActiveSpan(`idempotency ${name}`, { kind: SpanKind.INTERNAL, attributes: { 'gateway.idempotency.store': kind } }, async (span) => {
-      try {
-        const result = await run();
-        span.setAttributes(describe(result));
-        return result;
-      } catch (err) {
-        // The error's name only: a store's messages name servers and keys.
-        const type = err instanceof Error ? err.name : 'Error';
-        span.setAttribute('error.type', type);
-        span.setStatus({ code: SpanStatusCode.ERROR, message: type });
-        throw err;
-      } finally {
-        span.end();
-      }
-    });
+  // Not made active (nothing runs inside a store step that logs or makes spans): one context switch less.
+  const step = async <T>(name: string, run: () => Promise<T>, describe: (result: T) => Attributes): Promise<T> => {
+    const parent = context.active();
+    if (trace.getSpan(parent) === undefined) return run();
+    const span = tracer.startSpan(`idempotency ${name}`, { kind: SpanKind.INTERNAL, attributes: { 'gateway.idempotency.store': kind } }, parent);
+    try {
+      const result = await run();
+      span.setAttributes(describe(result));
+      return result;
+    } catch (err) {
+      // The error's name only: a store's messages name servers and keys.
+      const type = err instanceof Error ? err.name : 'Error';
+      span.setAttribute('error.type', type);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: type });
+      throw err;
+    } finally {
+      span.end();
+    }
   };
   return {
     claim: (key, fingerprint) =>

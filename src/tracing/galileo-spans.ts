@@ -25,39 +25,27 @@ export function galileoAttemptSpans(options: {
   };
   return async (operationId, attempt, send) => {
     const parent = context.active();
-    const span = tracer.startSpan(
-      `POST ${path}/${operationId}`,
-      {
-        kind: SpanKind.CLIENT,
-        // Where Galileo is comes from the configuration, as on the `gateway started` line; the rest is masked.
-        attributes: {
-          ...server,
-          'url.full': `${url.origin}${path}/${operationId}`,
-          ...safe({
-            'gateway.operation': operationId,
-            'gateway.galileo.attempt': attempt,
-            'http.request.resend_count': attempt > 1 ? attempt - 1 : undefined,
-          }),
-        },
-      },
-      parent,
-    );
+    const span = tracer.startSpan(`POST ${path}/${operationId}`, { kind: SpanKind.CLIENT }, parent);
     let headers: Record<string, string> | undefined;
     if (propagator !== undefined) propagator.inject(trace.setSpan(parent, span), (headers = {}), defaultTextMapSetter);
     try {
       const { retryable, reply } = await send(headers);
       const galileo = 'statusCode' in reply ? reply : undefined;
       const outcome = 'code' in reply ? reply.code : 'galileo';
-      span.setAttributes(
-        safe({
+      // Where Galileo is comes from the configuration, as on the `gateway started` line; the rest is masked.
+      span.setAttributes({
+        ...server,
+        'url.full': `${url.origin}${path}/${operationId}`,
+        ...safe({
+          'gateway.galileo.attempt': attempt,
+          'http.request.resend_count': attempt > 1 ? attempt - 1 : undefined,
           'http.response.status_code': reply.httpStatus,
           'gateway.galileo.outcome': outcome,
-          'gateway.galileo.retryable': retryable,
+          'gateway.galileo.retryable': galileo ? undefined : retryable,
           'galileo.status_code': galileo === undefined ? undefined : String(galileo.statusCode),
-          'galileo.rtoken': galileo?.rtoken,
           'error.type': galileo ? undefined : outcome,
         }),
-      );
+      });
       if (!galileo) span.setStatus({ code: SpanStatusCode.ERROR, message: outcome });
       return { retryable, reply };
     } catch (err) {

@@ -25,11 +25,8 @@ export function serverSpans(options: {
   return (req, res, next) => {
     const parent = propagator.extract(ROOT_CONTEXT, req.headers, defaultTextMapGetter);
     const method = KNOWN_METHODS.has(req.method) ? req.method : '_OTHER';
-    const span = tracer.startSpan(
-      method,
-      { kind: SpanKind.SERVER, attributes: safe({ 'http.request.method': method, 'url.scheme': 'http', 'url.path': loggablePath(req.path) }) },
-      parent,
-    );
+    const span = tracer.startSpan(method, { kind: SpanKind.SERVER }, parent);
+    // Every attribute set once, at the end: each call and each attribute costs (docs/performance.md, Tracing).
     res.once('close', () => {
       const ctx = contextIfAny(res);
       const route = ctx?.operation === undefined ? undefined : routes.get(ctx.operation);
@@ -39,6 +36,8 @@ export function serverSpans(options: {
       const failed = status === undefined || status >= 500;
       span.setAttributes(
         safe({
+          'http.request.method': method,
+          'url.path': loggablePath(req.path),
           'http.route': route,
           'http.response.status_code': status,
           'gateway.request_id': ctx?.requestId,
@@ -47,8 +46,6 @@ export function serverSpans(options: {
           'gateway.transaction_id': ctx?.transactionId === undefined ? undefined : loggableId(ctx.transactionId),
           'gateway.idempotency': ctx?.idempotency,
           'gateway.problem': ctx?.problem,
-          'gateway.galileo.attempts': ctx?.upstream?.attempts,
-          'gateway.galileo.outcome': ctx?.upstream?.outcome,
           'galileo.status_code': ctx?.upstream?.statusCode,
           'galileo.rtoken': ctx?.upstream?.rtoken,
           'error.type': failed ? (ctx?.problem ?? (status === undefined ? 'connection_closed' : String(status))) : undefined,

@@ -11,7 +11,8 @@ export function traceStore(store: IdempotencyStore, tracer: Tracer, kind: 'memor
   const step = async <T>(name: string, run: () => Promise<T>, describe: (result: T) => Attributes): Promise<T> => {
     const parent = context.active();
     if (trace.getSpan(parent) === undefined) return run();
-    const span = tracer.startSpan(`idempotency ${name}`, { kind: SpanKind.INTERNAL, attributes: { 'gateway.idempotency.store': kind } }, parent);
+    const span = tracer.startSpan(`idempotency ${name}`, { kind: SpanKind.INTERNAL }, parent);
+    span.setAttribute('gateway.idempotency.store', kind);
     try {
       const result = await run();
       span.setAttributes(describe(result));

@@ -105,6 +105,27 @@ export interface Config {
     /** A problem that lasts (store unreachable, Galileo refusing the configuration) is logged again at most this often. */
     repeatLogIntervalMs: number;
   };
+  /** OpenTelemetry tracing (docs/tracing.md), from the standard OTEL_* variables. */
+  tracing: TracingConfig;
+}
+
+/** Undefined `export`: tracing is off (no endpoint, or OTEL_SDK_DISABLED=true) and costs nothing. */
+export interface TracingConfig {
+  export:
+    | {
+        url: string;
+        protocol: 'http/protobuf' | 'http/json';
+        headers: Record<string, string>;
+        timeoutMs: number;
+        /** OTEL_BSP_*: the batch span processor. */
+        batch: { scheduledDelayMillis: number; maxQueueSize: number; maxExportBatchSize: number; exportTimeoutMillis: number };
+      }
+    | undefined;
+  serviceName: string;
+  resourceAttributes: Record<string, string>;
+  sampler: { name: string; ratio: number };
+  /** GALILEO_TRACEPARENT=on: calls to Galileo carry the W3C traceparent. */
+  propagateToGalileo: boolean;
 }
 
 export class ConfigError extends Error {
@@ -322,6 +343,7 @@ function readConfig(env: Env, heapLimitBytes: number): Config {
       storeCheckIntervalMs: integerVar(env, 'STORE_CHECK_INTERVAL_MS'),
       repeatLogIntervalMs: integerVar(env, 'PROBLEM_LOG_INTERVAL_MS'),
     },
+    tracing: tracingConfig(env),
   };
 }
 
@@ -351,6 +373,69 @@ function checkHeapRoom(maxBytes: number, heapLimitBytes: number): void {
       `(${mib(heapLimitBytes)} MiB): raise node's --max-old-space-size by at least ${mib(short)} (MB), or lower IDEMPOTENCY_MAX_BYTES ` +
       `to at most ${Math.max(0, Math.floor((heapLimitBytes - GATEWAY_HEAP_BYTES) / MIB))}mb`,
   );
+}
+
+/**
+ * The standard OpenTelemetry variables (docs/tracing.md), read here like every other: the SDK is
+ * given explicit values. Tracing is on only when an endpoint is set and the SDK is not disabled.
+ */
+function tracingConfig(env: Env): TracingConfig {
+  const specific = optionalUrl(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT');
+  const base = optionalUrl(env, 'OTEL_EXPORTER_OTLP_ENDPOINT');
+  const url = specific ?? (base === undefined ? undefined : `${base}/v1/traces`);
+  const protocolOf = (name: VariableName) => {
+    const value = env[name];
+    if (value === 'grpc') throw new ConfigError(name, 'grpc is not supported: use http/protobuf or http/json');
+    return value === undefined || value === '' ? undefined : choiceVar(env, name);
+  };
+  const protocol = protocolOf('OTEL_EXPORTER_OTLP_TRACES_PROTOCOL') ?? protocolOf('OTEL_EXPORTER_OTLP_PROTOCOL') ?? fallback('OTEL_EXPORTER_OTLP_PROTOCOL');
+  const sampler = choiceVar(env, 'OTEL_TRACES_SAMPLER');
+  const ratioText = env.OTEL_TRACES_SAMPLER_ARG ?? fallback('OTEL_TRACES_SAMPLER_ARG');
+  const ratio = Number(ratioText);
+  if (sampler.endsWith('traceidratio') && (ratioText.trim() === '' || !(ratio >= 0 && ratio <= 1))) {
+    throw new ConfigError('OTEL_TRACES_SAMPLER_ARG', `must be a number between 0 and 1, got "${ratioText}"`);
+  }
+  const headers = keyValuePairs('OTEL_EXPORTER_OTLP_HEADERS', env.OTEL_EXPORTER_OTLP_HEADERS);
+  const resourceAttributes = keyValuePairs('OTEL_RESOURCE_ATTRIBUTES', env.OTEL_RESOURCE_ATTRIBUTES);
+  const on = url !== undefined && choiceVar(env, 'OTEL_SDK_DISABLED') === 'false';
+  return {
+    export: on
+      ? {
+          url,
+          protocol: protocol === 'http/json' ? 'http/json' : 'http/protobuf',
+          headers,
+          timeoutMs: integerVar(env, 'OTEL_EXPORTER_OTLP_TIMEOUT'),
+          batch: {
+            scheduledDelayMillis: integerVar(env, 'OTEL_BSP_SCHEDULE_DELAY'),
+            maxQueueSize: integerVar(env, 'OTEL_BSP_MAX_QUEUE_SIZE'),
+            maxExportBatchSize: integerVar(env, 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE'),
+            exportTimeoutMillis: integerVar(env, 'OTEL_BSP_EXPORT_TIMEOUT'),
+          },
+        }
+      : undefined,
+    // The standard order: OTEL_SERVICE_NAME, then a service.name in OTEL_RESOURCE_ATTRIBUTES, then the gateway's name.
+    serviceName: nonEmpty(env, 'OTEL_SERVICE_NAME') ?? resourceAttributes['service.name'] ?? fallback('OTEL_SERVICE_NAME'),
+    resourceAttributes,
+    sampler: { name: sampler, ratio },
+    propagateToGalileo: choiceVar(env, 'GALILEO_TRACEPARENT') === 'on',
+  };
+}
+
+/** `key=value,…` with percent-encoded values (W3C Baggage's form, which OTEL_*_HEADERS and OTEL_RESOURCE_ATTRIBUTES use). */
+function keyValuePairs(name: string, text: string | undefined): Record<string, string> {
+  const pairs: Record<string, string> = {};
+  for (const item of (text ?? '').split(',')) {
+    if (item.trim() === '') continue;
+    const at = item.indexOf('=');
+    const key = at <= 0 ? '' : item.slice(0, at).trim();
+    if (key === '') throw new ConfigError(name, 'must be key=value pairs separated by commas');
+    try {
+      pairs[key] = decodeURIComponent(item.slice(at + 1).trim());
+    } catch {
+      throw new ConfigError(name, `the value of "${key}" is not valid percent-encoding`);
+    }
+  }
+  return pairs;
 }
 
 /** IDEMPOTENCY_FINGERPRINT_KEY: base64 of at least 32 bytes; not random enough is refused in production. */

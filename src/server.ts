@@ -27,6 +27,7 @@ import { validateRequest } from './http/validate.js';
 import { createMetrics } from './metrics.js';
 import { trackDrain } from './shutdown.js';
 import { loadGatewaySpec } from './spec.js';
+import { startTracing } from './tracing/setup.js';
 import { warmUp, type WarmUpResult } from './warm-up.js';
 
 const BACKOFF_MS = 100;
@@ -115,6 +116,22 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     logger.warn({ err: loggableError(err) }, 'warm-up failed: the first request of each operation will be slower');
   }
 
+  // Off unless an OTLP endpoint is set; then spans at the gateway's own steps (docs/tracing.md).
+  const tracing =
+    config.tracing.export === undefined
+      ? undefined
+      : await startTracing(
+          { ...config.tracing, export: config.tracing.export },
+          {
+            galileoUrl,
+            sensitiveKeys: spec.sensitiveKeys,
+            routes: new Map(spec.operations.map((op) => [op.operationId, op.path])),
+            store: config.idempotency.store,
+            logger,
+            repeatLogIntervalMs: config.diagnostics.repeatLogIntervalMs,
+          },
+        );
+
   const fingerprintKey = fingerprintKeyFor(config);
   const galileo = createGalileoClient({ baseUrl: galileoUrl, timeoutMs: config.galileo.timeoutMs, proxied: config.galileo.proxied });
   const readiness = { shuttingDown: false };
@@ -140,10 +157,17 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
       : { kind: 'memory' },
   );
   await buckets.ready(2000);
-  const forwarder = createForwarder({ galileo, credentials, maxRetries: config.galileo.maxRetries, backoffMs: BACKOFF_MS, ...(circuit && { circuit }) });
+  const forwarder = createForwarder({
+    galileo,
+    credentials,
+    maxRetries: config.galileo.maxRetries,
+    backoffMs: BACKOFF_MS,
+    ...(circuit && { circuit }),
+    ...(tracing && { aroundAttempt: tracing.aroundAttempt }),
+  });
   const app = buildApp({
     spec,
-    store,
+    store: tracing ? tracing.traceStore(store) : store,
     forwarder,
     lostAnswers:
       spec.outcomeLookup && config.galileo.resolveAttempts > 0
@@ -163,6 +187,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     readiness,
     galileoConfigWatch: watchGalileoConfig({ logger, metrics, repeatLogIntervalMs: config.diagnostics.repeatLogIntervalMs }),
     validator,
+    ...(tracing && { traceRequests: tracing.serverSpans }),
     traffic: {
       buckets,
       galileoPerSecond: config.galileo.maxRequestsPerSecond,
@@ -190,6 +215,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
       encrypted: config.idempotency.encryptionKey !== undefined,
       galileo: new URL(galileoUrl).origin,
       auth: config.clients !== undefined,
+      tracing: config.tracing.export === undefined ? false : { protocol: config.tracing.export.protocol, sampler: config.tracing.sampler.name },
       warmUpMs: warmedUp?.durationMs,
       node: process.version,
     },
@@ -202,6 +228,8 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
       const startedAt = Date.now();
       readiness.shuttingDown = true;
       const drained = await drain.drain(config.drainTimeoutMs);
+      // The spans of the requests just drained, within what is left of the drain timeout.
+      await tracing?.shutdown(Math.max(250, config.drainTimeoutMs - (Date.now() - startedAt)));
       storeMonitor.stop();
       await store.close().catch((err: unknown) => logger.warn({ err: loggableError(err) }, 'idempotency store did not close cleanly'));
       await buckets.close().catch(() => {});

@@ -81,6 +81,15 @@ export async function startPeer(galileoUrl: string): Promise<Server> {
   return { service, origin, logFile: file };
 }
 
+/** scripts/bench/otlp-sink.ts: where a traced gateway exports its spans. */
+export async function startOtlpSink(): Promise<Server> {
+  const port = await freePort();
+  const service = startService({ name: 'otlp-sink', script: 'scripts/bench/otlp-sink.ts', env: { SINK_PORT: String(port) } });
+  const origin = `http://127.0.0.1:${port}`;
+  await waitForHttp(service, origin);
+  return { service, origin };
+}
+
 /** scripts/bench/library-floor.ts: the required libraries alone; `replay`: answers seen transactionIds from a Map. */
 export async function startLibraryFloor(galileoUrl: string, options: { replay?: boolean } = {}): Promise<Server> {
   const port = await freePort();

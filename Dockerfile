@@ -31,4 +31,4 @@ EXPOSE 8080
 # node itself is PID 1 (no npm, no shell): SIGTERM from `docker stop` or Kubernetes reaches the
 # gateway, which drains in-flight requests (SHUTDOWN_DRAIN_MS) and exits 0. Configuration comes
 # from the environment; mount secrets as files and pass NAME_FILE (see README, Configuration).
-CMD ["node", "dist/src/main.js"]
+CMD ["node", "--max-old-space-size=384", "--max-semi-space-size=16", "dist/src/main.js"]

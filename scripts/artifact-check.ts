@@ -23,6 +23,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { deleteByPrefix } from './lib/redis-keys.js';
+import { shippedNodeArgs } from './lib/start-command.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -186,6 +187,12 @@ function checkRuntimeContents(runtime: Stage): void {
   check(runtime.env.NODE_ENV === 'production', 'the runtime stage does not set NODE_ENV=production');
   check(runtime.user !== undefined && runtime.user !== 'root' && runtime.user !== '0', 'the runtime stage runs as root');
   check(runtime.cmd?.[0] === 'node', `CMD must start node itself (PID 1), got ${JSON.stringify(runtime.cmd)}`);
+  // The same flags as npm start (the heap cap the memory store's default bound is sized to).
+  const shipped = ['node', ...shippedNodeArgs(ROOT), 'dist/src/main.js'];
+  check(
+    JSON.stringify(runtime.cmd) === JSON.stringify(shipped),
+    `CMD must be ${JSON.stringify(shipped)} (package.json start's flags), got ${JSON.stringify(runtime.cmd)}`,
+  );
   // The lockfile marks what only the dev dependencies need (`dev: true`): none of it may be there,
   // all of the rest must be (some @types packages are legitimately production: express-openapi-validator needs them).
   const lock = JSON.parse(readFileSync(join(app, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean; optional?: boolean }> };

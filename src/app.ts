@@ -4,7 +4,7 @@
  * the traffic guards, read, validate, claim the transactionId, forward with credentials, record
  * the outcome, answer.
  */
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import type { ClientConfig } from './config.js';
 import type { GalileoConfigWatch } from './diagnostics/galileo-config-watch.js';
@@ -70,6 +70,8 @@ export interface GatewayDeps {
    * type on first use, and the warm-up copy of the app compiles it for this one (warm-up.ts).
    */
   validator?: RequestValidator;
+  /** Tracing's first step, when tracing is on: the request's SERVER span (src/tracing/server-span.ts). */
+  traceRequests?: RequestHandler;
 }
 
 export function buildApp(deps: GatewayDeps): Express {
@@ -78,6 +80,7 @@ export function buildApp(deps: GatewayDeps): Express {
   app.disable('x-powered-by');
   app.set('etag', false);
 
+  if (deps.traceRequests) app.use(deps.traceRequests); // first, so every step (and log line) runs inside the request's span
   app.use(requestContext(logger, metrics));
   app.use(checkRequestHead); // 417 for an expectation other than 100-continue, 400 for a missing Host or a doubled header
 

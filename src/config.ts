@@ -6,13 +6,16 @@
  * live in src/config/, the declaration of every variable in config-variables.ts.
  */
 import { readFileSync } from 'node:fs';
-import { FIXED, SECRET_NAMES } from './config-variables.js';
+import v8 from 'node:v8';
+import { FIXED, SECRET_NAMES, type VariableName } from './config-variables.js';
 import { parseClients } from './config/clients.js';
 import { ConfigError } from './config/config-error.js';
 import { galileoCredentials } from './config/galileo-credentials.js';
 import { encryptionKeyRing, fingerprintSecret } from './config/keys.js';
 import { checkPresenceInProduction, checkValuesInProduction } from './config/production-rules.js';
+import { heapRoom } from './config/heap.js';
 import { choiceVar, choices, fallback, integerVar, optionalUrl, secret, type Env } from './config/readers.js';
+import { tracingConfig } from './config/tracing.js';
 import { redisConnection } from './config/redis.js';
 import type { RingKey } from './idempotency/codec.js';
 import type { RedisConnection } from './idempotency/redis-client.js';
@@ -99,6 +102,8 @@ export interface Config {
      * ring `id:base64,...`, the first key encrypting. Unset: records are stored unencrypted.
      */
     keyRing: readonly RingKey[] | undefined;
+    /** Bytes of heap the memory store may hold (its records' strings plus a fixed overhead each). */
+    maxBytes: number;
     /**
      * The secret that keys fingerprints and record names (HMAC), the same on every replica.
      * Required with Redis, whatever NODE_ENV says; unset, the memory store uses a random one per
@@ -117,6 +122,27 @@ export interface Config {
     /** A problem that lasts (store unreachable, Galileo refusing the configuration) is logged again at most this often. */
     repeatLogIntervalMs: number;
   };
+  /** OpenTelemetry tracing (docs/tracing.md), from the standard OTEL_* variables. */
+  tracing: TracingConfig;
+}
+
+/** Undefined `export`: tracing is off (no endpoint, or OTEL_SDK_DISABLED=true) and costs nothing. */
+export interface TracingConfig {
+  export:
+    | {
+        url: string;
+        protocol: 'http/protobuf' | 'http/json';
+        headers: Record<string, string>;
+        timeoutMs: number;
+        /** OTEL_BSP_*: the batch span processor. */
+        batch: { scheduledDelayMillis: number; maxQueueSize: number; maxExportBatchSize: number; exportTimeoutMillis: number };
+      }
+    | undefined;
+  serviceName: string;
+  resourceAttributes: Record<string, string>;
+  sampler: { name: string; ratio: number };
+  /** GALILEO_TRACEPARENT=on: calls to Galileo carry the W3C traceparent. */
+  propagateToGalileo: boolean;
 }
 
 export { ConfigError };
@@ -127,9 +153,13 @@ const PROXY_VARIABLES = ['http_proxy', 'https_proxy', 'all_proxy'].flatMap((name
 /** NODE_ENV values the gateway knows; any other (a typo such as "prod") is refused. */
 const NODE_ENVS = choices('NODE_ENV');
 
-export function loadConfig(env: Env = process.env): Config {
+/**
+ * `heapLimitBytes`: V8's heap limit (heap_size_limit, which --max-old-space-size sets); the memory
+ * store's bound must leave GATEWAY_HEAP_BYTES (config/heap.ts) of it to the rest of the gateway.
+ */
+export function loadConfig(env: Env = process.env, heapLimitBytes = v8.getHeapStatistics().heap_size_limit): Config {
   try {
-    return readConfig(env);
+    return readConfig(env, heapLimitBytes);
   } catch (err) {
     if (err instanceof ConfigError) throw new ConfigError(err.variable, withoutSecrets(err.detail, env));
     throw err;
@@ -171,7 +201,7 @@ function fileText(path: string | undefined): string | undefined {
   }
 }
 
-function readConfig(env: Env): Config {
+function readConfig(env: Env, heapLimitBytes: number): Config {
   if (env.NODE_ENV !== undefined && env.NODE_ENV !== '' && !NODE_ENVS.includes(env.NODE_ENV)) {
     throw new ConfigError('NODE_ENV', `must be one of ${NODE_ENVS.join(', ')} (or unset), got "${env.NODE_ENV}"`);
   }
@@ -202,6 +232,9 @@ function readConfig(env: Env): Config {
 
   const redis = redisConnection(env);
   const ttlSeconds = integerVar(env, 'IDEMPOTENCY_TTL_SECONDS');
+
+  const maxBytes = sizeVar(env, 'IDEMPOTENCY_MAX_BYTES', MIB, 1024 ** 4);
+  if (store === 'memory') heapRoom(maxBytes, heapLimitBytes);
 
   const headersTimeoutMs = integerVar(env, 'HTTP_HEADERS_TIMEOUT_MS');
   const requestTimeoutMs = integerVar(env, 'HTTP_REQUEST_TIMEOUT_MS');
@@ -240,15 +273,17 @@ function readConfig(env: Env): Config {
       ttlSeconds,
       maxEntries: integerVar(env, 'IDEMPOTENCY_MAX_ENTRIES'),
       keyRing,
+      maxBytes,
       fingerprintKey,
     },
-    bodyLimit: bodyLimitBytes(env.BODY_LIMIT ?? fallback('BODY_LIMIT')),
+    bodyLimit: sizeVar(env, 'BODY_LIMIT', 1, 64 * MIB),
     logLevel: choiceVar(env, 'LOG_LEVEL'),
     drainTimeoutMs: integerVar(env, 'SHUTDOWN_DRAIN_MS'),
     diagnostics: {
       storeCheckIntervalMs: integerVar(env, 'STORE_CHECK_INTERVAL_MS'),
       repeatLogIntervalMs: integerVar(env, 'PROBLEM_LOG_INTERVAL_MS'),
     },
+    tracing: tracingConfig(env),
   };
   if (production) checkValuesInProduction(config, env);
   return config;
@@ -263,12 +298,20 @@ function keyPrefix(value: string): string {
   return value;
 }
 
-const UNITS: Record<string, number> = { '': 1, b: 1, kb: 1024, mb: 1024 * 1024 };
+const MIB = 1024 * 1024;
+const UNITS: Record<string, number> = { '': 1, b: 1, kb: 1024, mb: MIB, gb: 1024 * MIB };
 
-function bodyLimitBytes(value: string): number {
-  const match = /^(\d+)(b|kb|mb)?$/i.exec(value);
-  if (!match) throw new ConfigError('BODY_LIMIT', `must look like 64kb, 1mb or 65536, got "${value}"`);
+/** A size variable (`64kb`, `1mb`, `2gb` or bytes; units of 1024), or its declared default when unset. */
+function sizeVar(env: Env, name: VariableName, min: number, max: number): number {
+  const value = env[name] ?? fallback(name);
+  const match = /^(\d+)(b|kb|mb|gb)?$/i.exec(value.trim());
+  if (!match) throw new ConfigError(name, `must look like 64kb, 1mb, 2gb or 65536, got "${value}"`);
   const bytes = Number(match[1]) * UNITS[(match[2] ?? '').toLowerCase()]!;
-  if (bytes < 1 || bytes > 64 * 1024 * 1024) throw new ConfigError('BODY_LIMIT', `must be between 1 byte and 64mb, got "${value}"`);
+  if (bytes < min || bytes > max) throw new ConfigError(name, `must be between ${sizeText(min)} and ${sizeText(max)}, got "${value}"`);
   return bytes;
+}
+
+function sizeText(bytes: number): string {
+  const unit = ['gb', 'mb', 'kb'].find((u) => bytes % UNITS[u]! === 0 && bytes >= UNITS[u]!);
+  return unit === undefined ? (bytes === 1 ? '1 byte' : `${bytes} bytes`) : `${bytes / UNITS[unit]!}${unit}`;
 }

@@ -43,19 +43,31 @@ function censor(value: unknown, sensitive: ReadonlySet<string>, depth = 0): unkn
   return copy ?? value;
 }
 
+/**
+ * The censor of log lines (sensitive keys at any depth), for the other outputs held to the same
+ * rule: span attributes (src/tracing/attributes.ts).
+ */
+export function createCensor(sensitiveKeys: readonly string[]): <T extends object>(object: T) => T {
+  const sensitive = new Set([...STRUCTURAL_KEYS, ...sensitiveKeys]);
+  return (object) => censor(object, sensitive) as typeof object;
+}
+
 export function createLogger(options: {
   level: string;
   /** Field names the spec marks sensitive (GatewaySpec.sensitiveKeys). */
   sensitiveKeys: readonly string[];
   pretty?: boolean;
   destination?: DestinationStream;
+  /** Fields added to every line (the trace ids while tracing is on: src/tracing/log-fields.ts). */
+  mixin?: () => object;
 }): Logger {
-  const sensitive = new Set([...STRUCTURAL_KEYS, ...options.sensitiveKeys]);
+  const clean = createCensor(options.sensitiveKeys);
   const base = {
     level: options.level,
     base: { service: 'galileo-gateway' },
     timestamp: pino.stdTimeFunctions.isoTime,
-    formatters: { log: (object: Record<string, unknown>) => censor(object, sensitive) as Record<string, unknown> },
+    ...(options.mixin && { mixin: options.mixin }),
+    formatters: { log: (object: Record<string, unknown>) => clean(object) },
     // pino's own err serializer copies every enumerable property (an axios error's config and
     // response) and renames `type`: an Error is reduced to loggableError, anything else kept as is.
     serializers: { err: (value: unknown) => (value instanceof Error ? loggableError(value) : value) },

@@ -8,6 +8,7 @@ import { nodeVersionProblem } from './diagnostics/node-version.js';
 import { createLogger, loggableError } from './logger.js';
 import { loadGatewaySpec } from './spec.js';
 import { startGateway } from './server.js';
+import { traceLogFields } from './tracing/log-fields.js';
 
 /** A repeat of the stop signal within this window is the same signal delivered twice. */
 const REPEAT_WINDOW_MS = 1000;
@@ -31,6 +32,8 @@ const logger = createLogger({
   level: config.logLevel,
   sensitiveKeys: loadGatewaySpec().sensitiveKeys,
   pretty: process.stdout.isTTY === true && !config.production,
+  // While tracing is on, every line written inside a request names its trace and span (docs/tracing.md).
+  ...(config.tracing.export && { mixin: traceLogFields }),
 });
 
 // A bare `node dist/src/main.js` runs the shell's Node, which may be older than the one required.

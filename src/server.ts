@@ -28,6 +28,7 @@ import { loggableError } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { trackDrain } from './shutdown.js';
 import { loadGatewaySpec } from './spec.js';
+import { tracingFromConfig } from './tracing/setup.js';
 import { warmUpOrWarn } from './warm-up.js';
 
 export interface RunningGateway {
@@ -52,6 +53,8 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   const validator = validateRequest(spec.document);
   const warmedUp = await warmUpOrWarn({ spec, validator, bodyLimit: config.bodyLimit }, logger);
 
+  // Off unless an OTLP endpoint is set; then spans at the gateway's own steps (docs/tracing.md).
+  const tracing = await tracingFromConfig(config, { galileoUrl: target.url, spec, logger });
   const galileo = createGalileoClient({ baseUrl: target.url, timeoutMs: config.galileo.timeoutMs, proxied: config.galileo.proxied });
   const circuit = createCircuit(config.galileo, logger, metrics);
   const forwarder = createForwarder({
@@ -60,6 +63,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     maxRetries: config.galileo.maxRetries,
     backoffMs: config.galileo.backoffMs,
     ...(circuit && { circuit }),
+    ...(tracing && { aroundAttempt: tracing.aroundAttempt }),
   });
   const buckets = createBuckets(config);
   await buckets.ready(2000);
@@ -67,7 +71,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   const readiness = { shuttingDown: false };
   const app = buildApp({
     spec,
-    store,
+    store: tracing ? tracing.traceStore(store) : store,
     forwarder,
     lostAnswers: lostAnswerResolverFor(spec, forwarder, config.galileo.resolveAttempts),
     providerId: target.credentials.providerId,
@@ -79,6 +83,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     readiness,
     galileoConfigWatch: watchGalileoConfig({ logger, metrics, repeatLogIntervalMs: config.diagnostics.repeatLogIntervalMs }),
     validator,
+    ...(tracing && { traceRequests: tracing.serverSpans }),
     traffic: {
       buckets,
       galileoPerSecond: config.galileo.maxRequestsPerSecond,
@@ -99,6 +104,8 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
       const startedAt = Date.now();
       readiness.shuttingDown = true;
       const drained = await drain.drain(config.drainTimeoutMs);
+      // The spans of the requests just drained, within what is left of the drain timeout.
+      await tracing?.shutdown(Math.max(250, config.drainTimeoutMs - (Date.now() - startedAt)));
       storeMonitor.stop();
       await store.close().catch((err: unknown) => logger.warn({ err: loggableError(err) }, 'idempotency store did not close cleanly'));
       await buckets.close().catch(() => {});

@@ -51,6 +51,7 @@ async function warmUp(options: WarmUpOptions): Promise<WarmUpResult> {
   const store = createStore({
     kind: 'memory',
     maxEntries: 1000,
+    maxBytes: 4 * 1024 * 1024,
     keyRing: [{ id: 'warm-up', key: randomBytes(32) }],
     timings: { lockTtlMs: 60_000, consumedTtlMs: 60_000 },
   });

@@ -11,7 +11,8 @@
  * (scripts/bench/peer.ts, baseline-proxy.ts), or a directory holding a copy of src/ and
  * generated/ run through tsx (`.` is the working tree; a copy must sit inside the checkout, where
  * node_modules resolves, e.g. under the git-ignored scratch/), optionally followed by @LEVEL for
- * LOG_LEVEL (default info), e.g.
+ * LOG_LEVEL (default info) and by +traced (tracing on, every request sampled, exported to a local
+ * collector process: docs/tracing.md), e.g.
  *   mkdir -p scratch/v && cp -r src generated scratch/v/ && (edit scratch/v/src/...) && npx tsx scripts/bench/ab.ts peer . scratch/v
  */
 import os from 'node:os';
@@ -21,7 +22,18 @@ import { deleteByPrefix } from '../lib/redis-keys.js';
 import { runLoad } from './load.js';
 import { bodyFactory, exampleBody, OPERATIONS, type Operation } from './payloads.js';
 import { cpuMs, stopAllServices } from './procs.js';
-import { CLIENT_KEY, buildGateway, createIvrAccount, removeLogFiles, startBaseline, startGateway, startPeer, startSimulator, type Server } from './servers.js';
+import {
+  CLIENT_KEY,
+  buildGateway,
+  createIvrAccount,
+  removeLogFiles,
+  startBaseline,
+  startGateway,
+  startOtlpSink,
+  startPeer,
+  startSimulator,
+  type Server,
+} from './servers.js';
 
 const { values: args, positionals } = parseArgs({
   allowPositionals: true,
@@ -54,10 +66,12 @@ try {
   const galileoUrl = `${sim.origin}/intserv/4.0`;
   const fields = exampleBody(op);
   if (op === 'createIvrCall') fields.accountNo = await createIvrAccount(sim.origin);
-  if (positionals.includes('dist')) buildGateway();
+  if (positionals.some((p) => p.startsWith('dist'))) buildGateway();
+  const sink = positionals.some((p) => p.endsWith('+traced')) ? await startOtlpSink() : undefined;
 
   for (const [i, spec] of positionals.entries()) {
-    const [dir, level] = spec.split('@') as [string, string | undefined];
+    const traced = spec.endsWith('+traced');
+    const [dir, level] = spec.replace(/\+traced$/, '').split('@') as [string, string | undefined];
     const server =
       dir === 'peer'
         ? await startPeer(galileoUrl)
@@ -69,7 +83,7 @@ try {
               dir: dir === 'dist' ? undefined : dir,
               store: args.store === 'redis' ? 'redis' : 'memory',
               redisKeyPrefix: `${prefix}${i}:`,
-              env: { LOG_LEVEL: level ?? 'info' },
+              env: { LOG_LEVEL: level ?? 'info', ...(traced && sink && { OTEL_EXPORTER_OTLP_ENDPOINT: sink.origin, OTEL_TRACES_SAMPLER: 'always_on' }) },
             });
     variants.push({ name: spec, server });
   }

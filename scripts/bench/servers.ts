@@ -8,6 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
+import { shippedNodeArgs } from '../lib/start-command.js';
 import { nextTransactionId, type Credentials } from './payloads.js';
 import { ROOT, freePort, postJson, startService, waitForHttp, type Service } from './procs.js';
 
@@ -80,6 +81,15 @@ export async function startPeer(galileoUrl: string): Promise<Server> {
   return { service, origin, logFile: file };
 }
 
+/** scripts/bench/otlp-sink.ts: where a traced gateway exports its spans. */
+export async function startOtlpSink(): Promise<Server> {
+  const port = await freePort();
+  const service = startService({ name: 'otlp-sink', script: 'scripts/bench/otlp-sink.ts', env: { SINK_PORT: String(port) } });
+  const origin = `http://127.0.0.1:${port}`;
+  await waitForHttp(service, origin);
+  return { service, origin };
+}
+
 /** scripts/bench/library-floor.ts: the required libraries alone; `replay`: answers seen transactionIds from a Map. */
 export async function startLibraryFloor(galileoUrl: string, options: { replay?: boolean } = {}): Promise<Server> {
   const port = await freePort();
@@ -107,7 +117,7 @@ export async function startLibraryFloor(galileoUrl: string, options: { replay?: 
 
 /**
  * Builds dist/ when it is stale (the same step as npm start), so the gateway runs as it ships:
- * `node dist/src/main.js`, no TypeScript loader.
+ * `node FLAGS dist/src/main.js` with package.json start's flags, no TypeScript loader.
  */
 export function buildGateway(): void {
   const built = spawnSync(process.execPath, [join(ROOT, 'scripts/build.mjs'), '--if-stale'], { cwd: ROOT, stdio: 'inherit' });
@@ -127,6 +137,7 @@ export interface GatewayOptions {
   /** How the Redis store reaches Redis (default: REDIS_URL of the local server; or REDIS_CLUSTER_NODES, ...). */
   redisConnection?: Record<string, string>;
   env?: Record<string, string>;
+  /** Added to the node flags it ships with (package.json start: the heap cap). */
   nodeArgs?: string[];
 }
 
@@ -137,7 +148,7 @@ export async function startGateway(options: GatewayOptions): Promise<Server> {
     name: options.name,
     script: options.dir === undefined ? join(ROOT, 'dist/src/main.js') : join(options.dir, 'src/main.ts'),
     stdoutFile: file,
-    nodeArgs: options.nodeArgs,
+    nodeArgs: [...shippedNodeArgs(ROOT), ...(options.nodeArgs ?? [])],
     env: {
       PORT: String(port),
       HOST: '127.0.0.1',

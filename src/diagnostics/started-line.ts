@@ -1,6 +1,6 @@
 /**
  * The `gateway started` line (docs/operations.md): where the gateway listens, what it stands on
- * (store, encryption, Galileo's origin, caller authentication) and the Node version, so that one
+ * (store, encryption, Galileo's origin, caller authentication, tracing) and the Node version, so that one
  * line answers "what is running here". Never a password: the Redis address is described, and
  * Galileo is given by its origin only.
  */
@@ -23,6 +23,7 @@ export function logStarted(
       encrypted: config.idempotency.keyRing !== undefined,
       galileo: new URL(facts.galileoUrl).origin,
       auth: config.clients !== undefined,
+      tracing: config.tracing.export === undefined ? false : { protocol: config.tracing.export.protocol, sampler: config.tracing.sampler.name },
       warmUpMs: facts.warmUpMs,
       node: process.version,
     },

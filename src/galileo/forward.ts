@@ -50,6 +50,9 @@ export interface Forwarder {
 
 type SdkCall = (options: Record<string, unknown>) => Promise<AxiosResponse<string>>;
 
+/** Runs around every attempt sent (tracing: a CLIENT span each, docs/tracing.md); `send`'s headers go out with it. */
+export type AttemptHook = (operationId: string, attempt: number, send: (headers?: Record<string, string>) => Promise<Attempt>) => Promise<Attempt>;
+
 /** The edge answers these when Galileo was not reached (docs/galileo.md, Transport); worth another attempt. */
 const EDGE_RETRYABLE = new Set([429, 502, 503, 504]);
 /** The connection failed before the request was sent: it cannot have executed. */
@@ -63,8 +66,9 @@ export function createForwarder(options: {
   backoffMs: number;
   /** The breaker every attempt goes through, when there is one. */
   circuit?: GalileoCircuit;
+  aroundAttempt?: AttemptHook;
 }): Forwarder {
-  const { galileo, credentials, maxRetries, backoffMs, circuit } = options;
+  const { galileo, credentials, maxRetries, backoffMs, circuit, aroundAttempt } = options;
   const calls = sdk as unknown as Record<string, SdkCall>;
 
   // Galileo's answer is a few hundred bytes: never compressed (a bomb is refused anyway, client.ts).
@@ -72,13 +76,13 @@ export function createForwarder(options: {
     json: { 'response-content-type': 'json', 'accept-encoding': 'identity' },
     xml: { 'response-content-type': 'xml', 'accept-encoding': 'identity' },
   };
-  const send = (call: SdkCall, body: Record<string, unknown>, format: ResponseFormat, signal?: AbortSignal) =>
-    call({ client: galileo.client, body, headers: headers[format], responseType: 'text', throwOnError: true, ...(signal && { signal }) });
+  const send = (call: SdkCall, body: Record<string, unknown>, format: ResponseFormat, signal?: AbortSignal, extra?: Record<string, string>) =>
+    call({ client: galileo.client, body, headers: extra ?? headers[format], responseType: 'text', throwOnError: true, ...(signal && { signal }) });
 
-  const attempt = async (call: SdkCall, body: Record<string, unknown>, format: ResponseFormat): Promise<Attempt> => {
+  const attempt = async (call: SdkCall, body: Record<string, unknown>, format: ResponseFormat, extra?: Record<string, string>): Promise<Attempt> => {
     if (galileo.ownDeadline) {
       try {
-        return classifyResponse(await send(call, body, format));
+        return classifyResponse(await send(call, body, format, undefined, extra));
       } catch (err) {
         return classifyError(err);
       }
@@ -90,7 +94,7 @@ export function createForwarder(options: {
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), galileo.timeoutMs);
     try {
-      return classifyResponse(await send(call, body, format, deadline.signal));
+      return classifyResponse(await send(call, body, format, deadline.signal, extra));
     } catch (err) {
       return deadline.signal.aborted ? TIMED_OUT : classifyError(err);
     } finally {
@@ -107,7 +111,10 @@ export function createForwarder(options: {
       const started = performance.now();
       let last: Attempt | undefined;
       for (let attempts = 1; ; attempts++) {
-        const result = circuit ? await circuit.run(() => attempt(call, body, format), breaksCircuit) : await attempt(call, body, format);
+        const once = aroundAttempt
+          ? () => aroundAttempt(operationId, attempts, (extra) => attempt(call, body, format, extra && { ...headers[format], ...extra }))
+          : () => attempt(call, body, format);
+        const result = circuit ? await circuit.run(once, breaksCircuit) : await once();
         if (result === CIRCUIT_OPEN) {
           // A retry the breaker refuses ends the call with the answer before it.
           const timing = { attempts: last === undefined ? 0 : attempts - 1, durationMs: performance.now() - started };

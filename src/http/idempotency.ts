@@ -127,25 +127,19 @@ export function recordOutcome(
     const ctx = context(res);
     const { claim, reply, lostAnswer } = ctx;
     if (claim && (reply || lostAnswer)) {
-      const transition = lostAnswer
-        ? { consume: 'complete', release: 'release', unresolved: 'leaveUnresolved' }[lostAnswer.settle]
-        : reply?.kind === 'galileo' && consumed(reply)
-          ? 'complete'
-          : 'release';
+      const answered = reply?.kind === 'galileo' ? reply : undefined;
+      // What Galileo's record said of a lost answer decides; otherwise the answer itself does.
+      const transition = lostAnswer ? SETTLE[lostAnswer.settle] : answered && consumed(answered) ? 'complete' : 'release';
       try {
-        const kept = (answer: Extract<GalileoReply, { kind: 'galileo' }>): Storable =>
-          claim.withhold ? { kind: 'withheld', reason: claim.withhold } : storable(answer);
         const stored =
           transition !== 'complete'
             ? undefined
             : lostAnswer
               ? lostAnswerStored(lostAnswer, ctx.requestId)
-              : reply?.kind === 'galileo'
-                ? toStored(reply, kept(reply))
-                : undefined;
+              : answered && toStored(answered, claim.withhold ? { kind: 'withheld', reason: claim.withhold } : storable(answered));
         if (stored?.withheld !== undefined) {
           logger.warn(
-            { requestId: context(res).requestId, reason: stored.withheld },
+            { requestId: ctx.requestId, reason: stored.withheld },
             'answer withheld from replay: it may hold card data; the transactionId stays consumed',
           );
         }
@@ -157,16 +151,16 @@ export function recordOutcome(
         if (!owned) logClaimLost(logger, res, transition);
       } catch (err) {
         metrics.storeErrors.inc({ operation: transition });
-        logger.error(
-          { requestId: context(res).requestId, err: errorSummary(err) },
-          `idempotency ${transition} failed; the claim will expire after the lock TTL`,
-        );
+        logger.error({ requestId: ctx.requestId, err: errorSummary(err) }, `idempotency ${transition} failed; the claim will expire after the lock TTL`);
       }
       ctx.claim = undefined;
     }
     next();
   };
 }
+
+/** A lost answer's record: consumed (replayed), released, or left unresolved. */
+const SETTLE = { consume: 'complete', release: 'release', unresolved: 'leaveUnresolved' } as const;
 
 /** A lost answer whose call changed state is replayed as the same problem: it holds Galileo's status code and rtoken, never card data. */
 function lostAnswerStored(lost: LostAnswer, requestId: string): StoredResponse {

@@ -21,6 +21,7 @@ export type StoreOptions = (CommonOptions & MemoryOptions) | (CommonOptions & Re
 interface MemoryOptions {
   kind: 'memory';
   maxEntries: number;
+  maxBytes: number;
 }
 
 interface RedisOptions {
@@ -39,7 +40,7 @@ interface RedisOptions {
 export function createStore(options: StoreOptions): IdempotencyStore {
   const codec = options.keyRing === undefined ? plainCodec : aesGcmCodec(options.keyRing);
   if (options.kind === 'memory') {
-    return new MemoryStore({ timings: options.timings, maxEntries: options.maxEntries, codec });
+    return new MemoryStore({ timings: options.timings, maxEntries: options.maxEntries, maxBytes: options.maxBytes, codec });
   }
   const { commandTimeoutMs } = options;
   return new RedisStore({
@@ -62,7 +63,7 @@ export function createStore(options: StoreOptions): IdempotencyStore {
 export function storeFromConfig(config: Pick<Config, 'idempotency' | 'production'>, lockTtlMs: number, onEvent: (event: StoreEvent) => void): IdempotencyStore {
   const settings = config.idempotency;
   const common = { keyRing: settings.keyRing, timings: { lockTtlMs, consumedTtlMs: settings.ttlSeconds * 1000 } };
-  if (settings.store === 'memory') return createStore({ ...common, kind: 'memory', maxEntries: settings.maxEntries });
+  if (settings.store === 'memory') return createStore({ ...common, kind: 'memory', maxEntries: settings.maxEntries, maxBytes: settings.maxBytes });
   return createStore({
     ...common,
     kind: 'redis',

@@ -11,14 +11,35 @@ export interface MemoryStoreOptions {
   timings: StoreTimings;
   /** Upper bound on records held (IDEMPOTENCY_MAX_ENTRIES). */
   maxEntries: number;
+  /**
+   * Upper bound on the heap the records take (IDEMPOTENCY_MAX_BYTES): each record counts a fixed
+   * overhead (CLAIM_OVERHEAD_BYTES, RECORD_OVERHEAD_BYTES) plus its strings (key, fingerprint,
+   * encoded response).
+   */
+  maxBytes: number;
   codec: ResponseCodec;
   /** Clock in ms, for tests. Default: monotonic, so a wall-clock step never stretches or cuts a TTL. */
   now?: () => number;
 }
 
-type Claim = { fingerprint: string; token: string; expiresAt: number };
-type Consumed = { fingerprint: string; encodedResponse: string; expiresAt: number };
-type Unresolved = { fingerprint: string; expiresAt: number };
+/**
+ * The heap a record takes beyond its strings' characters (the Map entry, the record, its place in
+ * the queue, the string headers; for a claim, its token and the emptied queue entries that
+ * released claims leave, up to three per live one: see ExpiringRecords#compact). Measured with
+ * scripts/bench/memory-store.ts (measureRecordOverhead: heap used after a full GC, per record,
+ * minus the characters counted) on Node 24.22: 776 bytes per live claim at its worst, 218 per
+ * consumed record, 195 per unresolved one; rounded up. A claim counts more than the consumed
+ * record it becomes, so completing one always fits (see complete).
+ */
+export const CLAIM_OVERHEAD_BYTES = 1024;
+export const RECORD_OVERHEAD_BYTES = 256;
+
+/** What a response kept for replay becomes when the store has no room for its body. */
+const NO_ROOM = 'the memory store had no room for it (IDEMPOTENCY_MAX_BYTES)';
+
+type Claim = { fingerprint: string; token: string; expiresAt: number; bytes: number };
+type Consumed = { fingerprint: string; encodedResponse: string; expiresAt: number; bytes: number };
+type Unresolved = { fingerprint: string; expiresAt: number; bytes: number };
 
 /**
  * One set of records per state. Every claim lives lockTtlMs and every consumed record
@@ -33,16 +54,20 @@ export class MemoryStore implements IdempotencyStore {
   readonly #unresolved = new ExpiringRecords<Unresolved>();
   readonly #timings: StoreTimings;
   readonly #maxEntries: number;
+  readonly #maxBytes: number;
   readonly #codec: ResponseCodec;
   readonly #now: () => number;
   #closed = false;
 
   constructor(options: MemoryStoreOptions) {
-    const { timings, maxEntries } = options;
+    const { timings, maxEntries, maxBytes } = options;
     if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new RangeError('MemoryStore: maxEntries must be a positive integer');
+    if (!Number.isInteger(maxBytes) || maxBytes < CLAIM_OVERHEAD_BYTES * 2)
+      throw new RangeError(`MemoryStore: maxBytes must be an integer of at least ${CLAIM_OVERHEAD_BYTES * 2}`);
     if (!(timings.lockTtlMs > 0) || !(timings.consumedTtlMs > 0)) throw new RangeError('MemoryStore: TTLs must be positive');
     this.#timings = { ...timings };
     this.#maxEntries = maxEntries;
+    this.#maxBytes = maxBytes;
     this.#codec = options.codec;
     this.#now = options.now ?? (() => performance.now());
   }
@@ -50,6 +75,11 @@ export class MemoryStore implements IdempotencyStore {
   /** Number of records held, expired ones included until they are swept. For metrics and tests. */
   get size(): number {
     return this.#claims.size + this.#consumed.size + this.#unresolved.size;
+  }
+
+  /** Bytes counted against maxBytes, expired records included until they are swept. For metrics and tests. */
+  get bytes(): number {
+    return this.#claims.bytes + this.#consumed.bytes + this.#unresolved.bytes;
   }
 
   claim(key: string, fingerprint: string): Promise<ClaimResult> {
@@ -66,9 +96,10 @@ export class MemoryStore implements IdempotencyStore {
       const unresolved = this.#unresolved.live(key, now);
       if (unresolved && unresolved.fingerprint !== fingerprint) return { state: 'unresolved', sameFingerprint: false };
       this.#unresolved.delete(key);
-      this.#makeRoom(now);
+      const bytes = recordBytes(CLAIM_OVERHEAD_BYTES, key, fingerprint);
+      this.#makeRoom(now, bytes);
       const token = randomUUID();
-      this.#claims.add(key, { fingerprint, token, expiresAt: now + this.#timings.lockTtlMs });
+      this.#claims.add(key, { fingerprint, token, expiresAt: now + this.#timings.lockTtlMs, bytes });
       return unresolved ? { state: 'claimed', token, unresolved: true } : { state: 'claimed', token };
     });
   }
@@ -79,9 +110,18 @@ export class MemoryStore implements IdempotencyStore {
       const now = this.#now();
       const claim = this.#claims.live(key, now);
       if (claim?.token !== token) return false;
-      const encodedResponse = this.#codec.encode(response, { key, fingerprint: claim.fingerprint });
+      const where = { key, fingerprint: claim.fingerprint };
+      let encodedResponse = this.#codec.encode(response, where);
       this.#claims.delete(key);
-      this.#consumed.add(key, { fingerprint: claim.fingerprint, encodedResponse, expiresAt: now + this.#timings.consumedTtlMs });
+      let bytes = recordBytes(RECORD_OVERHEAD_BYTES, key, claim.fingerprint, encodedResponse);
+      if (!this.#roomFor(now, bytes)) {
+        // The call ran: its key stays consumed (never forwarded again), without the body there is no room for.
+        encodedResponse = this.#codec.encode({ status: response.status, contentType: response.contentType, body: '', withheld: NO_ROOM }, where);
+        bytes = recordBytes(RECORD_OVERHEAD_BYTES, key, claim.fingerprint, encodedResponse);
+        // Fits in the room the claim counted (its overhead is larger than this record's), freed above.
+        this.#roomFor(now, bytes);
+      }
+      this.#consumed.add(key, { fingerprint: claim.fingerprint, encodedResponse, expiresAt: now + this.#timings.consumedTtlMs, bytes });
       return true;
     });
   }
@@ -102,7 +142,11 @@ export class MemoryStore implements IdempotencyStore {
       const claim = this.#claims.live(key, now);
       if (claim?.token !== token) return false;
       this.#claims.delete(key);
-      this.#unresolved.add(key, { fingerprint: claim.fingerprint, expiresAt: now + this.#timings.consumedTtlMs });
+      this.#unresolved.add(key, {
+        fingerprint: claim.fingerprint,
+        expiresAt: now + this.#timings.consumedTtlMs,
+        bytes: recordBytes(RECORD_OVERHEAD_BYTES, key, claim.fingerprint),
+      });
       return true;
     });
   }
@@ -128,19 +172,32 @@ export class MemoryStore implements IdempotencyStore {
   }
 
   /**
-   * Before inserting: drop the expired records at the front of each set; at capacity, the oldest
-   * consumed one. A live claim is never evicted (that would let a duplicate through): if only
-   * live claims remain, refuse, and the gateway fails closed.
+   * Before a claim: drop the expired records at the front of each set; while at capacity (entries
+   * or bytes), the oldest consumed one, then the oldest unresolved one. A live claim is never
+   * evicted (that would let a duplicate through): if only live claims remain, refuse, and the
+   * gateway fails closed.
    */
-  #makeRoom(now: number): void {
+  #makeRoom(now: number, bytes: number): void {
+    if (this.#roomFor(now, bytes)) return;
+    throw new StoreUnavailableError(
+      this.#consumed.size + this.#unresolved.size === 0 && this.size >= this.#maxEntries
+        ? `memory store full: ${this.#maxEntries} live in-progress claims`
+        : `memory store full: live in-progress claims hold its ${this.#maxBytes} bytes`,
+    );
+  }
+
+  /** Evicts as #makeRoom does until one more record of `bytes` fits; false when only live claims are left. */
+  #roomFor(now: number, bytes: number): boolean {
     this.#consumed.dropExpired(now);
     this.#unresolved.dropExpired(now);
     this.#claims.dropExpired(now);
-    if (this.size < this.#maxEntries) return;
-    if (this.#consumed.evictOldest()) return;
-    // An unresolved record goes after the consumed ones: a retry then reaches Galileo, which answers 24 and is resolved then.
-    if (this.#unresolved.evictOldest()) return;
-    throw new StoreUnavailableError(`memory store full: ${this.#maxEntries} live in-progress claims`);
+    while (this.size >= this.#maxEntries || this.bytes + bytes > this.#maxBytes) {
+      if (this.#consumed.evictOldest()) continue;
+      // An unresolved record goes after the consumed ones: a retry then reaches Galileo, which answers 24 and is resolved then.
+      if (this.#unresolved.evictOldest()) continue;
+      return false;
+    }
+    return true;
   }
 
   #assertOpen(): void {
@@ -152,44 +209,58 @@ export class MemoryStore implements IdempotencyStore {
  * Records by key, and their insertion order in an array used as a queue. Not the Map's own order:
  * deleting from the front of a JavaScript Map leaves holes that every later walk from the front
  * steps over until the table is rebuilt (measured: 9 µs per claim at a full store, 7x an empty
- * one). A queue entry whose record was deleted or replaced is skipped when it reaches the front.
+ * one). The Map and the queue share one entry per record; deleting a record empties its entry,
+ * which lets go of the record at once and is skipped when it reaches the front.
  */
-class ExpiringRecords<T extends { expiresAt: number }> {
-  readonly #byKey = new Map<string, T>();
-  #order: Array<{ key: string; record: T }> = [];
+class ExpiringRecords<T extends { expiresAt: number; bytes: number }> {
+  readonly #byKey = new Map<string, Entry<T>>();
+  #order: Array<Entry<T>> = [];
   #head = 0;
+  #bytes = 0;
 
   get size(): number {
     return this.#byKey.size;
   }
 
+  /** The sum of the records' `bytes`. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
   /** The record if it has not expired; an expired one is deleted and reads as absent. */
   live(key: string, now: number): T | undefined {
-    const record = this.#byKey.get(key);
+    const record = this.#byKey.get(key)?.record;
     if (record === undefined || record.expiresAt > now) return record;
-    this.#byKey.delete(key);
+    this.delete(key);
     return undefined;
   }
 
   add(key: string, record: T): void {
-    this.#byKey.set(key, record);
-    this.#order.push({ key, record });
+    this.delete(key);
+    const entry = { key, record };
+    this.#byKey.set(key, entry);
+    this.#bytes += record.bytes;
+    this.#order.push(entry);
   }
 
   delete(key: string): void {
-    this.#byKey.delete(key);
+    const entry = this.#byKey.get(key);
+    if (entry === undefined) return;
+    this.#remove(entry);
+    this.#compact();
   }
 
   clear(): void {
     this.#byKey.clear();
     this.#order = [];
     this.#head = 0;
+    this.#bytes = 0;
   }
 
-  /** Deletes the expired records at the front (and skips entries of records already gone). */
+  /** Deletes the expired records at the front (and skips the entries of records already gone). */
   dropExpired(now: number): void {
-    for (let front = this.#front(); front !== undefined && front.record.expiresAt <= now; front = this.#front()) {
-      this.#byKey.delete(front.key);
+    for (let front = this.#front(); front !== undefined && front.record!.expiresAt <= now; front = this.#front()) {
+      this.#remove(front);
       this.#head++;
     }
     this.#compact();
@@ -199,29 +270,60 @@ class ExpiringRecords<T extends { expiresAt: number }> {
   evictOldest(): boolean {
     const front = this.#front();
     if (front === undefined) return false;
-    this.#byKey.delete(front.key);
+    this.#remove(front);
     this.#head++;
     this.#compact();
     return true;
   }
 
-  /** The oldest entry whose record is still the current one for its key. */
-  #front(): { key: string; record: T } | undefined {
+  #remove(entry: Entry<T>): void {
+    this.#byKey.delete(entry.key);
+    this.#bytes -= entry.record!.bytes;
+    entry.record = undefined;
+  }
+
+  /** The oldest entry whose record is still there. */
+  #front(): Entry<T> | undefined {
     while (this.#head < this.#order.length) {
       const entry = this.#order[this.#head]!;
-      if (this.#byKey.get(entry.key) === entry.record) return entry;
+      if (entry.record !== undefined) return entry;
       this.#head++;
     }
     return undefined;
   }
 
-  /** Drops the consumed front of the queue once it is at least half of it. */
+  /**
+   * Drops the consumed front of the queue once it is at least half of it; and the emptied entries
+   * (a claim completed long before its lock would have expired) once they outnumber the records
+   * twice, so the queue holds at most three entries per record (plus 1024): RECORD_OVERHEAD_BYTES
+   * counts them.
+   */
   #compact(): void {
     if (this.#head > 1024 && this.#head * 2 > this.#order.length) {
       this.#order = this.#order.slice(this.#head);
       this.#head = 0;
     }
+    if (this.#order.length - this.#head > 3 * this.#byKey.size + 1024) {
+      this.#order = this.#order.slice(this.#head).filter((entry) => entry.record !== undefined);
+      this.#head = 0;
+    }
   }
+}
+
+/** A record and its key; emptied when the record is deleted (its place in the queue stays until compacted). */
+type Entry<T> = { key: string; record: T | undefined };
+
+/** A UTF-16 code unit above Latin-1: V8 then keeps the whole string two bytes a character. */
+const BEYOND_LATIN_1 = /[\u0100-\uffff]/;
+
+/**
+ * What a record counts against maxBytes: its fixed overhead plus its strings' characters, as V8
+ * keeps them (one byte each when all are Latin-1, else two).
+ */
+function recordBytes(overhead: number, ...strings: string[]): number {
+  let bytes = overhead;
+  for (const s of strings) bytes += BEYOND_LATIN_1.test(s) ? 2 * s.length : s.length;
+  return bytes;
 }
 
 /** Runs synchronous work and turns a throw into a rejection, keeping the interface promise-only. */

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import ts from 'typescript';
-import { startTestGateway, startTestSimulator, type Simulator, type TestGateway } from '../helpers/harness.js';
+import { gatewaySuite } from '../helpers/harness.js';
 
 const run = promisify(execFile);
 const PACKAGE_DIR = fileURLToPath(new URL('../../clients/typescript/', import.meta.url));
@@ -105,20 +105,13 @@ console.log(JSON.stringify({ kind: result.kind, ok: result.ok, statusCode: resul
 
 describe('client: the npm package', function () {
   this.timeout(60_000);
-  let sim: Simulator;
-  let gw: TestGateway;
+  const suite = gatewaySuite();
   let dir: string;
   let files: string[];
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'gateway-client-pack-'));
-    const [packed] = await Promise.all([
-      run('npm', ['pack', '--json', '--pack-destination', dir], { cwd: PACKAGE_DIR }),
-      (async () => {
-        sim = await startTestSimulator();
-        gw = await startTestGateway(sim.url);
-      })(),
-    ]);
+    const packed = await run('npm', ['pack', '--json', '--pack-destination', dir], { cwd: PACKAGE_DIR });
     const [tarball] = JSON.parse(packed.stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
     files = tarball!.files.map((f) => f.path);
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'calling-service', private: true, type: 'module' }));
@@ -129,8 +122,6 @@ describe('client: the npm package', function () {
   });
   after(async () => {
     rmSync(dir, { recursive: true, force: true });
-    await gw?.stop();
-    await sim?.close();
   });
 
   it('holds compiled JavaScript and type declarations, no TypeScript sources', () => {
@@ -142,7 +133,7 @@ describe('client: the npm package', function () {
   });
 
   it('runs from plain Node against the gateway', async () => {
-    const { stdout } = await run(process.execPath, ['plain.mjs', gw.url], { cwd: dir });
+    const { stdout } = await run(process.execPath, ['plain.mjs', suite.gw.url], { cwd: dir });
     const answer = JSON.parse(stdout) as Record<string, unknown>;
     assert.deepEqual(
       { ...answer, transactionId: typeof answer.transactionId },

@@ -12,7 +12,7 @@ import YAML from 'yaml';
 import { PROBLEMS } from '../../src/errors.js';
 import { freePort } from '../../scripts/lib/redis-server.js';
 import { exampleBody, pathOf } from '../../scripts/lib/examples.js';
-import { sha256, startTestGateway, startTestSimulator, txId, uniqueSsn, type Simulator, type TestGateway } from '../helpers/harness.js';
+import { gatewayClients, gatewaySuite, txId, uniqueSsn, type TestGateway } from '../helpers/harness.js';
 import { checkResponse, servedSpec, type ReceivedResponse } from './served-spec.js';
 
 const KEY = 'contract-test-key-0123456789abcdef';
@@ -31,8 +31,11 @@ const changesState = (operationId: string, code: string | number) =>
 
 describe('contract: every kind of answer conforms to the served spec', function () {
   this.timeout(60_000);
-  let sim: Simulator;
-  let gw: TestGateway;
+  const clients = gatewayClients([
+    { name: 'all', key: KEY },
+    { name: 'ivr', key: IVR_ONLY_KEY, operations: ['createIvrCall'] },
+  ]);
+  const suite = gatewaySuite({ GATEWAY_CLIENTS: clients, GALILEO_TIMEOUT_MS: '300', GALILEO_MAX_RETRIES: '0', BODY_LIMIT: '2kb' });
   let noStore: TestGateway;
   /** Every guard set to trip at once: a client limit of one request, a breaker of one failure, one slot. */
   let guarded: TestGateway;
@@ -48,7 +51,7 @@ describe('contract: every kind of answer conforms to the served spec', function 
     if (init.type !== null) headers['content-type'] = init.type ?? 'application/json';
     if (init.key !== null) headers.authorization = `Bearer ${init.key ?? KEY}`;
     if (init.format) headers['response-content-type'] = init.format;
-    const res = await fetch(`${init.url ?? gw.url}${path}`, {
+    const res = await fetch(`${init.url ?? suite.gw.url}${path}`, {
       method: init.method ?? 'POST',
       headers,
       ...(init.body === undefined ? {} : { body: init.body }),
@@ -73,18 +76,12 @@ describe('contract: every kind of answer conforms to the served spec', function 
   };
 
   before(async () => {
-    sim = await startTestSimulator();
-    const clients = JSON.stringify([
-      { name: 'all', keySha256: sha256(KEY), operations: ['*'] },
-      { name: 'ivr', keySha256: sha256(IVR_ONLY_KEY), operations: ['createIvrCall'] },
-    ]);
-    gw = await startTestGateway(sim.url, { GATEWAY_CLIENTS: clients, GALILEO_TIMEOUT_MS: '300', GALILEO_MAX_RETRIES: '0', BODY_LIMIT: '2kb' });
     // A Redis store nobody listens for: every claim fails closed.
-    noStore = await startTestGateway(sim.url, { GATEWAY_CLIENTS: clients, IDEMPOTENCY_STORE: 'redis', REDIS_URL: `redis://127.0.0.1:${await freePort()}` });
-    guarded = await startTestGateway(sim.url, {
-      GATEWAY_CLIENTS: JSON.stringify([
-        { name: 'all', keySha256: sha256(KEY), operations: ['*'] },
-        { name: 'limited', keySha256: sha256(LIMITED_KEY), operations: ['*'], rateLimit: { requestsPerSecond: 0.01, burst: 1 } },
+    noStore = await suite.startGateway({ GATEWAY_CLIENTS: clients, IDEMPOTENCY_STORE: 'redis', REDIS_URL: `redis://127.0.0.1:${await freePort()}` });
+    guarded = await suite.startGateway({
+      GATEWAY_CLIENTS: gatewayClients([
+        { name: 'all', key: KEY },
+        { name: 'limited', key: LIMITED_KEY, rateLimit: { requestsPerSecond: 0.01, burst: 1 } },
       ]),
       GALILEO_CIRCUIT_FAILURES: '1',
       GALILEO_CIRCUIT_OPEN_MS: '60000',
@@ -96,12 +93,6 @@ describe('contract: every kind of answer conforms to the served spec', function 
     });
     prn = created.json().response_data[0].pmt_ref_no;
   });
-  after(async () => {
-    await noStore.stop();
-    await guarded.stop();
-    await gw.stop();
-    await sim.close();
-  });
 
   for (const operationId of ['createAccount', 'createIvrCall', 'modifyOnDemandAlertStatus']) {
     for (const format of ['json', 'xml'] as const) {
@@ -110,7 +101,7 @@ describe('contract: every kind of answer conforms to the served spec', function 
         assert.equal(success.status, 200);
         for (const code of codesOf(operationId)) {
           const b = body(operationId);
-          sim.addFault({ fault: { type: 'respond', statusCode: code }, match: { transactionId: String(b.transactionId) }, times: 1 });
+          suite.sim.addFault({ fault: { type: 'respond', statusCode: code }, match: { transactionId: String(b.transactionId) }, times: 1 });
           const first = await send(pathOf(operationId), { body: JSON.stringify(b), format });
           assert.equal(first.status, 200, `${code}: ${first.body}`);
           if (changesState(operationId, code)) {
@@ -141,7 +132,7 @@ describe('contract: every kind of answer conforms to the served spec', function 
     assert.equal((await send(path, { body: JSON.stringify(withheld) })).status, 410);
 
     const slow = body('createAccount');
-    sim.addFault({ fault: { type: 'latency', ms: 200 }, match: { transactionId: String(slow.transactionId) }, times: 1 });
+    suite.sim.addFault({ fault: { type: 'latency', ms: 200 }, match: { transactionId: String(slow.transactionId) }, times: 1 });
     const first = send(path, { body: JSON.stringify(slow) });
     await new Promise((resolve) => setTimeout(resolve, 50));
     assert.equal((await send(path, { body: JSON.stringify(slow) })).status, 409);
@@ -154,14 +145,14 @@ describe('contract: every kind of answer conforms to the served spec', function 
       [{ type: 'reset_after_body', execute: true }, 502], // upstream_answer_lost, with its galileo member
     ] as const) {
       const b = body('createAccount');
-      sim.addFault({ fault, match: { transactionId: String(b.transactionId) }, times: 1 });
+      suite.sim.addFault({ fault, match: { transactionId: String(b.transactionId) }, times: 1 });
       assert.equal((await send(path, { body: JSON.stringify(b) })).status, status);
     }
     assert.equal((await send(path, { body: JSON.stringify(body('createAccount')), url: noStore.url })).status, 503);
 
     // The traffic guards: one slot in flight, a client limit of one, a breaker of one failure.
     const holding = body('createAccount');
-    sim.addFault({ fault: { type: 'latency', ms: 300 }, match: { transactionId: String(holding.transactionId) }, times: 1 });
+    suite.sim.addFault({ fault: { type: 'latency', ms: 300 }, match: { transactionId: String(holding.transactionId) }, times: 1 });
     const held = send(path, { body: JSON.stringify(holding), url: guarded.url });
     await new Promise((resolve) => setTimeout(resolve, 100));
     assert.equal((await send(path, { body: JSON.stringify(body('createAccount')), url: guarded.url })).status, 503); // upstream_busy
@@ -169,7 +160,7 @@ describe('contract: every kind of answer conforms to the served spec', function 
     assert.equal((await send(path, { body: JSON.stringify(body('createAccount')), url: guarded.url, key: LIMITED_KEY })).status, 200);
     assert.equal((await send(path, { body: JSON.stringify(body('createAccount')), url: guarded.url, key: LIMITED_KEY })).status, 429);
     const failing = body('createAccount');
-    sim.addFault({ fault: { type: 'edge', status: 503 }, match: { transactionId: String(failing.transactionId) }, times: 1 });
+    suite.sim.addFault({ fault: { type: 'edge', status: 503 }, match: { transactionId: String(failing.transactionId) }, times: 1 });
     assert.equal((await send(path, { body: JSON.stringify(failing), url: guarded.url })).status, 502);
     assert.equal((await send(path, { body: JSON.stringify(body('createAccount')), url: guarded.url })).status, 503); // upstream_circuit_open
 

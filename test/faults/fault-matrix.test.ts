@@ -12,8 +12,7 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Fault } from '../../src/simulator/faults.js';
-import { startSimulator } from '../../src/simulator/server.js';
-import { CREDENTIALS, startTestGateway, txId, type Simulator, type TestGateway } from '../helpers/harness.js';
+import { simulatorSuite, txId, type TestGateway } from '../helpers/harness.js';
 import { exampleBody, pathOf } from '../../scripts/lib/examples.js';
 import { adminClient, deleteByPrefix } from '../../scripts/lib/redis-keys.js';
 
@@ -110,7 +109,7 @@ describe('fault matrix: upstream faults × idempotency stores', function () {
   this.timeout(120_000);
   const prefix = `test:faults:${randomBytes(6).toString('hex')}:`;
   const agents: http.Agent[] = [];
-  let sim: Simulator;
+  const suite = simulatorSuite();
   const gateways: Record<'memory' | 'redis', TestGateway | undefined> = { memory: undefined, redis: undefined };
   let prn: string;
   let resourcesBefore: Record<string, number>;
@@ -118,7 +117,6 @@ describe('fault matrix: upstream faults × idempotency stores', function () {
   const table: string[] = [];
 
   before(async () => {
-    sim = await startSimulator({ port: 0, host: '127.0.0.1', credentials: CREDENTIALS });
     // Keep a handle on the keep-alive agents the gateways create (src/galileo/client.ts).
     const OriginalAgent = http.Agent;
     (http as { Agent: typeof http.Agent }).Agent = class RecordedAgent extends OriginalAgent {
@@ -129,8 +127,8 @@ describe('fault matrix: upstream faults × idempotency stores', function () {
     };
     try {
       const env = { GALILEO_TIMEOUT_MS: String(TIMEOUT_MS), GALILEO_MAX_RETRIES: String(MAX_RETRIES), LOG_LEVEL: 'info' };
-      gateways.memory = await startTestGateway(sim.url, { ...env, IDEMPOTENCY_STORE: 'memory' });
-      gateways.redis = await startTestGateway(sim.url, { ...env, IDEMPOTENCY_STORE: 'redis', IDEMPOTENCY_KEY_PREFIX: prefix });
+      gateways.memory = await suite.startGateway({ ...env, IDEMPOTENCY_STORE: 'memory' });
+      gateways.redis = await suite.startGateway({ ...env, IDEMPOTENCY_STORE: 'redis', IDEMPOTENCY_KEY_PREFIX: prefix });
     } finally {
       (http as { Agent: typeof http.Agent }).Agent = OriginalAgent;
     }
@@ -153,29 +151,26 @@ describe('fault matrix: upstream faults × idempotency stores', function () {
   after(async () => {
     if (table.length > 0)
       console.log(['      fault | store | caller | Galileo ran it | attempts | key | same request again', ...table.map((r) => `      ${r}`)].join('\n'));
-    await gateways.memory?.stop();
-    await gateways.redis?.stop();
-    await sim.close();
     const redis = adminClient();
     await deleteByPrefix(redis, prefix);
     await redis.quit();
   });
 
   const body = (transactionId: string) => ({ ...exampleBody('createIvrCall'), accountNo: prn, transactionId });
-  const galileoCalls = () => sim.requests().filter((r) => r.path === pathOf('createIvrCall'));
+  const galileoCalls = () => suite.sim.requests().filter((r) => r.path === pathOf('createIvrCall'));
 
   for (const store of ['memory', 'redis'] as const) {
     for (const cell of CELLS) {
       it(`${cell.name} × ${store}: ${cell.expected.status} ${cell.expected.code}, ${cell.expected.attempts} attempt(s), key ${cell.expected.key}`, async () => {
         const gw = gateways[store]!;
         const transactionId = txId(`matrix-${store}`);
-        sim.clearRequests();
-        sim.addFault(
+        suite.sim.clearRequests();
+        suite.sim.addFault(
           cell.byOperation ? { fault: cell.fault, match: { operation: 'createIvrCall' }, times: 1 } : { fault: cell.fault, match: { transactionId } },
         );
 
         const first = await call(gw.url, pathOf('createIvrCall'), body(transactionId));
-        sim.clearFaults();
+        suite.sim.clearFaults();
         const attempts = galileoCalls().length;
         const line = gw.logs.filter((l) => l.msg === 'request completed' && l.transactionId === transactionId).at(-1) as
           { upstream?: { attempts: number } } | undefined;

@@ -7,47 +7,39 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { Cluster } from 'ioredis';
 import request from 'supertest';
-import { CREDENTIALS, startTestSimulator, txId, uniqueSsn, type Simulator } from '../helpers/harness.js';
+import { txId, uniqueSsn } from '../helpers/harness.js';
 import { pathOf } from '../../scripts/lib/examples.js';
-import { killAllGatewayProcesses, startGatewayProcess } from '../helpers/process.js';
+import { gatewayProcessSuite, startGatewayProcess } from '../helpers/process.js';
 import { sharedCluster, type TestRedisCluster } from '../../scripts/lib/redis-topologies.js';
 import { assertStormReachesGalileoOnce } from '../helpers/storm.js';
 import { adoptPrefix } from '../../scripts/lib/redis-keys.js';
 
 describe('two gateway processes on a Redis Cluster (three masters)', function () {
   this.timeout(60_000);
-  let sim: Simulator;
+  const suite = gatewayProcessSuite();
   let cluster: TestRedisCluster;
   let admin: Cluster;
   const prefix = `test:cluster-gw:${randomBytes(6).toString('hex')}:`;
 
   before(async () => {
-    [sim, cluster] = await Promise.all([startTestSimulator(), sharedCluster()]);
+    cluster = await sharedCluster();
     admin = cluster.admin();
     // The cluster was started seconds ago: without this the store would wait out one lock TTL
     // (it cannot tell a new server from one that forgot its claims).
     await adoptPrefix(admin, prefix);
   });
-  after(async () => {
-    await killAllGatewayProcesses();
-    await sim?.close();
-    admin?.disconnect();
-  });
+  after(() => admin?.disconnect());
 
-  const env = () => ({
-    GATEWAY_AUTH: 'off',
-    GALILEO_BASE_URL: sim.url,
-    GALILEO_API_LOGIN: CREDENTIALS.apiLogin,
-    GALILEO_API_TRANS_KEY: CREDENTIALS.apiTransKey,
-    GALILEO_PROVIDER_ID: String(CREDENTIALS.providerId),
-    GALILEO_TIMEOUT_MS: '5000',
-    GALILEO_MAX_RETRIES: '0',
-    IDEMPOTENCY_STORE: 'redis',
-    REDIS_CLUSTER_NODES: cluster.addresses,
-    IDEMPOTENCY_KEY_PREFIX: prefix,
-    IDEMPOTENCY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-    LOG_LEVEL: 'info',
-  });
+  const env = () =>
+    suite.galileoEnv({
+      GALILEO_TIMEOUT_MS: '5000',
+      GALILEO_MAX_RETRIES: '0',
+      IDEMPOTENCY_STORE: 'redis',
+      REDIS_CLUSTER_NODES: cluster.addresses,
+      IDEMPOTENCY_KEY_PREFIX: prefix,
+      IDEMPOTENCY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      LOG_LEVEL: 'info',
+    });
   const account = () => ({ transactionId: txId('cluster'), prodId: 501, firstName: 'Grace', lastName: 'Hopper', idType: 2, id: uniqueSsn() });
 
   it('30 identical requests split across both reach Galileo once (409 or byte-identical replays); records land on every master', async () => {
@@ -57,7 +49,7 @@ describe('two gateway processes on a Redis Cluster (three masters)', function ()
       const started = a.logs().find((l) => l.msg === 'gateway started');
       assert.deepEqual(started?.redis, { topology: 'cluster', nodes: cluster.addresses, tls: false, auth: false });
 
-      await assertStormReachesGalileoOnce(sim, [a.url, b.url], account(), 30);
+      await assertStormReachesGalileoOnce(suite.sim, [a.url, b.url], account(), 30);
 
       // Thirty different transactions: their records spread over the three masters' slots.
       const many = await Promise.all(

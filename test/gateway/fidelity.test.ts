@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import request from 'supertest';
 import { operation } from '../fuzz/spec-model.js';
 import { exampleBody, pathOf } from '../../scripts/lib/examples.js';
-import { formFields, startTestGateway, startTestSimulator, txId, uniqueSsn, type Simulator, type TestGateway } from '../helpers/harness.js';
+import { formFields, gatewaySuite, txId, uniqueSsn } from '../helpers/harness.js';
 
 /** Valid customers a stricter-than-Galileo spec used to refuse. */
 const ACCEPTED: Record<string, Array<[string, Record<string, unknown>]>> = {
@@ -57,20 +57,13 @@ const REFUSED: Record<string, Array<[string, Record<string, unknown>, string]>> 
 };
 
 describe('fidelity with Galileo: what is accepted and what is refused', () => {
-  let sim: Simulator;
-  let gw: TestGateway;
+  const suite = gatewaySuite();
   let prn: string;
   before(async () => {
-    sim = await startTestSimulator();
-    gw = await startTestGateway(sim.url);
-    const created = await request(gw.url)
+    const created = await request(suite.gw.url)
       .post(pathOf('createAccount'))
       .send({ transactionId: txId('setup'), prodId: 501, mobilePhone: '8015556060', mobilePhoneCountryCode: '+1' });
     prn = JSON.parse(created.text).response_data[0].pmt_ref_no;
-  });
-  after(async () => {
-    await gw.stop();
-    await sim.close();
   });
 
   const base = (operationId: string): Record<string, unknown> => {
@@ -79,14 +72,14 @@ describe('fidelity with Galileo: what is accepted and what is refused', () => {
     if (operationId === 'createAccount') Object.assign(body, { id: uniqueSsn(), id2: `${uniqueSsn()}|ut|12-25-2030` });
     return body;
   };
-  const upstreamOf = (transactionId: unknown) => sim.requests().filter((r) => r.params.transactionId === transactionId);
+  const upstreamOf = (transactionId: unknown) => suite.sim.requests().filter((r) => r.params.transactionId === transactionId);
 
   for (const [operationId, cases] of Object.entries(ACCEPTED)) {
     for (const [name, change] of cases) {
       it(`${operationId} accepts ${name}: forwarded intact`, async () => {
         const body = { ...base(operationId), ...change };
         assert.equal(operation(operationId).accepts(body), true, 'the served spec accepts it');
-        const res = await request(gw.url).post(pathOf(operationId)).send(body);
+        const res = await request(suite.gw.url).post(pathOf(operationId)).send(body);
         assert.equal(res.status, 200, res.text);
         assert.equal(JSON.parse(res.text).status_code, 0, res.text);
         const [upstream] = upstreamOf(body.transactionId);
@@ -100,7 +93,7 @@ describe('fidelity with Galileo: what is accepted and what is refused', () => {
       it(`${operationId} refuses ${name}, naming ${field}`, async () => {
         const body = { ...base(operationId), ...change };
         assert.equal(operation(operationId).accepts(body), false, 'the served spec refuses it');
-        const res = await request(gw.url).post(pathOf(operationId)).send(body);
+        const res = await request(suite.gw.url).post(pathOf(operationId)).send(body);
         assert.equal(res.status, 400, res.text);
         assert.ok(
           JSON.parse(res.text).errors.some((e: { field: string }) => e.field === field),
@@ -115,7 +108,7 @@ describe('fidelity with Galileo: what is accepted and what is refused', () => {
     for (const operationId of ['createAccount', 'createIvrCall', 'modifyOnDemandAlertStatus']) {
       const body: Record<string, unknown> = { ...base(operationId), providerTransactionId: `ptx-${operationId}`, providerTimestamp: '2026-11-30 12:00:00' };
       if (operationId === 'modifyOnDemandAlertStatus') Object.assign(body, { actionType: 'F', mobilePhone: '8015556060', verificationPin: undefined });
-      const res = await request(gw.url).post(pathOf(operationId)).send(body);
+      const res = await request(suite.gw.url).post(pathOf(operationId)).send(body);
       assert.equal(res.status, 200, res.text);
       const envelope = JSON.parse(res.text);
       assert.equal(envelope.status_code, 0, res.text);
@@ -131,7 +124,7 @@ describe('fidelity with Galileo: what is accepted and what is refused', () => {
     it('a null idType next to an id is refused by the spec and by the gateway', async () => {
       const body = { transactionId: txId(), prodId: 501, id: uniqueSsn(), idType: null };
       assert.equal(operation('createAccount').accepts(body), false);
-      const res = await request(gw.url).post(pathOf('createAccount')).send(body);
+      const res = await request(suite.gw.url).post(pathOf('createAccount')).send(body);
       assert.equal(res.status, 400, res.text);
       assert.deepEqual(
         JSON.parse(res.text).errors.map((e: { field: string }) => e.field),
@@ -143,7 +136,7 @@ describe('fidelity with Galileo: what is accepted and what is refused', () => {
       for (const extra of [{}, { idType: null }, { idType: 2 }]) {
         const body = { transactionId: txId(), prodId: 501, id: null, ...extra };
         assert.equal(operation('createAccount').accepts(body), true);
-        const res = await request(gw.url).post(pathOf('createAccount')).send(body);
+        const res = await request(suite.gw.url).post(pathOf('createAccount')).send(body);
         assert.equal(res.status, 200, res.text);
         const sent = formFields(upstreamOf(body.transactionId)[0]!.body);
         assert.ok(!('id' in sent), 'a null id was forwarded');
@@ -153,12 +146,12 @@ describe('fidelity with Galileo: what is accepted and what is refused', () => {
     it('a null sharedBalance with a primaryAccount is refused by both', async () => {
       const body = { transactionId: txId(), prodId: 501, primaryAccount: prn, sharedBalance: null };
       assert.equal(operation('createAccount').accepts(body), false);
-      assert.equal((await request(gw.url).post(pathOf('createAccount')).send(body)).status, 400);
+      assert.equal((await request(suite.gw.url).post(pathOf('createAccount')).send(body)).status, 400);
     });
 
     it('in a form an empty optional value is absent; an empty required value is refused', async () => {
       const transactionId = txId();
-      const ok = await request(gw.url)
+      const ok = await request(suite.gw.url)
         .post(pathOf('createAccount'))
         .type('form')
         .send(`transactionId=${transactionId}&prodId=501&loadAmount=&firstName=&idType=`);
@@ -170,7 +163,7 @@ describe('fidelity with Galileo: what is accepted and what is refused', () => {
         'providerId',
         'transactionId',
       ]);
-      const missing = await request(gw.url).post(pathOf('createAccount')).type('form').send(`transactionId=${txId()}&prodId=`);
+      const missing = await request(suite.gw.url).post(pathOf('createAccount')).type('form').send(`transactionId=${txId()}&prodId=`);
       assert.equal(missing.status, 400, missing.text);
       assert.deepEqual(
         JSON.parse(missing.text).errors.map((e: { field: string }) => e.field),

@@ -10,8 +10,8 @@ import net from 'node:net';
 import { Worker } from 'node:worker_threads';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pathOf } from '../../scripts/lib/examples.js';
-import { sha256, startTestGateway, startTestSimulator, txId, type Simulator, type TestGateway } from '../helpers/harness.js';
-import { metricValue } from '../ops/metrics-text.js';
+import { gatewayClients, gatewaySuite, txId } from '../helpers/harness.js';
+import { metricValue } from '../helpers/metrics-text.js';
 
 const KEY = 'hostile-network-test-key-0123456789';
 const IVR_KEY = 'hostile-network-ivr-key-0123456789a';
@@ -90,26 +90,19 @@ const request = (method: string, path: string, headers: Record<string, string | 
 
 describe('a hostile network before authentication', function () {
   this.timeout(30_000);
-  let sim: Simulator;
-  let gw: TestGateway;
+  const suite = gatewaySuite({
+    GATEWAY_CLIENTS: gatewayClients([
+      { name: 'all', key: KEY },
+      { name: 'ivr', key: IVR_KEY, operations: ['createIvrCall'] },
+    ]),
+    HTTP_REQUEST_TIMEOUT_MS: '1500',
+    HTTP_HEADERS_TIMEOUT_MS: '1000',
+    BODY_LIMIT: '16kb',
+  });
   /** The gateway's side of every connection, by the caller's port: what the gateway itself read. */
   const accepted = new Map<number, net.Socket>();
-  before(async () => {
-    sim = await startTestSimulator();
-    gw = await startTestGateway(sim.url, {
-      GATEWAY_CLIENTS: JSON.stringify([
-        { name: 'all', keySha256: sha256(KEY), operations: ['*'] },
-        { name: 'ivr', keySha256: sha256(IVR_KEY), operations: ['createIvrCall'] },
-      ]),
-      HTTP_REQUEST_TIMEOUT_MS: '1500',
-      HTTP_HEADERS_TIMEOUT_MS: '1000',
-      BODY_LIMIT: '16kb',
-    });
-    gw.server.on('connection', (socket: net.Socket) => accepted.set(socket.remotePort!, socket));
-  });
-  after(async () => {
-    await gw.stop();
-    await sim.close();
+  before(() => {
+    suite.gw.server.on('connection', (socket: net.Socket) => accepted.set(socket.remotePort!, socket));
   });
 
   const json = { 'content-type': 'application/json' };
@@ -150,7 +143,7 @@ describe('a hostile network before authentication', function () {
   for (const [name, method, path, headers] of refusals) {
     it(`${name} for a 1 GB body: problem+json, one log line, the connection closed, a few MB read at most`, async () => {
       const head = request(method, path, Array.isArray(headers) ? [...headers, ['content-length', String(HUGE)]] : { ...headers, 'content-length': HUGE });
-      const result = await stream(gw.url, head, HUGE);
+      const result = await stream(suite.gw.url, head, HUGE);
       const status = name.slice(0, 3);
       assert.match(result.head, new RegExp(`^HTTP/1.1 ${status} `), result.head);
       assert.match(result.head, /\r\nconnection: close/i);
@@ -163,8 +156,8 @@ describe('a hostile network before authentication', function () {
       const read = accepted.get(result.localPort!)?.bytesRead;
       assert.ok(read !== undefined && read < 4 * 1024 * 1024, `the gateway read ${read} bytes`);
       assert.ok(result.bytesSent < 64 * 1024 * 1024, `${result.bytesSent} bytes were accepted`);
-      for (let i = 0; i < 50 && !gw.logs.some((l) => l.requestId === requestId); i++) await sleep(10);
-      const lines = gw.logs.filter((l) => l.requestId === requestId && l.msg === 'request completed');
+      for (let i = 0; i < 50 && !suite.gw.logs.some((l) => l.requestId === requestId); i++) await sleep(10);
+      const lines = suite.gw.logs.filter((l) => l.requestId === requestId && l.msg === 'request completed');
       assert.equal(lines.length, 1, `log lines for ${requestId}: ${lines.length}`);
       assert.equal(lines[0]!.status, Number(status));
     });
@@ -174,13 +167,13 @@ describe('a hostile network before authentication', function () {
     // The first caller is refused and then sends nothing: its socket lingers, paused, and the
     // gateway waits a while before looking again. The second must be watched from its first turn.
     // It streams from a thread of its own, at the speed of the loopback, not of this event loop.
-    const quiet = net.connect({ port: Number(new URL(gw.url).port), host: '127.0.0.1', allowHalfOpen: true });
+    const quiet = net.connect({ port: Number(new URL(suite.gw.url).port), host: '127.0.0.1', allowHalfOpen: true });
     await new Promise((resolve) => quiet.once('connect', resolve));
     quiet.write(request('POST', pathOf('createAccount'), { ...json, 'content-length': 10 }));
     await new Promise((resolve) => quiet.once('data', resolve));
     const streamer = new Worker(STREAMER, {
       eval: true,
-      workerData: { port: Number(new URL(gw.url).port), head: request('POST', pathOf('createAccount'), { ...json, 'content-length': HUGE }) },
+      workerData: { port: Number(new URL(suite.gw.url).port), head: request('POST', pathOf('createAccount'), { ...json, 'content-length': HUGE }) },
     });
     const localPort = await new Promise<number>((resolve) => streamer.once('message', resolve));
     await new Promise((resolve) => streamer.once('exit', resolve));
@@ -194,7 +187,7 @@ describe('a hostile network before authentication', function () {
     const head = request('POST', pathOf('createAccount'), { ...json, ...auth, 'content-length': 4 * 1024 * 1024 });
     const heads: string[] = [];
     for (let round = 0; round < 3; round++) {
-      heads.push(...(await Promise.all(Array.from({ length: 10 }, () => stream(gw.url, head, 4 * 1024 * 1024)))).map((r) => r.head));
+      heads.push(...(await Promise.all(Array.from({ length: 10 }, () => stream(suite.gw.url, head, 4 * 1024 * 1024)))).map((r) => r.head));
     }
     const answered = heads.filter((h) => /^HTTP\/1.1 413 /.test(h)).length;
     assert.equal(answered, heads.length, `${heads.length - answered} of ${heads.length} callers saw no 413 (the connection was reset first)`);
@@ -203,14 +196,14 @@ describe('a hostile network before authentication', function () {
   it('Expect: 100-continue: no 100 before authentication; a 100 after it', async () => {
     const body = JSON.stringify({ transactionId: txId('continue'), prodId: 501 });
     const refused = await stream(
-      gw.url,
+      suite.gw.url,
       request('POST', pathOf('createAccount'), { 'content-type': 'application/json', 'content-length': body.length, expect: '100-continue' }),
       0,
       2_000,
     );
     assert.match(refused.head, /^HTTP\/1.1 401 /);
 
-    const { hostname, port } = new URL(gw.url);
+    const { hostname, port } = new URL(suite.gw.url);
     const socket = net.connect(Number(port), hostname);
     let answer = '';
     socket.on('data', (d) => (answer += d.toString()));
@@ -232,7 +225,7 @@ describe('a hostile network before authentication', function () {
 
   it('a declared Content-Length over BODY_LIMIT is refused (413) before a byte of the body is read', async () => {
     const result = await stream(
-      gw.url,
+      suite.gw.url,
       request('POST', pathOf('createAccount'), { 'content-type': 'application/json', authorization: `Bearer ${KEY}`, 'content-length': 17 * 1024 }),
       0,
       2_000,
@@ -243,7 +236,7 @@ describe('a hostile network before authentication', function () {
   });
 
   it('a request whose body trickles past HTTP_REQUEST_TIMEOUT_MS gets 408 problem+json and a closed connection', async () => {
-    const { hostname, port } = new URL(gw.url);
+    const { hostname, port } = new URL(suite.gw.url);
     const socket = net.connect(Number(port), hostname);
     let answer = '';
     socket.on('data', (d) => (answer += d.toString()));
@@ -258,7 +251,7 @@ describe('a hostile network before authentication', function () {
   });
 
   it('headers that never finish get 408; oversize headers get 431', async () => {
-    const { hostname, port } = new URL(gw.url);
+    const { hostname, port } = new URL(suite.gw.url);
     const slow = net.connect(Number(port), hostname);
     let answer = '';
     slow.on('data', (d) => (answer += d.toString()));
@@ -269,12 +262,12 @@ describe('a hostile network before authentication', function () {
     assert.match(answer, /^HTTP\/1.1 408 /);
     assert.equal(JSON.parse(answer.split('\r\n\r\n')[1]!).code, 'request_timeout');
 
-    const big = await stream(gw.url, request('POST', pathOf('createAccount'), { 'x-filler': 'f'.repeat(20_000) }), 0, 2_000);
+    const big = await stream(suite.gw.url, request('POST', pathOf('createAccount'), { 'x-filler': 'f'.repeat(20_000) }), 0, 2_000);
     assert.match(big.head, /^HTTP\/1.1 431 /);
   });
 
   it('at MAX_CONNECTIONS, idle kept-alive connections are closed to make room for a new caller', async () => {
-    const limited = await startTestGateway(sim.url, { MAX_CONNECTIONS: '4' });
+    const limited = await suite.startGateway({ MAX_CONNECTIONS: '4' });
     const { hostname, port } = new URL(limited.url);
     // The review's attack, scaled down: every connection the gateway takes, each left idle after one GET /healthz.
     const held = await Promise.all(
@@ -302,7 +295,7 @@ describe('a hostile network before authentication', function () {
   });
 
   it('MAX_CONNECTIONS_PER_PEER: one address cannot take every connection; another address is still served', async () => {
-    const limited = await startTestGateway(sim.url, { MAX_CONNECTIONS: '100', MAX_CONNECTIONS_PER_PEER: '2' });
+    const limited = await suite.startGateway({ MAX_CONNECTIONS: '100', MAX_CONNECTIONS_PER_PEER: '2' });
     const { port } = new URL(limited.url);
     const connect = (from: string) =>
       new Promise<net.Socket>((resolve) => {
@@ -332,7 +325,7 @@ describe('a hostile network before authentication', function () {
   });
 
   it('connections beyond MAX_CONNECTIONS are dropped on accept, counted and logged', async () => {
-    const limited = await startTestGateway(sim.url, { MAX_CONNECTIONS: '2' });
+    const limited = await suite.startGateway({ MAX_CONNECTIONS: '2' });
     const { hostname, port } = new URL(limited.url);
     const open = await Promise.all(
       [0, 1].map(

@@ -7,10 +7,10 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import request from 'supertest';
-import { startTestGateway, startTestSimulator, txId, uniqueSsn, type Simulator, type TestGateway } from '../helpers/harness.js';
+import { gatewaySuite, txId, uniqueSsn } from '../helpers/harness.js';
 import { asForm, exampleBody, pathOf } from '../../scripts/lib/examples.js';
 import { deleteByPrefix } from '../../scripts/lib/redis-keys.js';
-import { gatewayRecordKey } from '../idempotency/redis-helpers.js';
+import { gatewayRecordKey } from '../helpers/redis-records.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const ENCRYPTION_KEY = randomBytes(32).toString('base64');
@@ -30,18 +30,9 @@ const STORES: Array<{ name: string; env: () => Record<string, string> }> = [
 
 for (const store of STORES) {
   describe(`idempotency through the gateway (${store.name})`, () => {
-    let sim: Simulator;
-    let gw: TestGateway;
-    let env: Record<string, string>;
-    before(async () => {
-      sim = await startTestSimulator({ pciEnabled: true });
-      env = store.env();
-      gw = await startTestGateway(sim.url, { ...env, GALILEO_TIMEOUT_MS: '600', GALILEO_MAX_RETRIES: '1' });
-    });
-    afterEach(() => sim.clearFaults());
+    const env = store.env();
+    const suite = gatewaySuite({ ...env, GALILEO_TIMEOUT_MS: '600', GALILEO_MAX_RETRIES: '1' }, { pciEnabled: true });
     after(async () => {
-      await gw.stop();
-      await sim.close();
       if (env.IDEMPOTENCY_KEY_PREFIX) {
         const redis = new Redis(REDIS_URL);
         await deleteByPrefix(redis, env.IDEMPOTENCY_KEY_PREFIX);
@@ -51,10 +42,10 @@ for (const store of STORES) {
 
     const account = () => ({ transactionId: txId('acct'), prodId: 501, firstName: 'Ada', lastName: 'Lovelace', idType: 2, id: uniqueSsn() });
     const ivr = () => ({ ...exampleBody('createIvrCall'), transactionId: txId('ivr') });
-    const post = (operationId: string, body: Record<string, unknown>) => request(gw.url).post(pathOf(operationId)).send(body);
-    const received = (transactionId: string) => sim.requests().filter((r) => r.params.transactionId === transactionId).length;
+    const post = (operationId: string, body: Record<string, unknown>) => request(suite.gw.url).post(pathOf(operationId)).send(body);
+    const received = (transactionId: string) => suite.sim.requests().filter((r) => r.params.transactionId === transactionId).length;
     const outcomeOf = (transactionId: string) =>
-      gw.logs.filter((l) => l.msg === 'request completed' && l.transactionId === transactionId).map((l) => l.idempotency);
+      suite.gw.logs.filter((l) => l.msg === 'request completed' && l.transactionId === transactionId).map((l) => l.idempotency);
 
     it('a repeated request is replayed: same status, content type and body, Idempotent-Replayed, no second call', async () => {
       const body = account();
@@ -77,11 +68,11 @@ for (const store of STORES) {
       const first = await post('createIvrCall', body);
       assert.equal(first.status, 200);
       // Envelopes with status 12 (unknown account) release the key; use a consumed one instead.
-      sim.addFault({ fault: { type: 'respond', statusCode: 0 }, match: { transactionId: String(body.transactionId) + '-x' } });
+      suite.sim.addFault({ fault: { type: 'respond', statusCode: 0 }, match: { transactionId: String(body.transactionId) + '-x' } });
       const reordered = Object.fromEntries(Object.entries({ ...body, transactionId: `${body.transactionId}-x` }).reverse());
       const json = await post('createIvrCall', reordered);
       assert.equal(json.status, 200, json.text);
-      const form = await request(gw.url)
+      const form = await request(suite.gw.url)
         .post(pathOf('createIvrCall'))
         .type('form')
         .send(asForm({ ...body, transactionId: `${body.transactionId}-x` }));
@@ -102,13 +93,13 @@ for (const store of STORES) {
     it('the same request asked for as XML is a different request (422), not a JSON replay', async () => {
       const body = account();
       assert.equal((await post('createAccount', body)).status, 200);
-      const res = await request(gw.url).post(pathOf('createAccount')).set('response-content-type', 'xml').send(body);
+      const res = await request(suite.gw.url).post(pathOf('createAccount')).set('response-content-type', 'xml').send(body);
       assert.equal(res.status, 422);
     });
 
     it('while the first call is in flight: same payload -> 409 with Retry-After, different -> 422', async () => {
       const body = account();
-      sim.addFault({ fault: { type: 'latency', ms: 400 }, match: { transactionId: body.transactionId } });
+      suite.sim.addFault({ fault: { type: 'latency', ms: 400 }, match: { transactionId: body.transactionId } });
       const first = post('createAccount', body).then((r) => r); // supertest sends on then()
       await new Promise((resolve) => setTimeout(resolve, 100));
       const same = await post('createAccount', body);
@@ -126,7 +117,7 @@ for (const store of STORES) {
     for (const statusCode of CONSUMED) {
       it(`Galileo status ${statusCode} consumes the key: the retry is a replay`, async () => {
         const body = account();
-        sim.addFault({ fault: { type: 'respond', statusCode }, match: { transactionId: body.transactionId } });
+        suite.sim.addFault({ fault: { type: 'respond', statusCode }, match: { transactionId: body.transactionId } });
         const first = await post('createAccount', body);
         assert.equal(JSON.parse(first.text).status_code, statusCode);
         const again = await post('createAccount', body);
@@ -137,7 +128,7 @@ for (const store of STORES) {
     for (const statusCode of RELEASED) {
       it(`Galileo status ${statusCode} releases the key: the retry is forwarded`, async () => {
         const body = account();
-        sim.addFault({ fault: { type: 'respond', statusCode }, match: { transactionId: body.transactionId } });
+        suite.sim.addFault({ fault: { type: 'respond', statusCode }, match: { transactionId: body.transactionId } });
         const first = await post('createAccount', body);
         assert.equal(JSON.parse(first.text).status_code, statusCode);
         const again = await post('createAccount', body);
@@ -152,8 +143,8 @@ for (const store of STORES) {
         [2, 2],
       ] as const) {
         const body = account();
-        sim.addFault({ fault: { type: 'respond', statusCode }, match: { transactionId: body.transactionId } });
-        const send = () => request(gw.url).post(pathOf('createAccount')).set('response-content-type', 'xml').send(body);
+        suite.sim.addFault({ fault: { type: 'respond', statusCode }, match: { transactionId: body.transactionId } });
+        const send = () => request(suite.gw.url).post(pathOf('createAccount')).set('response-content-type', 'xml').send(body);
         const first = await send();
         assert.match(first.text, new RegExp(`<status_code>${statusCode}</status_code>`));
         const again = await send();
@@ -170,11 +161,11 @@ for (const store of STORES) {
     ] as const) {
       it(`${name} (${status}) releases the key: the retry is forwarded`, async () => {
         const body = account();
-        const rule = sim.addFault({ fault, match: { transactionId: body.transactionId } });
+        const rule = suite.sim.addFault({ fault, match: { transactionId: body.transactionId } });
         const first = await post('createAccount', body);
         assert.equal(first.status, status, first.text);
         const callsAfterFirst = received(body.transactionId);
-        sim.clearFaults();
+        suite.sim.clearFaults();
         assert.ok(rule.id !== undefined);
         const again = await post('createAccount', body);
         assert.equal(again.status, 200, again.text);
@@ -215,7 +206,7 @@ for (const store of STORES) {
 
     it('50 simultaneous identical requests reach Galileo exactly once', async () => {
       const body = account();
-      sim.addFault({ fault: { type: 'latency', ms: 150 }, match: { transactionId: body.transactionId } });
+      suite.sim.addFault({ fault: { type: 'latency', ms: 150 }, match: { transactionId: body.transactionId } });
       const responses = await Promise.all(Array.from({ length: 50 }, () => post('createAccount', body)));
       assert.equal(received(body.transactionId), 1);
       const statuses = responses.map((r) => r.status);

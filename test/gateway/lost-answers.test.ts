@@ -11,7 +11,7 @@ import request from 'supertest';
 import { CREDENTIALS, gatewaySuite, startTestGateway, txId, uniqueSsn, type Simulator } from '../helpers/harness.js';
 import { asWire, pathOf } from '../../scripts/lib/examples.js';
 import { adminClient, deleteByPrefix } from '../../scripts/lib/redis-keys.js';
-import { metricValue } from '../ops/metrics-text.js';
+import { metricValue } from '../helpers/metrics-text.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 

@@ -7,9 +7,9 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
-import { CREDENTIALS, startTestSimulator, txId, uniqueSsn, type Simulator } from '../helpers/harness.js';
+import { txId, uniqueSsn } from '../helpers/harness.js';
 import { pathOf } from '../../scripts/lib/examples.js';
-import { killAllGatewayProcesses, startGatewayProcess } from '../helpers/process.js';
+import { gatewayProcessSuite, startGatewayProcess } from '../helpers/process.js';
 import { assertStormReachesGalileoOnce } from '../helpers/storm.js';
 import { adminClient, deleteByPrefix } from '../../scripts/lib/redis-keys.js';
 
@@ -17,42 +17,33 @@ const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 describe('replicas sharing one Redis (real processes)', function () {
   this.timeout(60_000);
-  let sim: Simulator;
+  const suite = gatewayProcessSuite();
   const prefix = `test:replicas:${randomBytes(6).toString('hex')}:`;
-  const env = (timeoutMs: number) => ({
-    GATEWAY_AUTH: 'off',
-    GALILEO_BASE_URL: sim.url,
-    GALILEO_API_LOGIN: CREDENTIALS.apiLogin,
-    GALILEO_API_TRANS_KEY: CREDENTIALS.apiTransKey,
-    GALILEO_PROVIDER_ID: String(CREDENTIALS.providerId),
-    GALILEO_TIMEOUT_MS: String(timeoutMs),
-    GALILEO_MAX_RETRIES: '0',
-    // The lock TTL below is the call's alone (lost answers' lookups add to it: test/gateway/lost-answers.test.ts).
-    GALILEO_RESOLVE_ATTEMPTS: '0',
-    IDEMPOTENCY_STORE: 'redis',
-    REDIS_URL,
-    IDEMPOTENCY_KEY_PREFIX: prefix,
-    LOG_LEVEL: 'info',
-  });
+  const env = (timeoutMs: number) =>
+    suite.galileoEnv({
+      GALILEO_TIMEOUT_MS: String(timeoutMs),
+      GALILEO_MAX_RETRIES: '0',
+      // The lock TTL below is the call's alone (lost answers' lookups add to it: test/gateway/lost-answers.test.ts).
+      GALILEO_RESOLVE_ATTEMPTS: '0',
+      IDEMPOTENCY_STORE: 'redis',
+      REDIS_URL,
+      IDEMPOTENCY_KEY_PREFIX: prefix,
+      LOG_LEVEL: 'info',
+    });
 
-  before(async () => {
-    sim = await startTestSimulator();
-  });
   after(async () => {
-    await killAllGatewayProcesses();
-    await sim.close();
     const redis = adminClient();
     await deleteByPrefix(redis, prefix);
     await redis.quit();
   });
 
   const account = () => ({ transactionId: txId('replica'), prodId: 501, firstName: 'Grace', lastName: 'Hopper', idType: 2, id: uniqueSsn() });
-  const received = (transactionId: string) => sim.requests().filter((r) => r.params.transactionId === transactionId).length;
+  const received = (transactionId: string) => suite.sim.requests().filter((r) => r.params.transactionId === transactionId).length;
 
   it('50 simultaneous identical requests split across two replicas reach Galileo exactly once', async () => {
     const [a, b] = await Promise.all([startGatewayProcess(env(5000)), startGatewayProcess(env(5000))]);
     try {
-      await assertStormReachesGalileoOnce(sim, [a.url, b.url], account(), 50);
+      await assertStormReachesGalileoOnce(suite.sim, [a.url, b.url], account(), 50);
     } finally {
       await Promise.all([a.kill(), b.kill()]);
     }
@@ -63,7 +54,7 @@ describe('replicas sharing one Redis (real processes)', function () {
     const [doomed, survivor] = await Promise.all([startGatewayProcess(env(500)), startGatewayProcess(env(500))]);
     try {
       const body = account();
-      sim.addFault({ fault: { type: 'no_answer' }, match: { transactionId: body.transactionId }, times: 1 });
+      suite.sim.addFault({ fault: { type: 'no_answer' }, match: { transactionId: body.transactionId }, times: 1 });
       const inFlight = request(doomed.url)
         .post(pathOf('createAccount'))
         .send(body)

@@ -13,16 +13,16 @@ import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import request from 'supertest';
 import { pathOf } from '../../scripts/lib/examples.js';
-import { sha256, startTestGateway, startTestSimulator, txId, uniqueSsn, type Simulator, type TestGateway } from '../helpers/harness.js';
+import { gatewayClients, gatewaySuite, startTestGateway, txId, uniqueSsn, type TestGateway } from '../helpers/harness.js';
 import { spawnGateway } from '../helpers/process.js';
 import { deleteByPrefix } from '../../scripts/lib/redis-keys.js';
-import { gatewayRecordKey } from '../idempotency/redis-helpers.js';
+import { gatewayRecordKey } from '../helpers/redis-records.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const KEYS = { old: 'review-3-old-key-0123456789abcdef', next: 'review-3-new-key-0123456789abcdef', other: 'review-3-other-key-0123456789abc' };
-const CLIENTS = JSON.stringify([
-  { name: 'onboarding', keySha256: [sha256(KEYS.next), sha256(KEYS.old)], operations: ['*'] },
-  { name: 'other', keySha256: sha256(KEYS.other), operations: ['*'] },
+const CLIENTS = gatewayClients([
+  { name: 'onboarding', key: [KEYS.next, KEYS.old] },
+  { name: 'other', key: KEYS.other },
 ]);
 
 /** Every run of digits in the text, in any script, separators and all removed. */
@@ -36,29 +36,24 @@ function digitsOf(text: string): string {
 describe('security review 3 (real gateway, real Redis)', function () {
   this.timeout(60_000);
   const prefix = `test:review-3:${randomBytes(6).toString('hex')}:`;
-  let sim: Simulator;
-  let gw: TestGateway;
+  const suite = gatewaySuite({
+    GATEWAY_CLIENTS: CLIENTS,
+    IDEMPOTENCY_STORE: 'redis',
+    REDIS_URL,
+    IDEMPOTENCY_KEY_PREFIX: prefix,
+    IDEMPOTENCY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+  });
   let redis: Redis;
-  before(async () => {
-    sim = await startTestSimulator();
+  before(() => {
     redis = new Redis(REDIS_URL);
-    gw = await startTestGateway(sim.url, {
-      GATEWAY_CLIENTS: CLIENTS,
-      IDEMPOTENCY_STORE: 'redis',
-      REDIS_URL,
-      IDEMPOTENCY_KEY_PREFIX: prefix,
-      IDEMPOTENCY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-    });
   });
   after(async () => {
-    await gw.stop();
     await deleteByPrefix(redis, prefix);
     await redis.quit();
-    await sim.close();
   });
-  const post = (body: object, key = KEYS.next) => request(gw.url).post(pathOf('createAccount')).set('authorization', `Bearer ${key}`).send(body);
+  const post = (body: object, key = KEYS.next) => request(suite.gw.url).post(pathOf('createAccount')).set('authorization', `Bearer ${key}`).send(body);
   const account = (transactionId: string) => ({ transactionId, prodId: 501, firstName: 'Ada', lastName: 'Lovelace', idType: 2, id: uniqueSsn() });
-  const calls = (transactionId: string) => sim.requests().filter((r) => r.params.transactionId === transactionId).length;
+  const calls = (transactionId: string) => suite.sim.requests().filter((r) => r.params.transactionId === transactionId).length;
 
   it('2: a card number or SSN in any writing of a transactionId is masked in the log, never a Redis key, never replayed', async () => {
     const run = randomBytes(2).toString('hex').replace(/[0-9]/g, 'x');
@@ -80,17 +75,17 @@ describe('security review 3 (real gateway, real Redis)', function () {
       assert.equal(await redis.exists(gatewayRecordKey(prefix, 'createAccount', transactionId)), 1, 'the record is under the HMAC of its identity');
     }
     const keys = await redis.keys(`${prefix}*`);
-    const logs = gw.rawLogs.join('');
+    const logs = suite.gw.rawLogs.join('');
     for (const transactionId of ids) {
       const digits = digitsOf(transactionId);
       assert.ok(!keys.some((k) => digitsOf(k).includes(digits.slice(0, 9))), `a Redis key holds the digits of ${transactionId}`);
       assert.ok(!digitsOf(logs).includes(digits.slice(0, 9)), `the log holds the digits of ${transactionId}`);
     }
     // A path is masked however its digits are separated, in the log and in the 404's detail.
-    const notFound = await request(gw.url).post('/intserv/4.0/4111----1111----1111----1111').set('authorization', `Bearer ${KEYS.next}`).send({});
+    const notFound = await request(suite.gw.url).post('/intserv/4.0/4111----1111----1111----1111').set('authorization', `Bearer ${KEYS.next}`).send({});
     assert.equal(notFound.status, 404);
     assert.ok(!digitsOf(notFound.text).includes('41111111'), notFound.text);
-    assert.ok(!digitsOf(gw.rawLogs.join('')).includes('411111111111'), 'the 404 path is masked in the log');
+    assert.ok(!digitsOf(suite.gw.rawLogs.join('')).includes('411111111111'), 'the 404 path is masked in the log');
   });
 
   it('3: a retry with the rotated key is the same client: replayed, not a 422', async () => {
@@ -127,7 +122,7 @@ describe('security review 3 (real gateway, real Redis)', function () {
       }
       assert.equal(calls(body.transactionId), 1, `${what}: forwarded again`);
       assert.ok(
-        gw.logs.some((l) => l.msg === 'idempotency claim failed: nothing was forwarded' && /unreadable/.test(String(l.reason))),
+        suite.gw.logs.some((l) => l.msg === 'idempotency claim failed: nothing was forwarded' && /unreadable/.test(String(l.reason))),
         what,
       );
     }

@@ -9,12 +9,12 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
-import { startTestGateway, startTestSimulator, txId, uniqueSsn, type Simulator, type TestGateway } from '../helpers/harness.js';
+import { simulatorSuite, txId, uniqueSsn, type TestGateway } from '../helpers/harness.js';
 import { pathOf } from '../../scripts/lib/examples.js';
 import { TestRedisSentinel } from '../../scripts/lib/redis-topologies.js';
 import { until } from '../../scripts/lib/redis-server.js';
 import { adoptPrefix } from '../../scripts/lib/redis-keys.js';
-import { gatewayRecordKey } from '../idempotency/redis-helpers.js';
+import { gatewayRecordKey } from '../helpers/redis-records.js';
 
 // No retries, short timeout: lock TTL = 500 ms + 2 s margin, the longest a fence lasts.
 const TIMEOUT_MS = 500;
@@ -23,16 +23,9 @@ const LOST_WRITES = 'idempotency store may have lost writes: new claims are refu
 
 describe('the gateway on Redis Sentinel: failover of a killed master', function () {
   this.timeout(60_000);
-  let sim: Simulator;
+  const suite = simulatorSuite();
   const groups: TestRedisSentinel[] = [];
-  const gateways: TestGateway[] = [];
-
-  before(async () => {
-    sim = await startTestSimulator();
-  });
   after(async () => {
-    await Promise.all(gateways.map((g) => g.stop()));
-    await sim?.close();
     await Promise.all(groups.map((g) => g.dispose()));
   });
 
@@ -47,7 +40,7 @@ describe('the gateway on Redis Sentinel: failover of a killed master', function 
     // Replicated before anything is killed, as epoch keys written long ago would be.
     await admin.wait(1, 1000);
     admin.disconnect();
-    const gw = await startTestGateway(sim.url, {
+    const gw = await suite.startGateway({
       IDEMPOTENCY_STORE: 'redis',
       REDIS_SENTINELS: group.addresses,
       REDIS_SENTINEL_MASTER: group.masterName,
@@ -56,12 +49,11 @@ describe('the gateway on Redis Sentinel: failover of a killed master', function 
       GALILEO_MAX_RETRIES: '0',
       LOG_LEVEL: 'info',
     });
-    gateways.push(gw);
     return { group, gw, prefix };
   }
 
   const account = () => ({ transactionId: txId('sentinel'), prodId: 501, firstName: 'Grace', lastName: 'Hopper', idType: 2, id: uniqueSsn() });
-  const galileoCalls = (transactionId: string) => sim.requests().filter((r) => r.params.transactionId === transactionId).length;
+  const galileoCalls = (transactionId: string) => suite.sim.requests().filter((r) => r.params.transactionId === transactionId).length;
 
   it('master killed during traffic, with claims the replica never received: 503s (never a second Galileo call) through the failover and one lock TTL, then success without a restart', async () => {
     const { group, gw, prefix } = await setUp();
@@ -94,7 +86,7 @@ describe('the gateway on Redis Sentinel: failover of a killed master', function 
       // waits in its own output buffer and dies with it.
       const lost = account();
       const lostKey = gatewayRecordKey(prefix, 'createAccount', lost.transactionId);
-      sim.addFault({ fault: { type: 'latency', ms: 400 }, match: { transactionId: lost.transactionId }, times: 1 });
+      suite.sim.addFault({ fault: { type: 'latency', ms: 400 }, match: { transactionId: lost.transactionId }, times: 1 });
       const master = group.client(group.master);
       group.replica.pause();
       await master.set('filler', Buffer.alloc(32 * 1024 * 1024, 120));

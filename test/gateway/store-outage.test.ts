@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
-import { startTestGateway, startTestSimulator, txId, uniqueSsn, type Simulator, type TestGateway } from '../helpers/harness.js';
+import { gatewaySuite, txId, uniqueSsn } from '../helpers/harness.js';
 import { pathOf } from '../../scripts/lib/examples.js';
 import { SpareRedis, until } from '../../scripts/lib/redis-server.js';
 import { adoptPrefix, plainClient } from '../../scripts/lib/redis-keys.js';
@@ -18,8 +18,6 @@ const LOCK_TTL_MS = TIMEOUT_MS + 2000;
 
 describe('idempotency store outage and restart without persistence (gateway on its own redis-server)', () => {
   const redis = new SpareRedis();
-  let sim: Simulator;
-  let gw: TestGateway;
   before(async () => {
     await redis.start();
     // Started a moment ago: as a server that has served this prefix before (see redis-outage.test.ts
@@ -27,33 +25,31 @@ describe('idempotency store outage and restart without persistence (gateway on i
     const admin = plainClient(redis.url);
     await adoptPrefix(admin, 'galileo-gw:idem:');
     admin.disconnect();
-    sim = await startTestSimulator();
-    gw = await startTestGateway(sim.url, {
-      IDEMPOTENCY_STORE: 'redis',
-      REDIS_URL: redis.url,
-      GALILEO_TIMEOUT_MS: String(TIMEOUT_MS),
-      GALILEO_MAX_RETRIES: '0',
-      GALILEO_RESOLVE_ATTEMPTS: '0',
-    });
   });
+  // After the server it needs has started, stopped before it is disposed.
+  const suite = gatewaySuite(() => ({
+    IDEMPOTENCY_STORE: 'redis',
+    REDIS_URL: redis.url,
+    GALILEO_TIMEOUT_MS: String(TIMEOUT_MS),
+    GALILEO_MAX_RETRIES: '0',
+    GALILEO_RESOLVE_ATTEMPTS: '0',
+  }));
   after(async () => {
-    await gw?.stop();
-    await sim?.close();
     await redis.dispose();
   });
 
   // Consumed at Galileo (status 0), so Galileo's own duplicate check shows a second execution attempt.
   const account = { prodId: 501, firstName: 'Grace', lastName: 'Hopper', idType: 2, id: uniqueSsn() };
   const createAccount = (transactionId: string) =>
-    request(gw.url)
+    request(suite.gw.url)
       .post(pathOf('createAccount'))
       .send({ ...account, transactionId });
-  const received = (transactionId: string) => sim.requests().filter((r) => r.params.transactionId === transactionId);
+  const received = (transactionId: string) => suite.sim.requests().filter((r) => r.params.transactionId === transactionId);
   const problem = (res: request.Response) => JSON.parse(res.text) as { code: string; detail: string };
 
   it('Redis killed and restarted empty during a call: 503 while down, then the retry is refused while the first call may run, then forwarded', async () => {
     const transactionId = txId('restart');
-    sim.addFault({ fault: { type: 'latency', ms: 300 }, match: { transactionId }, times: 1 });
+    suite.sim.addFault({ fault: { type: 'latency', ms: 300 }, match: { transactionId }, times: 1 });
     const first = createAccount(transactionId).then((r) => r);
     await until('the first call to reach Galileo', 5000, async () => (received(transactionId).length === 1 ? true : undefined));
 
@@ -62,15 +58,15 @@ describe('idempotency store outage and restart without persistence (gateway on i
     assert.equal(down.status, 503, down.text);
     assert.equal(down.headers['retry-after'], '1');
     assert.match(problem(down).detail, /cannot be reached/);
-    const notReady = await request(gw.url).get('/readyz');
+    const notReady = await request(suite.gw.url).get('/readyz');
     assert.equal(notReady.status, 503);
     assert.deepEqual(JSON.parse(notReady.text).checks, { config: 'ok', store: 'unavailable' });
-    const line = gw.logs.find((l) => l.msg === 'request completed' && l.idempotency === 'store_unavailable' && l.transactionId === transactionId);
+    const line = suite.gw.logs.find((l) => l.msg === 'request completed' && l.idempotency === 'store_unavailable' && l.transactionId === transactionId);
     assert.ok(line, 'a store_unavailable request line');
 
     await redis.start();
     const restartedAt = Date.now();
-    await until('/readyz to be 200 again', 10_000, async () => ((await request(gw.url).get('/readyz')).status === 200 ? true : undefined));
+    await until('/readyz to be 200 again', 10_000, async () => ((await request(suite.gw.url).get('/readyz')).status === 200 ? true : undefined));
     // The claim of the first call is gone with Redis' memory, and that call is still running.
     const retry = await createAccount(transactionId);
     assert.equal(retry.status, 503, retry.text);
@@ -83,12 +79,12 @@ describe('idempotency store outage and restart without persistence (gateway on i
     const firstAnswer = await first;
     assert.equal(firstAnswer.status, 200, firstAnswer.text);
     assert.ok(
-      gw.logs.some((l) => l.msg === 'idempotency store may have lost writes: new claims are refused for one lock TTL' && l.reason === 'epoch_missing'),
+      suite.gw.logs.some((l) => l.msg === 'idempotency store may have lost writes: new claims are refused for one lock TTL' && l.reason === 'epoch_missing'),
       'the loss is logged',
     );
     // Its answer could not be recorded: Redis was down, or the claim was gone.
     assert.ok(
-      gw.logs.some((l) => typeof l.msg === 'string' && /^idempotency complete (skipped: the claim is gone|failed)/.test(l.msg)),
+      suite.gw.logs.some((l) => typeof l.msg === 'string' && /^idempotency complete (skipped: the claim is gone|failed)/.test(l.msg)),
       'the answer was not recorded',
     );
 

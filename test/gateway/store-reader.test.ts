@@ -10,15 +10,15 @@ import { Redis } from 'ioredis';
 import request from 'supertest';
 import { fingerprint } from '../../src/idempotency/fingerprint.js';
 import { pathOf } from '../../scripts/lib/examples.js';
-import { sha256, startTestGateway, startTestSimulator, txId, type Simulator, type TestGateway } from '../helpers/harness.js';
+import { gatewayClients, simulatorSuite, txId, type TestGateway } from '../helpers/harness.js';
 import { deleteByPrefix } from '../../scripts/lib/redis-keys.js';
-import { gatewayRecordKey } from '../idempotency/redis-helpers.js';
+import { gatewayRecordKey } from '../helpers/redis-records.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const KEYS = { A: 'store-reader-client-a-key-0123456789', B: 'store-reader-client-b-key-0123456789' };
-const CLIENTS = JSON.stringify([
-  { name: 'a', keySha256: sha256(KEYS.A), operations: ['*'] },
-  { name: 'b', keySha256: sha256(KEYS.B), operations: ['*'] },
+const CLIENTS = gatewayClients([
+  { name: 'a', key: KEYS.A },
+  { name: 'b', key: KEYS.B },
 ]);
 const key64 = () => randomBytes(32).toString('base64');
 
@@ -27,11 +27,10 @@ describe('what a reader of the store learns (real Redis)', function () {
   const prefix = `test:store-reader:${randomBytes(6).toString('hex')}:`;
   const fingerprintKey = key64();
   const [k1, k2] = [key64(), key64()];
-  let sim: Simulator;
+  const suite = simulatorSuite();
   let redis: Redis;
-  const gateways: TestGateway[] = [];
-  const gateway = async (encryptionKey: string) => {
-    const gw = await startTestGateway(sim.url, {
+  const gateway = (encryptionKey: string) =>
+    suite.startGateway({
       GATEWAY_CLIENTS: CLIENTS,
       IDEMPOTENCY_STORE: 'redis',
       REDIS_URL,
@@ -39,26 +38,20 @@ describe('what a reader of the store learns (real Redis)', function () {
       IDEMPOTENCY_ENCRYPTION_KEY: encryptionKey,
       IDEMPOTENCY_FINGERPRINT_KEY: fingerprintKey,
     });
-    gateways.push(gw);
-    return gw;
-  };
   const post = (gw: TestGateway, body: object, key = KEYS.A) => request(gw.url).post(pathOf('createAccount')).set('authorization', `Bearer ${key}`).send(body);
   const recordOf = async (transactionId: string) => {
     const key = gatewayRecordKey(prefix, 'createAccount', transactionId, fingerprintKey);
     assert.equal(await redis.exists(key), 1, `no record for ${transactionId}`);
     return key;
   };
-  const calls = (transactionId: string) => sim.requests().filter((r) => r.params.transactionId === transactionId).length;
+  const calls = (transactionId: string) => suite.sim.requests().filter((r) => r.params.transactionId === transactionId).length;
 
-  before(async () => {
-    sim = await startTestSimulator();
+  before(() => {
     redis = new Redis(REDIS_URL);
   });
   after(async () => {
-    await Promise.all(gateways.map((gw) => gw.stop()));
     await deleteByPrefix(redis, prefix);
     await redis.quit();
-    await sim.close();
   });
 
   it('a fingerprint is a keyed HMAC, not a bare SHA-256 of the request', async () => {
@@ -121,7 +114,6 @@ describe('what a reader of the store learns (real Redis)', function () {
     };
     const restart = async (gw: TestGateway, ring: string) => {
       await gw.stop();
-      gateways.splice(gateways.indexOf(gw), 1);
       return gateway(ring);
     };
     let [one, two] = [await gateway(`k1:${k1}`), await gateway(`k1:${k1}`)];

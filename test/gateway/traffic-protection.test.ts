@@ -12,29 +12,24 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import request from 'supertest';
 import { pathOf } from '../../scripts/lib/examples.js';
-import { sha256, startTestGateway, startTestSimulator, txId, uniqueSsn, type Simulator, type TestGateway } from '../helpers/harness.js';
+import { gatewayClients, simulatorSuite, txId, uniqueSsn, type TestGateway } from '../helpers/harness.js';
 import { SpareRedis } from '../../scripts/lib/redis-server.js';
 import { adoptPrefix, deleteByPrefix } from '../../scripts/lib/redis-keys.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const KEYS = { batch: 'traffic-batch-key-0123456789abcdef', quiet: 'traffic-quiet-key-0123456789abcdef' };
 const clients = (batchLimit: { requestsPerSecond: number; burst: number } | undefined) =>
-  JSON.stringify([
-    { name: 'batch', keySha256: sha256(KEYS.batch), operations: ['*'], ...(batchLimit && { rateLimit: batchLimit }) },
-    { name: 'quiet', keySha256: sha256(KEYS.quiet), operations: ['*'] },
+  gatewayClients([
+    { name: 'batch', key: KEYS.batch, rateLimit: batchLimit },
+    { name: 'quiet', key: KEYS.quiet },
   ]);
 const account = (prefix = 'traffic') => ({ transactionId: txId(prefix), prodId: 501, firstName: 'Ada', lastName: 'Lovelace', idType: 2, id: uniqueSsn() });
 
 describe('traffic protection (real gateways, real Redis)', function () {
   this.timeout(60_000);
-  let sim: Simulator;
-  const gateways: TestGateway[] = [];
+  const suite = simulatorSuite();
   const prefixes: string[] = [];
-  const gateway = async (env: Record<string, string>) => {
-    const gw = await startTestGateway(sim.url, env);
-    gateways.push(gw);
-    return gw;
-  };
+  const gateway = (env: Record<string, string>) => suite.startGateway(env);
   const redisEnv = () => {
     const prefix = `test:traffic:${randomBytes(6).toString('hex')}:`;
     prefixes.push(prefix);
@@ -42,18 +37,12 @@ describe('traffic protection (real gateways, real Redis)', function () {
   };
   const post = (gw: TestGateway, body: object, key = KEYS.batch) =>
     request(gw.url).post(pathOf('createAccount')).set('authorization', `Bearer ${key}`).send(body);
-  const calls = (transactionId: string) => sim.requests().filter((r) => r.params.transactionId === transactionId).length;
+  const calls = (transactionId: string) => suite.sim.requests().filter((r) => r.params.transactionId === transactionId).length;
 
-  before(async () => {
-    sim = await startTestSimulator();
-  });
-  afterEach(() => sim.clearFaults());
   after(async () => {
-    await Promise.all(gateways.map((gw) => gw.stop()));
     const redis = new Redis(REDIS_URL);
     for (const prefix of prefixes) await deleteByPrefix(redis, prefix);
     await redis.quit();
-    await sim.close();
   });
 
   it('a client over its limit gets 429 with Retry-After and RateLimit fields, nothing claimed or forwarded; another client is unaffected', async () => {
@@ -182,7 +171,7 @@ describe('traffic protection (real gateways, real Redis)', function () {
       }),
     );
     const elapsed = (Date.now() - started) / 1000;
-    const received = sim.requests().filter((r) => String(r.params.transactionId).startsWith(tag));
+    const received = suite.sim.requests().filter((r) => String(r.params.transactionId).startsWith(tag));
     // A full bucket (5) at the start, then 5 a second.
     assert.ok(received.length <= 5 + Math.ceil(5 * elapsed) + 1, `${received.length} calls in ${elapsed} s`);
     assert.ok(received.length >= 10, `the budget is used: ${received.length}`);
@@ -197,7 +186,7 @@ describe('traffic protection (real gateways, real Redis)', function () {
 
   it('the breaker opens after consecutive failures, refuses at once, lets one trial through, and closes', async () => {
     const gw = await gateway({ GATEWAY_CLIENTS: clients(undefined), GALILEO_CIRCUIT_FAILURES: '3', GALILEO_CIRCUIT_OPEN_MS: '800', GALILEO_MAX_RETRIES: '0' });
-    sim.addFault({ fault: { type: 'edge', status: 503 } });
+    suite.sim.addFault({ fault: { type: 'edge', status: 503 } });
     for (let i = 0; i < 3; i++) assert.equal((await post(gw, account('breaker'))).status, 502);
     const refusedBody = account('breaker');
     const started = Date.now();
@@ -213,7 +202,7 @@ describe('traffic protection (real gateways, real Redis)', function () {
     assert.equal((await post(gw, account('breaker'))).status, 502, 'the trial reaches Galileo and fails');
     assert.equal((await post(gw, account('breaker'))).status, 503, 'open again');
     // A successful trial closes it.
-    sim.clearFaults();
+    suite.sim.clearFaults();
     await sleep(850);
     const trial = await post(gw, refusedBody);
     assert.equal(trial.status, 200, trial.text);
@@ -223,14 +212,14 @@ describe('traffic protection (real gateways, real Redis)', function () {
     const transitions = gw.logs.filter((l) => /^circuit breaker on Galileo/.test(String(l.msg))).map((l) => l.state);
     assert.deepEqual(transitions, ['open', 'half_open', 'open', 'half_open', 'closed']);
     // Any Galileo envelope is a success: business errors never open it.
-    sim.addFault({ fault: { type: 'respond', statusCode: 12 } });
+    suite.sim.addFault({ fault: { type: 'respond', statusCode: 12 } });
     for (let i = 0; i < 5; i++) assert.equal((await post(gw, account('business'))).status, 200);
     assert.match((await request(gw.url).get('/metrics')).text, /gateway_galileo_circuit_state 0/);
   });
 
   it('the bulkhead: beyond GALILEO_MAX_IN_FLIGHT a request gets 503 upstream_busy at once, nothing claimed; one log line when it starts refusing, one when it stops', async () => {
     const gw = await gateway({ GATEWAY_CLIENTS: clients(undefined), GALILEO_MAX_IN_FLIGHT: '2' });
-    sim.addFault({ fault: { type: 'latency', ms: 400 } });
+    suite.sim.addFault({ fault: { type: 'latency', ms: 400 } });
     const bodies = Array.from({ length: 5 }, () => account('bulkhead'));
     const answers = await Promise.all(bodies.map((b) => post(gw, b)));
     assert.deepEqual(answers.map((r) => r.status).sort(), [200, 200, 503, 503, 503]);
@@ -253,7 +242,7 @@ describe('traffic protection (real gateways, real Redis)', function () {
       [[30, 3, 2]],
     );
     assert.ok(gw.logs.indexOf(started[0]!) < gw.logs.indexOf(stopped()[0]!));
-    sim.clearFaults();
+    suite.sim.clearFaults();
     const again = await post(gw, bodies[answers.findIndex((r) => r.status === 503)]!);
     assert.equal(again.status, 200, 'the refused transactionId was not claimed');
     assert.equal(stopped().length, 1, 'a request that passes an idle bulkhead logs nothing');

@@ -63,41 +63,95 @@ export async function startTestGateway(galileoUrl: string, env: Record<string, s
   return { ...gateway, logs, rawLogs };
 }
 
-export interface GatewaySuite {
+export interface SimulatorSuite {
   /** Set once the suite's `before` hook has run. */
   readonly sim: Simulator;
+  /** Another gateway in front of the suite's simulator, stopped after the suite (before the simulator). */
+  startGateway(env?: Record<string, string>): Promise<TestGateway>;
+}
+
+export interface GatewaySuite extends SimulatorSuite {
+  /** Set once the suite's `before` hook has run. */
   readonly gw: TestGateway;
+}
+
+export type SuiteSimulatorOptions = Omit<Parameters<typeof startSimulator>[0], 'port' | 'host' | 'credentials'>;
+
+/**
+ * The fixture of a `describe` whose tests start their own gateways: a simulator started before
+ * the suite, its faults cleared after each test, and every gateway from `startGateway` and then
+ * the simulator stopped after the suite whatever happened.
+ */
+export function simulatorSuite(options: SuiteSimulatorOptions = {}): SimulatorSuite {
+  let sim: Simulator | undefined;
+  const gateways: TestGateway[] = [];
+  const started = (): Simulator => {
+    if (sim === undefined) throw new Error('simulatorSuite: not started yet (use it inside a test or hook)');
+    return sim;
+  };
+  before(async () => {
+    sim = await startSimulator({ port: 0, host: '127.0.0.1', credentials: CREDENTIALS, ...options });
+  });
+  afterEach(() => sim?.clearFaults());
+  after(async () => {
+    await Promise.all(gateways.splice(0).map((gw) => gw.stop()));
+    await sim?.close();
+  });
+  return {
+    get sim() {
+      return started();
+    },
+    async startGateway(env = {}) {
+      const gw = await startTestGateway(started().url, env);
+      gateways.push(gw);
+      return gw;
+    },
+  };
 }
 
 /**
  * The fixture of a `describe` that needs a simulator and a gateway in front of it: both started
  * before the suite (the gateway with `env`, or what `env()` returns then), the simulator's faults
- * cleared after each test, both stopped after the suite whatever happened.
+ * cleared after each test, both stopped after the suite whatever happened. `startGateway` adds
+ * more gateways on the same simulator.
  */
-export function gatewaySuite(env: Record<string, string> | (() => Record<string, string>) = {}, options: { pciEnabled?: boolean } = {}): GatewaySuite {
-  let sim: Simulator | undefined;
+export function gatewaySuite(env: Record<string, string> | (() => Record<string, string>) = {}, options: SuiteSimulatorOptions = {}): GatewaySuite {
+  const suite = simulatorSuite(options);
   let gw: TestGateway | undefined;
-  const started = <T>(value: T | undefined): T => {
-    if (value === undefined) throw new Error('gatewaySuite: not started yet (use it inside a test or hook)');
-    return value;
-  };
   before(async () => {
-    sim = await startTestSimulator(options);
-    gw = await startTestGateway(sim.url, typeof env === 'function' ? env() : env);
-  });
-  afterEach(() => sim?.clearFaults());
-  after(async () => {
-    await gw?.stop();
-    await sim?.close();
+    gw = await suite.startGateway(typeof env === 'function' ? env() : env);
   });
   return {
     get sim() {
-      return started(sim);
+      return suite.sim;
     },
     get gw() {
-      return started(gw);
+      if (gw === undefined) throw new Error('gatewaySuite: not started yet (use it inside a test or hook)');
+      return gw;
     },
+    startGateway: suite.startGateway,
   };
+}
+
+export interface TestClient {
+  name: string;
+  /** The bearer key (or keys, during a rotation); the gateway is given only their SHA-256. */
+  key: string | string[];
+  /** Default: every operation. */
+  operations?: string[];
+  rateLimit?: { requestsPerSecond: number; burst: number };
+}
+
+/** GATEWAY_CLIENTS for these clients: each key as its keySha256. */
+export function gatewayClients(clients: TestClient[]): string {
+  return JSON.stringify(
+    clients.map(({ name, key, operations = ['*'], rateLimit }) => ({
+      name,
+      keySha256: Array.isArray(key) ? key.map(sha256) : sha256(key),
+      operations,
+      ...(rateLimit && { rateLimit }),
+    })),
+  );
 }
 
 export function sha256(text: string): string {

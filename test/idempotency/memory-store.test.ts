@@ -1,16 +1,17 @@
-/** MemoryStore specifics beyond the shared contract: the maxEntries bound, and the codec at rest. */
+/** MemoryStore specifics beyond the shared contract: the maxEntries and maxBytes bounds, and the codec at rest. */
 import assert from 'node:assert/strict';
 import { plainCodec, type ResponseCodec } from '../../src/idempotency/codec.js';
-import { MemoryStore } from '../../src/idempotency/memory-store.js';
+import { CLAIM_OVERHEAD_BYTES, MemoryStore, RECORD_OVERHEAD_BYTES } from '../../src/idempotency/memory-store.js';
+import { measureRecordOverhead } from '../../scripts/bench/memory-store.js';
 import { StoreUnavailableError, type StoredResponse } from '../../src/idempotency/store.js';
 
 const RESPONSE: StoredResponse = { status: 200, contentType: 'application/json', body: '{"ok":true}' };
 const timings = { lockTtlMs: 1000, consumedTtlMs: 5000 };
 
 /** A store on a hand-driven clock. */
-function storeWithClock(maxEntries: number, codec: ResponseCodec = plainCodec) {
+function storeWithClock(maxEntries: number, codec: ResponseCodec = plainCodec, maxBytes = 2 ** 30) {
   const clock = { now: 0 };
-  const store = new MemoryStore({ timings, maxEntries, codec, now: () => clock.now });
+  const store = new MemoryStore({ timings, maxEntries, maxBytes, codec, now: () => clock.now });
   return { store, clock };
 }
 
@@ -20,9 +21,12 @@ async function claimToken(store: MemoryStore, key: string): Promise<string> {
   return result.token;
 }
 
-async function consume(store: MemoryStore, key: string): Promise<void> {
-  assert.equal(await store.complete(key, await claimToken(store, key), RESPONSE), true);
+async function consume(store: MemoryStore, key: string, response = RESPONSE): Promise<void> {
+  assert.equal(await store.complete(key, await claimToken(store, key), response), true);
 }
+
+/** An answer whose body is `bytes` characters. */
+const answerOf = (bytes: number, char = 'x'): StoredResponse => ({ ...RESPONSE, body: `{"data":"${char.repeat(bytes - 11)}"}` });
 
 describe('MemoryStore', () => {
   describe('maxEntries bound', () => {
@@ -81,6 +85,91 @@ describe('MemoryStore', () => {
       // Once a lock expires, the sweep makes room.
       clock.now = 1001;
       await claimToken(store, 'k3');
+    });
+  });
+
+  describe('maxBytes bound', () => {
+    it('counts each record as its fixed overhead plus its characters (two bytes each beyond Latin-1)', async () => {
+      const { store } = storeWithClock(100);
+      const token = await claimToken(store, 'k1');
+      assert.equal(store.bytes, CLAIM_OVERHEAD_BYTES + 'k1'.length + 'fp'.length);
+      const latin = answerOf(1000, 'é');
+      assert.equal(await store.complete('k1', token, latin), true);
+      assert.equal(store.bytes, RECORD_OVERHEAD_BYTES + 'k1fp'.length + plainCodec.encode(latin, { key: 'k1', fingerprint: 'fp' }).length);
+      const wide = answerOf(1000, '€');
+      await consume(store, 'k2', wide);
+      const wideBytes = RECORD_OVERHEAD_BYTES + 'k2fp'.length + 2 * plainCodec.encode(wide, { key: 'k2', fingerprint: 'fp' }).length;
+      assert.equal(store.bytes, RECORD_OVERHEAD_BYTES + 'k1fp'.length + plainCodec.encode(latin, { key: 'k1', fingerprint: 'fp' }).length + wideBytes);
+      await store.release('k3', await claimToken(store, 'k3'));
+      assert.equal(store.size, 2, 'a released claim counts no more');
+      assert.equal((await store.claim('k1', 'fp')).state, 'consumed');
+      assert.equal(store.size, 2);
+    });
+
+    it('large answers evict the oldest consumed ones first, and the bytes held never exceed the bound', async () => {
+      const maxBytes = 64 * 1024;
+      const { store, clock } = storeWithClock(1000, plainCodec, maxBytes);
+      for (let i = 0; i < 20; i++) {
+        clock.now = i;
+        await consume(store, `k${i}`, answerOf(10 * 1024));
+        assert.ok(store.bytes <= maxBytes, `${store.bytes} bytes held after ${i + 1} answers`);
+      }
+      // 10 KiB answers in 64 KiB: the last five or six are kept, the oldest went first.
+      assert.ok(store.size >= 5 && store.size <= 6, `${store.size} records`);
+      for (let i = 20 - store.size; i < 20; i++) assert.equal((await store.claim(`k${i}`, 'fp')).state, 'consumed', `k${i}`);
+      await claimToken(store, 'k0'); // evicted: claimable again
+    });
+
+    it('evicts unresolved records after the consumed ones, and never a live claim', async () => {
+      const record = (key: string) => RECORD_OVERHEAD_BYTES + key.length + 2;
+      const answer = answerOf(1200);
+      const claimBytes = CLAIM_OVERHEAD_BYTES + 4;
+      // Room for three claims, not three and the unresolved record; the consumed one (larger than a
+      // claim, smaller than two) fits beside one claim and the unresolved record.
+      const maxBytes = 3 * claimBytes + record('u1') - 1;
+      const { store } = storeWithClock(100, plainCodec, maxBytes);
+      await claimToken(store, 'l1');
+      await store.leaveUnresolved('u1', await claimToken(store, 'u1'));
+      await consume(store, 'c1', answer);
+      await claimToken(store, 'l2'); // evicts c1, not u1
+      assert.equal(store.size, 3);
+      assert.equal((await store.claim('u1', 'other')).state, 'unresolved');
+      await claimToken(store, 'l3'); // then u1
+      assert.equal(store.size, 3);
+      assert.equal(store.bytes, 3 * claimBytes);
+      await assert.rejects(store.claim('u1', 'fp'), StoreUnavailableError); // four live claims do not fit
+      for (const key of ['l1', 'l2', 'l3']) assert.deepEqual(await store.claim(key, 'fp'), { state: 'in_progress', sameFingerprint: true });
+    });
+
+    it('full of live claims: a claim fails closed, the claims stand', async () => {
+      const maxBytes = CLAIM_OVERHEAD_BYTES * 4;
+      const { store } = storeWithClock(100, plainCodec, maxBytes);
+      for (const key of ['k1', 'k2', 'k3']) await claimToken(store, key);
+      await assert.rejects(store.claim('k4', 'fp'), (e: unknown) => e instanceof StoreUnavailableError && /bytes/.test(e.message));
+      assert.equal(store.size, 3);
+      for (const key of ['k1', 'k2', 'k3']) assert.deepEqual(await store.claim(key, 'fp'), { state: 'in_progress', sameFingerprint: true });
+    });
+
+    it('an answer with no room beside the live claims is kept withheld: the key stays consumed, within the bound', async () => {
+      const maxBytes = CLAIM_OVERHEAD_BYTES * 4;
+      const { store } = storeWithClock(100, plainCodec, maxBytes);
+      await claimToken(store, 'k1');
+      await claimToken(store, 'k2');
+      await consume(store, 'k3', answerOf(8 * 1024));
+      assert.ok(store.bytes <= maxBytes, `${store.bytes} bytes`);
+      const found = await store.claim('k3', 'fp');
+      assert.ok(found.state === 'consumed' && found.sameFingerprint, found.state);
+      assert.equal(found.response.body, '');
+      assert.equal(found.response.status, 200);
+      assert.match(found.response.withheld ?? '', /IDEMPOTENCY_MAX_BYTES/);
+    });
+
+    it('the heap its records take stays within what it counts (heap used after a full GC)', async function () {
+      this.timeout(60_000);
+      const { bytesPerRecord, counted } = await measureRecordOverhead(20_000);
+      assert.ok(bytesPerRecord.claimWithStaleEntries <= counted.claim, JSON.stringify(bytesPerRecord));
+      assert.ok(bytesPerRecord.consumed <= counted.record, JSON.stringify(bytesPerRecord));
+      assert.ok(bytesPerRecord.unresolved <= counted.record, JSON.stringify(bytesPerRecord));
     });
   });
 
@@ -163,9 +252,13 @@ describe('MemoryStore', () => {
   });
 
   it('validates its options', () => {
+    const maxBytes = 2 ** 20;
     for (const maxEntries of [0, -1, 1.5, Number.NaN]) {
-      assert.throws(() => new MemoryStore({ timings, maxEntries, codec: plainCodec }), RangeError);
+      assert.throws(() => new MemoryStore({ timings, maxEntries, maxBytes, codec: plainCodec }), RangeError);
     }
-    assert.throws(() => new MemoryStore({ timings: { lockTtlMs: 0, consumedTtlMs: 1 }, maxEntries: 1, codec: plainCodec }), RangeError);
+    for (const bytes of [0, CLAIM_OVERHEAD_BYTES, 2 ** 20 + 0.5, Number.NaN]) {
+      assert.throws(() => new MemoryStore({ timings, maxEntries: 1, maxBytes: bytes, codec: plainCodec }), RangeError);
+    }
+    assert.throws(() => new MemoryStore({ timings: { lockTtlMs: 0, consumedTtlMs: 1 }, maxEntries: 1, maxBytes, codec: plainCodec }), RangeError);
   });
 });

@@ -12,7 +12,10 @@ const codecs: [string, () => ResponseCodec][] = [
 ];
 
 for (const [codecName, makeCodec] of codecs) {
-  describeStoreContract(`MemoryStore + ${codecName}`, (timings) => new MemoryStore({ timings, maxEntries: 1000, codec: makeCodec() }));
+  describeStoreContract(
+    `MemoryStore + ${codecName}`,
+    (timings) => new MemoryStore({ timings, maxEntries: 1000, maxBytes: 16 * 1024 * 1024, codec: makeCodec() }),
+  );
 }
 
 describe('RedisStore contract runs', () => {

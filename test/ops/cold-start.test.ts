@@ -15,8 +15,8 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { asForm, exampleBody, pathOf } from '../../scripts/lib/examples.js';
-import { CREDENTIALS, startTestSimulator, txId, uniqueSsn, type Simulator } from '../helpers/harness.js';
-import { killAllGatewayProcesses, startGatewayProcess } from '../helpers/process.js';
+import { CREDENTIALS, txId, uniqueSsn } from '../helpers/harness.js';
+import { gatewayProcessSuite, startGatewayProcess } from '../helpers/process.js';
 
 const OPERATIONS = ['createAccount', 'createIvrCall', 'modifyOnDemandAlertStatus'];
 const PROCESSES = 5;
@@ -26,17 +26,9 @@ const ALLOWED = 2.5;
 
 describe('ops: cold start', function () {
   this.timeout(60_000);
-  let sim: Simulator;
+  const suite = gatewayProcessSuite();
   const agent = new http.Agent({ keepAlive: true });
-
-  before(async () => {
-    sim = await startTestSimulator();
-  });
-  after(async () => {
-    agent.destroy();
-    await killAllGatewayProcesses();
-    await sim?.close();
-  });
+  after(() => agent.destroy());
 
   const body = (operation: string) => {
     const fields = { ...exampleBody(operation), transactionId: txId('cold') };
@@ -58,20 +50,14 @@ describe('ops: cold start', function () {
     for (const operation of OPERATIONS) {
       for (let i = 0; i < 3; i++) {
         const form = asForm({ ...body(operation), apiLogin: CREDENTIALS.apiLogin, apiTransKey: CREDENTIALS.apiTransKey, providerId: CREDENTIALS.providerId });
-        await post(`${sim.url}/${operation}`, form, { 'content-type': 'application/x-www-form-urlencoded', 'response-content-type': 'json' });
+        await post(`${suite.sim.url}/${operation}`, form, { 'content-type': 'application/x-www-form-urlencoded', 'response-content-type': 'json' });
       }
     }
 
     const first = new Map<string, number[]>(OPERATIONS.map((op) => [op, []]));
     const warm = new Map<string, number[]>(OPERATIONS.map((op) => [op, []]));
     for (let p = 0; p < PROCESSES; p++) {
-      const proc = await startGatewayProcess({
-        GATEWAY_AUTH: 'off',
-        GALILEO_BASE_URL: sim.url,
-        GALILEO_API_LOGIN: CREDENTIALS.apiLogin,
-        GALILEO_API_TRANS_KEY: CREDENTIALS.apiTransKey,
-        GALILEO_PROVIDER_ID: String(CREDENTIALS.providerId),
-      });
+      const proc = await startGatewayProcess(suite.galileoEnv());
       assert.equal(await new Promise<number>((resolve) => http.get(`${proc.url}/readyz`, { agent }, (res) => resolve(res.resume().statusCode ?? 0))), 200);
       for (const operation of OPERATIONS) {
         for (let i = 0; i <= WARM; i++) {

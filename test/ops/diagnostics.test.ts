@@ -12,7 +12,7 @@ import { exampleBody, pathOf } from '../../scripts/lib/examples.js';
 import { CREDENTIALS, sha256, txId, uniqueSsn, type Simulator } from '../helpers/harness.js';
 import { gatewayProcessSuite, startGatewayProcess, type GatewayProcess } from '../helpers/process.js';
 import { freePort, SpareRedis, until } from '../../scripts/lib/redis-server.js';
-import { metricValue } from './metrics-text.js';
+import { metricValue } from '../helpers/metrics-text.js';
 
 const KEY = 'diagnostics-test-key-0123456789abcdef';
 

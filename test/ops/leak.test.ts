@@ -14,7 +14,7 @@ import { startSimulator } from '../../src/simulator/server.js';
 import { asForm, exampleBody, pathOf } from '../../scripts/lib/examples.js';
 import { sha256, uniqueSsn, type Simulator } from '../helpers/harness.js';
 import { killAllGatewayProcesses, startGatewayProcess, type GatewayProcess } from '../helpers/process.js';
-import { openLabelValues } from './metrics-text.js';
+import { openLabelValues } from '../helpers/metrics-text.js';
 
 const hex = (bytes: number) => randomBytes(bytes).toString('hex');
 const letters = (n: number) => Array.from({ length: n }, () => String.fromCharCode(97 + randomInt(26))).join('');

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import request from 'supertest';
 import { exampleBody, pathOf } from '../../scripts/lib/examples.js';
 import { gatewaySuite, txId, uniqueSsn } from '../helpers/harness.js';
-import { metricValue, openLabelValues, parseMetrics } from './metrics-text.js';
+import { metricValue, openLabelValues, parseMetrics } from '../helpers/metrics-text.js';
 
 describe('ops: metrics', () => {
   const suite = gatewaySuite({ GALILEO_TIMEOUT_MS: '300', GALILEO_MAX_RETRIES: '0' });

@@ -6,10 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { exampleBody, pathOf } from '../../scripts/lib/examples.js';
+import { shippedNodeArgs } from '../../scripts/lib/start-command.js';
 import { txId, uniqueSsn } from '../helpers/harness.js';
 import { gatewayProcessSuite, probe, startGatewayProcess, type GatewayProcess } from '../helpers/process.js';
-import { rawConnection } from './raw-http.js';
+import { rawConnection } from '../helpers/raw-http.js';
 
 describe('ops: npm start', function () {
   // The first start may build dist/ (a few seconds on a fresh clone).
@@ -65,10 +67,15 @@ describe('ops: npm start', function () {
     assert.equal(await probe(`${proc.url}/healthz`), 'ECONNREFUSED');
   };
 
-  it('runs node on dist/ (no tsx); SIGTERM to npm: the in-flight request is answered, npm exits 0, no gateway left', async () => {
+  it('runs node on dist/ (no tsx), with the heap cap the default memory store fits; SIGTERM to npm: the in-flight request is answered, npm exits 0, no gateway left', async () => {
     const proc = await npmStart();
     const gateway = childOf(proc.child.pid!);
-    assert.deepEqual(gateway.cmdline.slice(1), ['dist/src/main.js'], gateway.cmdline.join(' '));
+    const flags = shippedNodeArgs(fileURLToPath(new URL('../..', import.meta.url)));
+    assert.ok(
+      flags.some((f) => f.startsWith('--max-old-space-size=')),
+      flags.join(' '),
+    );
+    assert.deepEqual(gateway.cmdline.slice(1), [...flags, 'dist/src/main.js'], gateway.cmdline.join(' '));
     assert.ok(!proc.stdout().includes('tsx'), proc.stdout());
 
     const inFlight = await slowRequest(proc, 1000);

@@ -8,8 +8,8 @@ import request from 'supertest';
 import { exampleBody, pathOf } from '../../scripts/lib/examples.js';
 import { CREDENTIALS, sha256, txId, uniqueSsn, type Simulator } from '../helpers/harness.js';
 import { gatewayProcessSuite, probe, spawnGateway, startGatewayProcess, type GatewayProcess } from '../helpers/process.js';
-import { metricValue } from './metrics-text.js';
-import { rawConnection } from './raw-http.js';
+import { metricValue } from '../helpers/metrics-text.js';
+import { rawConnection } from '../helpers/raw-http.js';
 
 describe('ops: the gateway process', function () {
   this.timeout(30_000);

@@ -14,7 +14,7 @@ import { createLogger, loggablePath, maskDigits } from '../../src/logger.js';
 import { createMetrics } from '../../src/metrics.js';
 import { loadGatewaySpec } from '../../src/spec.js';
 import { exampleBody, pathOf } from '../../scripts/lib/examples.js';
-import { sha256, startTestGateway, startTestSimulator, txId, uniqueSsn, type Simulator, type TestGateway } from '../helpers/harness.js';
+import { gatewayClients, gatewaySuite, txId, uniqueSsn } from '../helpers/harness.js';
 
 const KEY = 'ops-request-log-key-0123456789abcdef';
 const IVR_ONLY_KEY = 'ops-request-log-ivr-only-key-fedcba';
@@ -33,30 +33,19 @@ function captureLogger() {
 }
 
 describe('ops: the request completed line', () => {
-  let sim: Simulator;
-  let gw: TestGateway;
-
-  before(async () => {
-    sim = await startTestSimulator();
-    gw = await startTestGateway(sim.url, {
-      GALILEO_TIMEOUT_MS: '300',
-      GATEWAY_CLIENTS: JSON.stringify([
-        { name: 'ops-tests', keySha256: sha256(KEY), operations: ['*'] },
-        { name: 'ivr-only', keySha256: sha256(IVR_ONLY_KEY), operations: ['createIvrCall'] },
-      ]),
-    });
-  });
-  afterEach(() => sim.clearFaults());
-  after(async () => {
-    await gw?.stop();
-    await sim?.close();
+  const suite = gatewaySuite({
+    GALILEO_TIMEOUT_MS: '300',
+    GATEWAY_CLIENTS: gatewayClients([
+      { name: 'ops-tests', key: KEY },
+      { name: 'ivr-only', key: IVR_ONLY_KEY, operations: ['createIvrCall'] },
+    ]),
   });
 
   const createAccountBody = () => ({ ...exampleBody('createAccount'), transactionId: txId('log'), id: uniqueSsn(), id2: `${uniqueSsn()}|ut|12-25-2030` });
-  const post = (operationId: string, body: object) => request(gw.url).post(pathOf(operationId)).set('authorization', `Bearer ${KEY}`).send(body);
+  const post = (operationId: string, body: object) => request(suite.gw.url).post(pathOf(operationId)).set('authorization', `Bearer ${KEY}`).send(body);
   /** Exactly one line for the request id, or the assertion says how many. */
   const lineFor = (requestId: string) => {
-    const lines = gw.logs.filter((l) => l.msg === 'request completed' && l.requestId === requestId);
+    const lines = suite.gw.logs.filter((l) => l.msg === 'request completed' && l.requestId === requestId);
     assert.equal(lines.length, 1, `${lines.length} request completed lines for ${requestId}`);
     return lines[0] as any;
   };
@@ -82,7 +71,7 @@ describe('ops: the request completed line', () => {
     assert.ok(line.durationMs >= line.upstream.durationMs, `${line.durationMs} < ${line.upstream.durationMs}`);
     // The response is never logged: the PRN Galileo returned is nowhere in the log.
     const prn = JSON.parse(res.text).response_data[0].pmt_ref_no as string;
-    assert.ok(!gw.rawLogs.join('').includes(prn));
+    assert.ok(!suite.gw.rawLogs.join('').includes(prn));
   });
 
   it('a replay: idempotency replayed and no upstream', async () => {
@@ -107,12 +96,12 @@ describe('ops: the request completed line', () => {
     assert.equal(line.idempotency, 'none');
     assert.equal(line.upstream, undefined);
     assert.equal(line.operation, 'createAccount');
-    assert.ok(!gw.rawLogs.join('').includes('1980-99-99'), 'the invalid value is not logged');
+    assert.ok(!suite.gw.rawLogs.join('').includes('1980-99-99'), 'the invalid value is not logged');
   });
 
   it('an upstream timeout: 504, upstream.attempts 1, no httpStatus', async () => {
     const body = createAccountBody();
-    sim.addFault({ fault: { type: 'latency', ms: 900 }, match: { transactionId: body.transactionId } });
+    suite.sim.addFault({ fault: { type: 'latency', ms: 900 }, match: { transactionId: body.transactionId } });
     const res = await post('createAccount', body);
     assert.equal(res.status, 504, res.text);
     const line = lineFor(res.headers['x-request-id']!);
@@ -125,17 +114,17 @@ describe('ops: the request completed line', () => {
   });
 
   it('401 and 403 are logged with the operation, and the 403 with the client', async () => {
-    const unauthenticated = await request(gw.url).post(pathOf('createIvrCall')).set('authorization', 'Bearer wrong-key-4111111111111111').send({});
+    const unauthenticated = await request(suite.gw.url).post(pathOf('createIvrCall')).set('authorization', 'Bearer wrong-key-4111111111111111').send({});
     assert.equal(unauthenticated.status, 401);
     const line = lineFor(unauthenticated.headers['x-request-id']!);
     assert.deepEqual([line.status, line.problem, line.operation, line.client], [401, 'unauthenticated', 'createIvrCall', undefined]);
-    assert.ok(!gw.rawLogs.join('').includes('wrong-key'), 'the presented key is not logged');
+    assert.ok(!suite.gw.rawLogs.join('').includes('wrong-key'), 'the presented key is not logged');
 
-    const forbidden = await request(gw.url).post(pathOf('createAccount')).set('authorization', `Bearer ${IVR_ONLY_KEY}`).send({});
+    const forbidden = await request(suite.gw.url).post(pathOf('createAccount')).set('authorization', `Bearer ${IVR_ONLY_KEY}`).send({});
     assert.equal(forbidden.status, 403);
     const line403 = lineFor(forbidden.headers['x-request-id']!);
     assert.deepEqual([line403.status, line403.problem, line403.operation, line403.client], [403, 'forbidden', 'createAccount', 'ivr-only']);
-    assert.ok(!gw.rawLogs.join('').includes(IVR_ONLY_KEY) && !gw.rawLogs.join('').includes(KEY));
+    assert.ok(!suite.gw.rawLogs.join('').includes(IVR_ONLY_KEY) && !suite.gw.rawLogs.join('').includes(KEY));
   });
 
   it('a card number in a path, whatever its separators, never reaches the log line or the 404 problem', async () => {
@@ -144,7 +133,7 @@ describe('ops: the request completed line', () => {
     const paths = ['_', '+', ',', '/', '-', '.', ':', '%2D', '%20', '%2F'].map((sep) => `/x/${grouped(sep)}`);
     paths.push(`/x/${[...pan].map((d) => `%3${d}`).join('')}`); // every digit percent-encoded
     for (const path of paths) {
-      const res = await request(gw.url).post(path).send({});
+      const res = await request(suite.gw.url).post(path).send({});
       assert.equal(res.status, 404, path);
       const line = lineFor(res.headers['x-request-id']!);
       for (const text of [JSON.stringify(line), res.text]) {
@@ -156,7 +145,7 @@ describe('ops: the request completed line', () => {
 
   it('a transactionId that is a card number is logged masked, and no problem echoes it', async () => {
     const pan = '4111-1111-1111-1111';
-    const post = (body: object) => request(gw.url).post(pathOf('createAccount')).set('authorization', `Bearer ${KEY}`).send(body);
+    const post = (body: object) => request(suite.gw.url).post(pathOf('createAccount')).set('authorization', `Bearer ${KEY}`).send(body);
     const created = await post({ transactionId: pan, prodId: 501 });
     const reused = await post({ transactionId: pan, prodId: 502 });
     assert.equal(reused.status, 422);
@@ -172,31 +161,31 @@ describe('ops: the request completed line', () => {
   });
 
   it('an unknown path: digit runs masked to the last four, long paths truncated', async () => {
-    const res = await request(gw.url).post('/intserv/4.0/4111111111111111').send({});
+    const res = await request(suite.gw.url).post('/intserv/4.0/4111111111111111').send({});
     assert.equal(res.status, 404);
     const line = lineFor(res.headers['x-request-id']!);
     // Separators join digit groups, so the version's "4.0/" goes with the number.
     assert.equal(line.path, '/intserv/******1111');
     assert.equal(line.operation, undefined);
 
-    const long = await request(gw.url).get(`/x/${'a'.repeat(5000)}`);
+    const long = await request(suite.gw.url).get(`/x/${'a'.repeat(5000)}`);
     assert.equal(long.status, 404);
     assert.ok(lineFor(long.headers['x-request-id']!).path.length <= 121);
-    assert.ok(!gw.rawLogs.join('').includes('4111111111111111'));
+    assert.ok(!suite.gw.rawLogs.join('').includes('4111111111111111'));
   });
 
   it('a caller x-request-id is kept, unless it holds nine digits or more, whatever separates them', async () => {
     // UUIDs whose digits line up across the dashes into nine or more are UUIDs all the same.
     for (const id of ['trace-0f1e2d3c-4b5a', '3f6c1d2e-8a4b-4c6f-9b1e-2d7a5c9e0f11', '12345678-1234-4123-8123-123456789012', 'req.2026-11-30']) {
-      const kept = await request(gw.url).get('/healthz').set('x-request-id', id);
+      const kept = await request(suite.gw.url).get('/healthz').set('x-request-id', id);
       assert.equal(kept.headers['x-request-id'], id);
       lineFor(id);
     }
     for (const id of ['ssn-123456789', '4111-1111-1111-1111', '4111.1111.1111.1111', '4111:1111:1111:1111', '123.45.6789']) {
-      const replaced = await request(gw.url).get('/healthz').set('x-request-id', id);
+      const replaced = await request(suite.gw.url).get('/healthz').set('x-request-id', id);
       assert.match(replaced.headers['x-request-id']!, /^[0-9a-f-]{36}$/, id);
       lineFor(replaced.headers['x-request-id']!);
-      assert.ok(!gw.rawLogs.join('').includes(id), id);
+      assert.ok(!suite.gw.rawLogs.join('').includes(id), id);
     }
   });
 });

@@ -12,7 +12,7 @@ import { Worker } from 'node:worker_threads';
 import { pathOf } from '../../scripts/lib/examples.js';
 import { CREDENTIALS, sha256, startTestSimulator, txId, type Simulator } from '../helpers/harness.js';
 import { killAllGatewayProcesses, startGatewayProcess, type GatewayProcess } from '../helpers/process.js';
-import { metricValue } from './metrics-text.js';
+import { metricValue } from '../helpers/metrics-text.js';
 
 const KEY = 'flood-test-key-0123456789abcdefghij';
 const ATTACKERS = 4;

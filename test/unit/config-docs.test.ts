@@ -63,5 +63,6 @@ describe('configuration declared once', () => {
     ];
     for (const [name, value] of expected) assert.equal(String(value), String(variable(name as never).default), name);
     assert.equal(config.bodyLimit, 64 * 1024, 'BODY_LIMIT 64kb');
+    assert.equal(config.idempotency.maxBytes, 64 * 1024 * 1024, 'IDEMPOTENCY_MAX_BYTES 64mb');
   });
 });

@@ -5,6 +5,7 @@ import { chmodSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../../src/config.js';
+import { GATEWAY_HEAP_BYTES } from '../../src/config/heap.js';
 
 const GALILEO = {
   GALILEO_BASE_URL: 'https://api-sandbox.cv.gpsrv.com/intserv/4.0',
@@ -47,6 +48,7 @@ describe('configuration', () => {
         keyPrefix: 'galileo-gw:idem:',
         ttlSeconds: 86400,
         maxEntries: 100000,
+        maxBytes: 64 * 1024 * 1024,
         keyRing: undefined,
         fingerprintKey: undefined,
       },
@@ -121,6 +123,35 @@ describe('configuration', () => {
     rejects({ BODY_LIMIT: 'lots' }, 'BODY_LIMIT');
     rejects({ LOG_LEVEL: 'loud' }, 'LOG_LEVEL');
     rejects({ GALILEO_API_LOGIN: '' }, 'GALILEO_API_LOGIN', /empty/);
+  });
+
+  it('IDEMPOTENCY_MAX_BYTES: a size; refused when the V8 heap cannot hold it next to the rest of the gateway, naming both ways out', () => {
+    const MIB = 1024 * 1024;
+    assert.equal(loadConfig({ IDEMPOTENCY_MAX_BYTES: '512mb' }).idempotency.maxBytes, 512 * MIB);
+    assert.equal(loadConfig({ IDEMPOTENCY_MAX_BYTES: '1GB' }).idempotency.maxBytes, 1024 * MIB);
+    assert.equal(loadConfig({ IDEMPOTENCY_MAX_BYTES: String(2 * MIB) }).idempotency.maxBytes, 2 * MIB);
+    rejects({ IDEMPOTENCY_MAX_BYTES: 'lots' }, 'IDEMPOTENCY_MAX_BYTES', /64kb/);
+    rejects({ IDEMPOTENCY_MAX_BYTES: '512kb' }, 'IDEMPOTENCY_MAX_BYTES', /between 1mb and 1024gb/);
+    // The heap limit --max-old-space-size=256 gives on Node 24 (the young generation's 192 MiB included).
+    const capped = 448 * MIB;
+    assert.equal(loadConfig({}, capped).idempotency.maxBytes, 64 * MIB, 'the default fits the shipped heap cap');
+    const largest = capped - GATEWAY_HEAP_BYTES;
+    assert.equal(loadConfig({ IDEMPOTENCY_MAX_BYTES: String(largest) }, capped).idempotency.maxBytes, largest);
+    assert.throws(
+      () => loadConfig({ IDEMPOTENCY_MAX_BYTES: '1gb' }, capped),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError, String(err));
+        assert.equal(err.variable, 'IDEMPOTENCY_MAX_BYTES');
+        const raiseBy = Math.ceil((1024 * MIB + GATEWAY_HEAP_BYTES - capped) / MIB);
+        assert.match(err.message, new RegExp(`raise node's --max-old-space-size by at least ${raiseBy} \\(MB\\)`));
+        assert.match(err.message, new RegExp(`lower IDEMPOTENCY_MAX_BYTES to at most ${largest / MIB}mb`));
+        return true;
+      },
+    );
+    assert.throws(() => loadConfig({ IDEMPOTENCY_MAX_BYTES: String(largest + 1) }, capped), ConfigError);
+    // The Redis store keeps nothing in the heap: no such bound applies.
+    const redis = { IDEMPOTENCY_STORE: 'redis', IDEMPOTENCY_FINGERPRINT_KEY: randomBytes(32).toString('base64'), IDEMPOTENCY_MAX_BYTES: '1gb' };
+    assert.equal(loadConfig(redis, capped).idempotency.store, 'redis');
   });
 
   it('keys: a key ring, a fingerprint key; production refuses one missing with Redis, and keys typed by hand', () => {

@@ -1,7 +1,7 @@
 /** Where a gateway on Redis keeps a record, for tests that look at (or tamper with) it. */
 import { recordKeyer } from '../../src/idempotency/fingerprint.js';
 import { recordKey } from '../../scripts/lib/redis-keys.js';
-import { CREDENTIALS, TEST_FINGERPRINT_KEY } from '../helpers/harness.js';
+import { CREDENTIALS, TEST_FINGERPRINT_KEY } from './harness.js';
 
 /**
  * Where a gateway keeps the record of one transactionId: the record's name is an HMAC of its

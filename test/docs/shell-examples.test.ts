@@ -280,6 +280,22 @@ const SCENARIOS: Record<string, (sandbox: Sandbox) => Promise<void>> = {
       ran.add(b);
     }
   },
+  // README.md and docs/tracing.md: npm start with an OTLP endpoint. The collector named there does
+  // not exist here: tracing is on, and a request still answers at once (docs/tracing.md, failure).
+  tracing: async (sandbox) => {
+    for (const b of BLOCKS.filter((x) => x.marker === 'tracing')) {
+      const server = sandbox.spawn(b.code);
+      await sandbox.waitFor(server, started(1), b.where);
+      assert.match(server.output(), /"tracing":\{"protocol":"http\/protobuf"/, `${b.where}: the started line says tracing is on`);
+      const check = await sandbox.run(
+        `curl -sf --max-time 5 localhost:8080/intserv/4.0/createAccount -H 'content-type: application/json' -d '{"transactionId":"docs-tracing-1","prodId":501}'`,
+      );
+      assert.equal(check.code, 0, `${b.where}: a request with the collector unreachable\n${check.output}\n${server.output()}`);
+      assert.match(check.output, /"status_code":0/);
+      await sandbox.stopAll();
+      ran.add(b);
+    }
+  },
   // docs/idempotency.md: a standalone simulator and two replicas on one Redis share the store.
   replicas: async (sandbox) => {
     const server = sandbox.spawn(block('replicas').code);

@@ -95,9 +95,10 @@ export class MemoryStore implements IdempotencyStore {
       }
       const unresolved = this.#unresolved.live(key, now);
       if (unresolved && unresolved.fingerprint !== fingerprint) return { state: 'unresolved', sameFingerprint: false };
-      this.#unresolved.delete(key);
       const bytes = recordBytes(CLAIM_OVERHEAD_BYTES, key, fingerprint);
+      // Room first: a claim refused for want of it leaves the unresolved record as it was.
       this.#makeRoom(now, bytes);
+      this.#unresolved.delete(key);
       const token = randomUUID();
       this.#claims.add(key, { fingerprint, token, expiresAt: now + this.#timings.lockTtlMs, bytes });
       return unresolved ? { state: 'claimed', token, unresolved: true } : { state: 'claimed', token };
@@ -191,6 +192,8 @@ export class MemoryStore implements IdempotencyStore {
     this.#consumed.dropExpired(now);
     this.#unresolved.dropExpired(now);
     this.#claims.dropExpired(now);
+    // Live claims alone leave no room: refuse before evicting anything, not after evicting everything.
+    if (this.#claims.size >= this.#maxEntries || this.#claims.bytes + bytes > this.#maxBytes) return false;
     while (this.size >= this.#maxEntries || this.bytes + bytes > this.#maxBytes) {
       if (this.#consumed.evictOldest()) continue;
       // An unresolved record goes after the consumed ones: a retry then reaches Galileo, which answers 24 and is resolved then.

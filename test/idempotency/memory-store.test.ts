@@ -93,6 +93,31 @@ describe('MemoryStore', () => {
   });
 
   describe('maxBytes bound', () => {
+    it('an answer too large for the whole store is withheld without evicting the answers already kept', async () => {
+      const { store } = storeWithClock(100, plainCodec, 16 * 1024);
+      for (const key of ['a', 'b']) assert.equal(await store.complete(key, await claimToken(store, key), RESPONSE), true);
+      const big = { ...RESPONSE, body: 'x'.repeat(32 * 1024) };
+      assert.equal(await store.complete('c', await claimToken(store, 'c'), big), true);
+      for (const key of ['a', 'b']) assert.deepEqual(await store.claim(key, 'fp'), { state: 'consumed', sameFingerprint: true, response: RESPONSE });
+      const c = await store.claim('c', 'fp');
+      assert.ok(c.state === 'consumed' && c.sameFingerprint && c.response.withheld !== undefined, JSON.stringify(c));
+    });
+
+    it('a takeover of an unresolved record refused for want of room leaves the record unresolved', async () => {
+      const { store } = storeWithClock(100, plainCodec, 4 * 1024);
+      assert.equal(await store.leaveUnresolved('u', await claimToken(store, 'u')), true);
+      // Live claims fill what is left: the next claim, the takeover included, is refused (503).
+      const held: string[] = [];
+      for (let i = 0; ; i++) {
+        const found = await store.claim(`held-${i}`, 'fp').catch(() => undefined);
+        if (found === undefined) break;
+        held.push(`held-${i}`);
+      }
+      assert.ok(held.length >= 1);
+      await assert.rejects(store.claim('u', 'fp'), StoreUnavailableError);
+      assert.deepEqual(await store.claim('u', 'other'), { state: 'unresolved', sameFingerprint: false });
+    });
+
     it('counts each record as its fixed overhead plus its characters (two bytes each beyond Latin-1)', async () => {
       const { store } = storeWithClock(100);
       const token = await claimToken(store, 'k1');

@@ -262,7 +262,8 @@ const GATEWAY_SCHEMAS: Json = {
       },
       {
         type: 'object',
-        description: 'Galileo could not be asked: a retry with the same transactionId asks again before anything is forwarded.',
+        description:
+          'Galileo could not be asked, or (after a timeout) its record does not show the call yet: a retry with the same transactionId asks again before anything is forwarded.',
         required: ['executed'],
         properties: { executed: { const: 'unknown' } },
       },

@@ -230,7 +230,7 @@ function printSummary(
     `  keep-alive races: ${keepAliveRaces.count} request(s) resent after the gateway closed an idle kept-alive socket as it was reused`,
     `  Galileo:         ${galileoRequests} requests received, ${verdict.galileoSuccesses} successful executions, ${verdict.galileoDuplicates} answered 24 (duplicate)`,
     `  store:           ${store.failovers} failover(s); ${store.recordFailures} answer(s) not recorded while no master answered; ${verdict.lostReplays} consumed record(s) lost, their retry answered 24 by Galileo`,
-    `  lost answers:    ${verdict.lostAnswers.executed} executed, ${verdict.lostAnswers.notExecuted} not executed, ${verdict.lostAnswers.unknown} unresolved (Galileo's record looked up)`,
+    `  lost answers:    ${verdict.lostAnswers.executed} executed, ${verdict.lostAnswers.notExecuted} not executed, ${verdict.lostAnswers.unknown} not shown yet (asked again by the retry), ${verdict.lostAnswers.unresolvedAtEnd} unresolved at the end (Galileo's record looked up)`,
     `  faults injected: ${fmt(faultsInjected)}`,
     `  violations:      ${violations.length}`,
     ...violations.slice(0, 30).map((v) => `    - ${v}`),

@@ -104,7 +104,11 @@ export function resolveLostAnswers(deps: LostAnswerDeps, operationId: string) {
     if (ctx.claim === undefined || reply === undefined) return next();
     if (reply.kind === 'failure' && reply.mayHaveExecuted) {
       const found = await lookUp(res, reply.code);
-      ctx.lostAnswer = found.executed === true ? ran(found) : failureWith(reply, found.executed);
+      // After a timeout Galileo may still be running the call: a record that does not show it yet is
+      // no proof it never ran (a 407-11 after it would not be covered by Galileo's 24), so the
+      // record stays unresolved and the retry asks again before anything is sent.
+      const maybeRunning = found.executed === false && reply.code === 'upstream_timeout';
+      ctx.lostAnswer = found.executed === true ? ran(found) : failureWith(reply, maybeRunning ? 'not_yet' : found.executed);
     } else if (reply.kind === 'galileo' && duplicateCodes.has(String(reply.statusCode))) {
       // 24: this transactionId already succeeded at Galileo, perhaps through a call of the gateway's
       // whose answer was lost. Galileo's record gives its outcome; when the record has no success
@@ -119,19 +123,23 @@ export function resolveLostAnswers(deps: LostAnswerDeps, operationId: string) {
   return { beforeForward, afterForward };
 }
 
-/** The failure's own problem (502 or 504), saying whether Galileo ran the call. */
-function failureWith(reply: Extract<GalileoReply, { kind: 'failure' }>, executed: false | 'unknown'): LostAnswer {
-  return executed === false
-    ? {
-        galileo: { executed: false },
-        code: reply.code,
-        detail: `${reply.detail} Galileo's own record shows the call did not run; a retry with this transactionId is sent again.`,
-        settle: 'release',
-      }
-    : {
-        galileo: { executed: 'unknown' },
-        code: reply.code,
-        detail: `${reply.detail} Galileo could not be asked whether the call ran; a retry with this transactionId asks again before anything is sent.`,
-        settle: 'unresolved',
-      };
+/** The failure's own problem (502 or 504), saying whether Galileo ran the call, as far as its record shows. */
+function failureWith(reply: Extract<GalileoReply, { kind: 'failure' }>, executed: false | 'unknown' | 'not_yet'): LostAnswer {
+  if (executed === false) {
+    return {
+      galileo: { executed: false },
+      code: reply.code,
+      detail: `${reply.detail} Galileo's own record shows the call did not run; a retry with this transactionId is sent again.`,
+      settle: 'release',
+    };
+  }
+  return {
+    galileo: { executed: 'unknown' },
+    code: reply.code,
+    detail:
+      executed === 'not_yet'
+        ? `${reply.detail} Galileo's record does not show the call yet, and it may still be running; a retry with this transactionId asks again before anything is sent.`
+        : `${reply.detail} Galileo could not be asked whether the call ran; a retry with this transactionId asks again before anything is sent.`,
+    settle: 'unresolved',
+  };
 }

@@ -40,6 +40,13 @@ export interface Verdict {
 
 const isAnswer = (a: Exchange['answer']): a is Answer => 'status' in a;
 
+/** The requests whose last answer said Galileo's record did not (yet) settle their call. */
+export function lastAnswerUnknown(exchanges: Exchange[]): Exchange['request'][] {
+  const last = new Map<string, Exchange>();
+  for (const e of exchanges) last.set(e.request.transactionId, e);
+  return [...last.values()].filter((e) => isAnswer(e.answer) && !e.answer.replayed && lostAnswerOf(e.answer)?.executed === 'unknown').map((e) => e.request);
+}
+
 /** The `galileo` member of a gateway problem: what Galileo's record said of a lost answer. */
 function lostAnswerOf(a: Answer): { executed: unknown; statusCode?: unknown } | undefined {
   if (!/problem\+json/.test(a.contentType)) return undefined;

@@ -15,7 +15,7 @@
  * (REDIS_URL, default redis://127.0.0.1:6379).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
@@ -333,7 +333,8 @@ async function exercise(runtime: Stage, secretsDir: string, redisPrefix: string)
     const unauthenticated = await call(`${base}/intserv/4.0/createAccount`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
     check(unauthenticated.status === 401, `without a key: HTTP ${unauthenticated.status}`);
 
-    const tx = () => `artifact-${randomBytes(8).toString('hex')}`;
+    // UUIDs, as the docs advise: random hex could hold a run of nine digits, which is withheld (and warned about) as a possible SSN.
+    const tx = () => randomUUID();
     const mobilePhone = '8015550123';
     const account = await post('createAccount', {
       transactionId: tx(),

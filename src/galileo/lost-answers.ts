@@ -43,11 +43,8 @@ function createLostAnswerResolver(options: {
   attempts: number;
   /** Which status codes mean the call changed state at Galileo, per operation. */
   stateChangingCodes: (operationId: string) => ReadonlySet<string>;
-  /** First pause between lookups in ms; doubles each time. */
-  backoffMs?: number;
 }): LostAnswerResolver {
   const { forwarder, lookup, attempts, stateChangingCodes } = options;
-  const backoffMs = options.backoffMs ?? LOOKUP_BACKOFF_MS;
 
   const ask = async (operationId: string, transactionId: string): Promise<Resolution> => {
     const reply = await forwarder.forward(
@@ -73,7 +70,7 @@ function createLostAnswerResolver(options: {
       let result: Resolution = { executed: 'unknown', reason: 'no lookup was made' };
       let lookups = 0;
       while (lookups < attempts) {
-        if (lookups > 0) await sleep(backoffMs * 2 ** (lookups - 1));
+        if (lookups > 0) await sleep(LOOKUP_BACKOFF_MS * 2 ** (lookups - 1));
         lookups++;
         result = await ask(operationId, transactionId).catch((): Resolution => ({ executed: 'unknown', reason: 'the lookup failed' }));
         if (result.executed !== 'unknown') break;

@@ -143,9 +143,8 @@ export class RedisStore implements IdempotencyStore {
       }
       case 'HELD':
         return { state: 'in_progress', sameFingerprint: fp === fingerprint };
-      case 'UNRESOLVED':
-        if (fp !== fingerprint) return { state: 'unresolved', sameFingerprint: false };
-        break;
+      case 'UNRESOLVED': // the script answers it for another fingerprint only (its own is RECLAIMED)
+        return { state: 'unresolved', sameFingerprint: false };
       case 'CONSUMED':
         if (fp !== fingerprint) return { state: 'consumed', sameFingerprint: false };
         return { state: 'consumed', sameFingerprint: true, response: this.#codec.decode(resp!, { key, fingerprint }) };

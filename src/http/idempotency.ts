@@ -8,7 +8,7 @@ import type { RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { GatewayError } from '../errors.js';
 import { fingerprint, recordKeyer } from '../idempotency/fingerprint.js';
-import { StoreFencedError, StoreUnavailableError, type IdempotencyStore, type StoredResponse } from '../idempotency/store.js';
+import { StoreFencedError, StoreUnavailableError, WITHHELD_NO_ROOM, type IdempotencyStore, type StoredResponse } from '../idempotency/store.js';
 import type { GalileoReply } from '../galileo/forward.js';
 import type { Storable } from '../galileo/pci.js';
 import { context } from './context.js';
@@ -85,9 +85,14 @@ export function claimTransaction(deps: IdempotencyDeps, operationId: string): Re
       case 'consumed':
         if (found.sameFingerprint && found.response.withheld !== undefined) {
           outcome('replay_withheld');
+          // Why it was withheld, by class only: a scan's reason may quote the answer's text.
+          const why =
+            found.response.withheld === WITHHELD_NO_ROOM
+              ? 'the gateway had no room to keep its answer'
+              : 'its answer could hold card data, which the gateway never keeps';
           throw new GatewayError(
             'idempotency_replay_withheld',
-            'The first call with this transactionId succeeded at Galileo, but its answer could hold card data, which the gateway never keeps; the call is not repeated. Look the result up at Galileo.',
+            `The first call with this transactionId succeeded at Galileo, but ${why}; the call is not repeated. Look the result up at Galileo.`,
           );
         }
         if (found.sameFingerprint) {

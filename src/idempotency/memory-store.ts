@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ResponseCodec } from './codec.js';
-import { StoreUnavailableError, type ClaimResult, type IdempotencyStore, type StoredResponse, type StoreTimings } from './store.js';
+import { StoreUnavailableError, WITHHELD_NO_ROOM, type ClaimResult, type IdempotencyStore, type StoredResponse, type StoreTimings } from './store.js';
 
 export interface MemoryStoreOptions {
   timings: StoreTimings;
@@ -33,9 +33,6 @@ export interface MemoryStoreOptions {
  */
 export const CLAIM_OVERHEAD_BYTES = 1024;
 export const RECORD_OVERHEAD_BYTES = 256;
-
-/** What a response kept for replay becomes when the store has no room for its body. */
-const NO_ROOM = 'the memory store had no room for it (IDEMPOTENCY_MAX_BYTES)';
 
 type Claim = { fingerprint: string; token: string; expiresAt: number; bytes: number };
 type Consumed = { fingerprint: string; encodedResponse: string; expiresAt: number; bytes: number };
@@ -117,7 +114,7 @@ export class MemoryStore implements IdempotencyStore {
       let bytes = recordBytes(RECORD_OVERHEAD_BYTES, key, claim.fingerprint, encodedResponse);
       if (!this.#roomFor(now, bytes)) {
         // The call ran: its key stays consumed (never forwarded again), without the body there is no room for.
-        encodedResponse = this.#codec.encode({ status: response.status, contentType: response.contentType, body: '', withheld: NO_ROOM }, where);
+        encodedResponse = this.#codec.encode({ status: response.status, contentType: response.contentType, body: '', withheld: WITHHELD_NO_ROOM }, where);
         bytes = recordBytes(RECORD_OVERHEAD_BYTES, key, claim.fingerprint, encodedResponse);
         // Fits in the room the claim counted (its overhead is larger than this record's), freed above.
         this.#roomFor(now, bytes);

@@ -22,6 +22,9 @@ export interface StoredResponse {
   withheld?: string;
 }
 
+/** The `withheld` reason of an answer the store itself had no room for (not one that could hold card data). */
+export const WITHHELD_NO_ROOM = 'the memory store had no room for it (IDEMPOTENCY_MAX_BYTES)';
+
 /** What `claim` found, or that it claimed the key. */
 export type ClaimResult =
   /**

@@ -199,6 +199,7 @@ for (const store of STORES) {
         assert.equal(retry.status, 410, retry.text);
         const problem = JSON.parse(retry.text);
         assert.equal(problem.code, 'idempotency_replay_withheld');
+        assert.match(problem.detail, /could hold card data/);
         assert.ok(!retry.text.replace(/[^0-9]/g, '').includes('4111111111'), retry.text);
         assert.equal(received(body.transactionId), 1, 'Galileo was called again');
       }

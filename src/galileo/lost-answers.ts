@@ -45,6 +45,9 @@ function createLostAnswerResolver(options: {
   stateChangingCodes: (operationId: string) => ReadonlySet<string>;
 }): LostAnswerResolver {
   const { forwarder, lookup, attempts, stateChangingCodes } = options;
+  // The lookup is a read: the one status the spec marks `changesState` for it is its success, the
+  // only answer that lists calls (x-galileo-global-status-codes).
+  const lookupSucceeded = stateChangingCodes(lookup.operationId);
 
   const ask = async (operationId: string, transactionId: string): Promise<Resolution> => {
     const reply = await forwarder.forward(
@@ -53,7 +56,7 @@ function createLostAnswerResolver(options: {
       'json',
     );
     if (reply.kind === 'failure') return { executed: 'unknown', reason: reply.code };
-    if (String(reply.statusCode) !== '0') return { executed: 'unknown', reason: `the lookup answered status ${safeCode(reply.statusCode)}` };
+    if (!lookupSucceeded.has(String(reply.statusCode))) return { executed: 'unknown', reason: `the lookup answered status ${safeCode(reply.statusCode)}` };
     const calls = callsIn(reply.body);
     if (calls === undefined) return { executed: 'unknown', reason: 'the lookup answer has no list of calls' };
     if (calls.length === 0) return { executed: false };

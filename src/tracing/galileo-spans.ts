@@ -25,6 +25,12 @@ export function galileoAttemptSpans(options: {
   };
   return async (operationId, attempt, send) => {
     const parent = context.active();
+    if (trace.getSpan(parent)?.isRecording() !== true) {
+      // Sampled out (or outside a request): no span, but Galileo still gets the caller's decision.
+      const headers: Record<string, string> | undefined = propagator && {};
+      if (propagator !== undefined) propagator.inject(parent, headers, defaultTextMapSetter);
+      return send(headers);
+    }
     const span = tracer.startSpan(`POST ${path}/${operationId}`, { kind: SpanKind.CLIENT }, parent);
     let headers: Record<string, string> | undefined;
     if (propagator !== undefined) propagator.inject(trace.setSpan(parent, span), (headers = {}), defaultTextMapSetter);

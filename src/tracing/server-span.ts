@@ -28,6 +28,8 @@ export function serverSpans(options: {
     const span = tracer.startSpan(method, { kind: SpanKind.SERVER }, parent);
     // Every attribute set once, at the end: each call and each attribute costs (docs/performance.md, Tracing).
     res.once('close', () => {
+      // A sampled-out request: its span is exported nowhere, so none of its attributes are worked out.
+      if (!span.isRecording()) return span.end();
       const ctx = contextIfAny(res);
       const route = ctx?.operation === undefined ? undefined : routes.get(ctx.operation);
       const finished = res.writableFinished;

@@ -1,7 +1,7 @@
 /**
  * The idempotency store with a child span around each step a request takes (claim, complete,
  * release, leave unresolved): a decorator, so src/idempotency/ knows nothing of tracing. Outside a request (the
- * store monitor's pings) nothing is traced.
+ * store monitor's pings), or in a request sampled out, nothing is traced.
  */
 import { SpanKind, SpanStatusCode, context, trace, type Attributes, type Tracer } from '@opentelemetry/api';
 import type { IdempotencyStore } from '../idempotency/store.js';
@@ -10,7 +10,8 @@ export function traceStore(store: IdempotencyStore, tracer: Tracer, kind: 'memor
   // Not made active (nothing runs inside a store step that logs or makes spans): one context switch less.
   const step = async <T>(name: string, run: () => Promise<T>, describe: (result: T) => Attributes): Promise<T> => {
     const parent = context.active();
-    if (trace.getSpan(parent) === undefined) return run();
+    // Outside a request, or inside a sampled-out one (whose children are sampled out too): no span.
+    if (trace.getSpan(parent)?.isRecording() !== true) return run();
     const span = tracer.startSpan(`idempotency ${name}`, { kind: SpanKind.INTERNAL }, parent);
     span.setAttribute('gateway.idempotency.store', kind);
     try {

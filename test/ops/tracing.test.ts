@@ -161,7 +161,7 @@ describe('ops: tracing (OpenTelemetry)', function () {
     assert.equal(server.attributes['http.response.status_code'], 502);
   });
 
-  it('GALILEO_TRACEPARENT=on: the call to Galileo carries the client span’s traceparent', async () => {
+  it('GALILEO_TRACEPARENT=on: the call to Galileo carries the client span’s traceparent, or the request’s when it is not sampled', async () => {
     const gw = await traced({ GALILEO_TRACEPARENT: 'on' });
     const caller = newIds();
     const body = accountBody();
@@ -171,6 +171,19 @@ describe('ops: tracing (OpenTelemetry)', function () {
     const spans = await receiver.waitFor((all) => ofTrace(all, caller.traceId).some((s) => s.kind === KIND.CLIENT));
     const client = ofTrace(spans, caller.traceId).find((s) => s.kind === KIND.CLIENT)!;
     assert.equal(sent.headers.traceparent, traceparent(caller.traceId, client.spanId));
+
+    // A request the caller does not sample makes no client span; Galileo still gets the caller's
+    // decision, under the request's (unexported) span, which its log line names.
+    const unsampled = newIds();
+    const quiet = accountBody();
+    const res2 = await request(gw.url)
+      .post(CREATE)
+      .set('traceparent', traceparent(unsampled.traceId, unsampled.spanId, '00'))
+      .send(quiet);
+    assert.equal(res2.status, 200);
+    const line = await gw.waitForLog((l) => l.msg === 'request completed' && l.requestId === res2.headers['x-request-id']);
+    const sent2 = suite.sim.requests().find((r) => r.params.transactionId === quiet.transactionId)!;
+    assert.equal(sent2.headers.traceparent, traceparent(unsampled.traceId, line.span_id as string, '00'));
   });
 
   it('follows the caller’s sampling decision: a trace it does not sample is not exported, yet the log line still names it', async () => {

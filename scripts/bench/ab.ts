@@ -5,14 +5,18 @@
  * tree (from /proc, steadier than req/s) and req/s.
  *
  *   npx tsx scripts/bench/ab.ts [--rounds 10] [--seconds 3] [--connections 16] [--op createIvrCall]
- *                               [--store memory|redis] VARIANT...
+ *                               [--store memory|redis] [--rate N] VARIANT...
+ *
+ * --rate: N requests a second over all connections (the same work for every variant) instead of
+ * as fast as they go.
  *
  * A VARIANT is `dist` (this checkout as it ships, built if stale), `peer` or `baseline`
  * (scripts/bench/peer.ts, baseline-proxy.ts), or a directory holding a copy of src/ and
  * generated/ run through tsx (`.` is the working tree; a copy must sit inside the checkout, where
  * node_modules resolves, e.g. under the git-ignored scratch/), optionally followed by @LEVEL for
  * LOG_LEVEL (default info) and by +traced (tracing on, every request sampled, exported to a local
- * collector process: docs/tracing.md), e.g.
+ * collector process: docs/tracing.md) and by +NAME=VALUE settings of the gateway's environment
+ * (e.g. dist+traced+OTEL_EXPORTER_OTLP_PROTOCOL=http/json), e.g.
  *   mkdir -p scratch/v && cp -r src generated scratch/v/ && (edit scratch/v/src/...) && npx tsx scripts/bench/ab.ts peer . scratch/v
  */
 import os from 'node:os';
@@ -43,6 +47,7 @@ const { values: args, positionals } = parseArgs({
     connections: { type: 'string', default: '16' },
     op: { type: 'string', default: 'createIvrCall' },
     store: { type: 'string', default: 'memory' },
+    rate: { type: 'string' },
   },
 });
 const op = args.op as Operation;
@@ -67,11 +72,13 @@ try {
   const fields = exampleBody(op);
   if (op === 'createIvrCall') fields.accountNo = await createIvrAccount(sim.origin);
   if (positionals.some((p) => p.startsWith('dist'))) buildGateway();
-  const sink = positionals.some((p) => p.endsWith('+traced')) ? await startOtlpSink() : undefined;
+  const sink = positionals.some((p) => p.split('+').includes('traced')) ? await startOtlpSink() : undefined;
 
   for (const [i, spec] of positionals.entries()) {
-    const traced = spec.endsWith('+traced');
-    const [dir, level] = spec.replace(/\+traced$/, '').split('@') as [string, string | undefined];
+    const [head, ...extras] = spec.split('+') as [string, ...string[]];
+    const traced = extras.includes('traced');
+    const extraEnv = Object.fromEntries(extras.filter((e) => e.includes('=')).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
+    const [dir, level] = head.split('@') as [string, string | undefined];
     const server =
       dir === 'peer'
         ? await startPeer(galileoUrl)
@@ -83,14 +90,14 @@ try {
               dir: dir === 'dist' ? undefined : dir,
               store: args.store === 'redis' ? 'redis' : 'memory',
               redisKeyPrefix: `${prefix}${i}:`,
-              env: { LOG_LEVEL: level ?? 'info', ...(traced && sink && { OTEL_EXPORTER_OTLP_ENDPOINT: sink.origin, OTEL_TRACES_SAMPLER: 'always_on' }) },
+              env: { LOG_LEVEL: level ?? 'info', ...(traced && sink && { OTEL_EXPORTER_OTLP_ENDPOINT: sink.origin, OTEL_TRACES_SAMPLER: 'always_on' }), ...extraEnv },
             });
     variants.push({ name: spec, server });
   }
 
   const headers = { 'content-type': 'application/json', 'response-content-type': 'json', authorization: `Bearer ${CLIENT_KEY}` };
   const bodies = bodyFactory(fields, 'json');
-  const load = (v: Variant, durationS: number) => runLoad({ url: v.server.origin, path: `/intserv/4.0/${op}`, connections, durationS, headers, body: bodies.next });
+  const load = (v: Variant, durationS: number) => runLoad({ url: v.server.origin, path: `/intserv/4.0/${op}`, connections, durationS, headers, body: bodies.next, ...(args.rate !== undefined && { rate: Number(args.rate) }) });
   for (const v of variants) await load(v, 2);
   const results = new Map<string, Array<{ rps: number; cpu: number; failures: number }>>();
   for (let round = 0; round < rounds; round++) {
@@ -101,11 +108,15 @@ try {
       results.set(v.name, [...(results.get(v.name) ?? []), { rps: r.rps, cpu, failures: r.errors + r.non2xx }]);
     }
   }
-  process.stdout.write(`${op}, ${connections} connections, ${rounds} rounds of ${seconds} s, ${args.store} store; load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}\n`);
+  process.stdout.write(`${op}, ${connections} connections, ${rounds} rounds of ${seconds} s, ${args.rate === undefined ? 'as fast as they go' : `${args.rate} req/s`}, ${args.store} store; load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}\n`);
+  // Each round's windows are minutes apart at most: the median of the per-round ratios to the
+  // first variant cancels the machine's slow drift, which the medians of each variant do not.
+  const first = results.get(variants[0]!.name)!;
   for (const [name, xs] of results) {
     const cpus = xs.map((x) => x.cpu);
+    const paired = median(xs.map((x, i) => x.cpu / first[i]!.cpu));
     process.stdout.write(
-      `${name.padEnd(24)} CPU ms/req median ${median(cpus).toFixed(3)} best ${Math.min(...cpus).toFixed(3)}   req/s median ${median(xs.map((x) => x.rps)).toFixed(0)}   failures ${xs.reduce((n, x) => n + x.failures, 0)}\n`,
+      `${name.padEnd(24)} CPU ms/req median ${median(cpus).toFixed(3)} best ${Math.min(...cpus).toFixed(3)}   / first, per round: median ${paired.toFixed(3)}   req/s median ${median(xs.map((x) => x.rps)).toFixed(0)}   failures ${xs.reduce((n, x) => n + x.failures, 0)}\n`,
     );
   }
 } finally {

@@ -36,7 +36,7 @@ export function exampleBody(operation: Operation): Record<string, unknown> {
 
 /** Unique values across the whole run (one process, one counter each). */
 let counter = 0;
-const runTag = `b${Date.now().toString(36)}`;
+const runTag = `b${Date.now().toString(36)}${process.pid.toString(36)}`;
 export function nextTransactionId(): string {
   return `${runTag}-${++counter}`;
 }

@@ -5,7 +5,10 @@
  * ships, memory store); the windows are interleaved over rounds and each figure is the median.
  *
  *   quiet alone      the quiet client at a fixed rate: its p50 / p99
- *   quiet + batch    the same, while the batch client sends at 10× its limit: the quiet p50 / p99
+ *   quiet + batch    the same, while the batch client (its own process) sends at 10× its limit:
+ *                    the quiet p50 / p99
+ *   flood elsewhere  the same flood sent to another gateway process: what the machine's shared
+ *                    cores alone cost the quiet client (the control)
  *   forwarded        the quiet client, as fast as it can: CPU per forwarded request
  *   refused          the batch client, as fast as it can, its bucket empty: CPU per refused (429)
  *   limits off / on  the same forwarded load, on the same gateway process, from a client without a
@@ -22,6 +25,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runLoad, type LoadResult } from './load.js';
+import { runLoadInProcess } from './load-process.js';
 import { bodyFactory, exampleBody } from './payloads.js';
 import { cpuMs, postJson, stopAllServices } from './procs.js';
 import { CLIENT_KEY, CLIENT_KEY_SHA256, buildGateway, removeLogFiles, startGateway, startSimulator, type Server } from './servers.js';
@@ -50,7 +54,7 @@ interface Window {
 }
 
 export async function runProtection(options: ProtectionOptions) {
-  const rounds = options.rounds ?? 3;
+  const rounds = options.rounds ?? 5;
   const windowS = options.windowS ?? 5;
   const t0 = performance.now();
   const log = options.log ?? ((m: string) => process.stdout.write(`[protection ${((performance.now() - t0) / 1000).toFixed(1)}s] ${m}\n`));
@@ -63,12 +67,16 @@ export async function runProtection(options: ProtectionOptions) {
     { name: 'batch', keySha256: sha(BATCH_KEY), operations: ['*'], rateLimit: BATCH_LIMIT },
     { name: 'roomy', keySha256: sha(ROOMY_KEY), operations: ['*'], rateLimit: { requestsPerSecond: 1_000_000, burst: 1_000_000 } },
   ]);
-  const windows: Record<string, Window[]> = { quietAlone: [], quietWithBatch: [], batchWithQuiet: [], forwarded: [], refused: [], limitsOff: [], limitsOn: [] };
+  const generatorCpuMs: number[] = [];
+  const windows: Record<string, Window[]> = { quietAlone: [], quietWithBatch: [], quietWithBatchElsewhere: [], batchWithQuiet: [], forwarded: [], refused: [], limitsOff: [], limitsOn: [] };
   try {
     const { origin: simOrigin } = await startSimulator();
     const galileoUrl = `${simOrigin}/intserv/4.0`;
     // Breaker and bulkhead at their defaults; the budget only where it is measured.
-    const protectedGw = await startGateway({ name: 'gateway-protection', galileoUrl, env: { GATEWAY_CLIENTS: clients } });
+    const [protectedGw, controlGw] = await Promise.all([
+      startGateway({ name: 'gateway-protection', galileoUrl, env: { GATEWAY_CLIENTS: clients } }),
+      startGateway({ name: 'gateway-control', galileoUrl, env: { GATEWAY_CLIENTS: clients } }),
+    ]);
     const account = bodyFactory(exampleBody('createAccount'), 'json');
     const load = (server: Server, key: string, extra: { connections: number; rate?: number }) =>
       runLoad({ url: server.origin, path: PATH, headers: headers(key), body: account.next, durationS: windowS, ...extra });
@@ -78,18 +86,39 @@ export async function runProtection(options: ProtectionOptions) {
       return summary(result, cpuMs(server.service.pid) - cpu0);
     };
     const reset = () => postJson(`${simOrigin}/__sim/reset`, '{}');
+    // The quiet client and the batch client at once; the CPU of this window is not used (two loads
+    // share it). The batch client is its own process, as it would be: in this one, its 500 answers
+    // a second would delay the quiet client's timers and responses. 'elsewhere': the same flood
+    // sent to another gateway process on this machine (the control: what the machine's two cores,
+    // shared by the simulator, the flood's generator and a gateway, cost the quiet client).
+    const flood = async (target: 'same' | 'elsewhere') => {
+      const startAt = Date.now() + 2000;
+      const [quiet, batch] = await Promise.all([
+        new Promise((resolve) => setTimeout(resolve, startAt - Date.now())).then(() => load(protectedGw, CLIENT_KEY, { connections: 4, rate: QUIET_RATE })),
+        runLoadInProcess({
+          url: (target === 'same' ? protectedGw : controlGw).origin,
+          path: PATH,
+          headers: headers(BATCH_KEY),
+          operation: 'createAccount',
+          durationS: windowS,
+          connections: 8,
+          rate: BATCH_LIMIT.requestsPerSecond * 10,
+          startAt,
+        }),
+      ]);
+      return { quiet: summary(quiet, Number.NaN), batch: summary(batch, Number.NaN), generatorCpuMs: Math.round(batch.generatorCpuMs) };
+    };
 
     for (let r = 1; r <= rounds; r++) {
       await reset();
       windows.quietAlone!.push(await measured(protectedGw, () => load(protectedGw, CLIENT_KEY, { connections: 4, rate: QUIET_RATE })));
       await reset();
-      // Both at once; the CPU of this window is not used (two loads share it).
-      const [quiet, batch] = await Promise.all([
-        load(protectedGw, CLIENT_KEY, { connections: 4, rate: QUIET_RATE }),
-        load(protectedGw, BATCH_KEY, { connections: 8, rate: BATCH_LIMIT.requestsPerSecond * 10 }),
-      ]);
-      windows.quietWithBatch!.push(summary(quiet, Number.NaN));
-      windows.batchWithQuiet!.push(summary(batch, Number.NaN));
+      const withBatch = await flood('same');
+      windows.quietWithBatch!.push(withBatch.quiet);
+      windows.batchWithQuiet!.push(withBatch.batch);
+      generatorCpuMs.push(withBatch.generatorCpuMs);
+      await reset();
+      windows.quietWithBatchElsewhere!.push((await flood('elsewhere')).quiet);
       await reset();
       windows.forwarded!.push(await measured(protectedGw, () => load(protectedGw, CLIENT_KEY, { connections: FLOOD_CONNECTIONS })));
       windows.refused!.push(await measured(protectedGw, () => load(protectedGw, BATCH_KEY, { connections: FLOOD_CONNECTIONS })));
@@ -99,8 +128,9 @@ export async function runProtection(options: ProtectionOptions) {
         windows[name]!.push(await measured(protectedGw, () => load(protectedGw, name === 'limitsOn' ? ROOMY_KEY : CLIENT_KEY, { connections: FLOOD_CONNECTIONS })));
       }
       log(
-        `round ${r}: quiet p50 ${windows.quietAlone!.at(-1)!.p50} → ${windows.quietWithBatch!.at(-1)!.p50} ms, p99 ${windows.quietAlone!.at(-1)!.p99} → ${windows.quietWithBatch!.at(-1)!.p99} ms; ` +
-          `batch ${JSON.stringify(windows.batchWithQuiet!.at(-1)!.statuses)}; CPU/req forwarded ${windows.forwarded!.at(-1)!.cpuMsPerRequest} refused ${windows.refused!.at(-1)!.cpuMsPerRequest}; ` +
+        `round ${r}: quiet p50 ${windows.quietAlone!.at(-1)!.p50} → ${windows.quietWithBatch!.at(-1)!.p50} ms (flood elsewhere ${windows.quietWithBatchElsewhere!.at(-1)!.p50}), ` +
+          `p99 ${windows.quietAlone!.at(-1)!.p99} → ${windows.quietWithBatch!.at(-1)!.p99} ms (flood elsewhere ${windows.quietWithBatchElsewhere!.at(-1)!.p99}); ` +
+          `batch ${JSON.stringify(windows.batchWithQuiet!.at(-1)!.statuses)} (its generator: ${generatorCpuMs.at(-1)} ms CPU); CPU/req forwarded ${windows.forwarded!.at(-1)!.cpuMsPerRequest} refused ${windows.refused!.at(-1)!.cpuMsPerRequest}; ` +
           `limits off ${windows.limitsOff!.at(-1)!.cpuMsPerRequest} on ${windows.limitsOn!.at(-1)!.cpuMsPerRequest} ms`,
       );
     }
@@ -113,6 +143,7 @@ export async function runProtection(options: ProtectionOptions) {
   const figures = {
     quietAlone: { p50: median('quietAlone', (w) => w.p50), p99: median('quietAlone', (w) => w.p99) },
     quietWithBatch: { p50: median('quietWithBatch', (w) => w.p50), p99: median('quietWithBatch', (w) => w.p99) },
+    quietWithBatchElsewhere: { p50: median('quietWithBatchElsewhere', (w) => w.p50), p99: median('quietWithBatchElsewhere', (w) => w.p99) },
     batchStatuses: windows.batchWithQuiet!.at(-1)!.statuses,
     forwardedCpuMs: median('forwarded', (w) => w.cpuMsPerRequest),
     refusedCpuMs: median('refused', (w) => w.cpuMsPerRequest),
@@ -123,6 +154,11 @@ export async function runProtection(options: ProtectionOptions) {
   const ratios = {
     quietP50: round(figures.quietWithBatch.p50 / figures.quietAlone.p50, 2),
     quietP99: round(figures.quietWithBatch.p99 / figures.quietAlone.p99, 2),
+    controlP50: round(figures.quietWithBatchElsewhere.p50 / figures.quietAlone.p50, 2),
+    controlP99: round(figures.quietWithBatchElsewhere.p99 / figures.quietAlone.p99, 2),
+    /** The flood at the quiet client's own gateway against the flood elsewhere: the gateway's own share. */
+    ownShareP50: round(figures.quietWithBatch.p50 / figures.quietWithBatchElsewhere.p50, 2),
+    ownShareP99: round(figures.quietWithBatch.p99 / figures.quietWithBatchElsewhere.p99, 2),
     refusedPerForwarded: round(figures.refusedCpuMs / figures.forwardedCpuMs, 3),
     limitsOnPerOff: round(figures.limitsOnCpuMs / figures.limitsOffCpuMs, 3),
   };
@@ -173,7 +209,9 @@ function markdown(results: Awaited<ReturnType<typeof runProtection>>): string {
       'A 429 that answers a body which arrived with its headers keeps the connection (the body was already in the buffers); one whose body had not arrived closes it.',
     '',
     `- The quiet client (no limit) at ${c.quietRate} req/s: p50 ${f.quietAlone.p50} ms, p99 ${f.quietAlone.p99} ms alone; ` +
-      `p50 ${f.quietWithBatch.p50} ms, p99 ${f.quietWithBatch.p99} ms while the batch client (limit ${c.batchLimit.requestsPerSecond}/s, burst ${c.batchLimit.burst}) sends ${c.batchRate} req/s (its answers: ${JSON.stringify(f.batchStatuses)}).`,
+      `p50 ${f.quietWithBatch.p50} ms, p99 ${f.quietWithBatch.p99} ms while the batch client (limit ${c.batchLimit.requestsPerSecond}/s, burst ${c.batchLimit.burst}, its own process) sends ${c.batchRate} req/s (its answers: ${JSON.stringify(f.batchStatuses)}).`,
+    `- The control: the same flood sent to another gateway process on this machine (the quiet client's gateway never sees it): quiet p50 ${f.quietWithBatchElsewhere.p50} ms (${results.ratios.controlP50}× alone), p99 ${f.quietWithBatchElsewhere.p99} ms (${results.ratios.controlP99}× alone). That much of the change is the machine (two cores shared by the simulator, the flood's generator and a gateway), not the gateway's handling of the flood: ` +
+      `the flood at the quiet client's own gateway against the flood elsewhere is ${results.ratios.ownShareP50}× at p50 and ${results.ratios.ownShareP99}× at p99.`,
     `- CPU per request, ${c.floodConnections} connections as fast as they go: forwarded ${f.forwardedCpuMs} ms, refused (429; each body arrived with its headers, so the connection was kept) ${f.refusedCpuMs} ms (answers: ${JSON.stringify(f.refusedStatuses)}).`,
     `- CPU per forwarded request, on the same process: a client without a limit ${f.limitsOffCpuMs} ms, a client with a limit it never reaches ${f.limitsOnCpuMs} ms.`,
     '',
@@ -185,6 +223,6 @@ function markdown(results: Awaited<ReturnType<typeof runProtection>>): string {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, window: { type: 'string', default: '5' }, out: { type: 'string', default: 'bench' } } });
+  const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, window: { type: 'string', default: '5' }, out: { type: 'string', default: 'bench' } } });
   await runProtection({ outDir: join(process.cwd(), values.out), rounds: Number(values.rounds), windowS: Number(values.window) });
 }

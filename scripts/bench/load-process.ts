@@ -11,6 +11,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { runLoad, type LoadOptions, type LoadResult } from './load.js';
+import { runPacedLoad } from './paced-load.js';
 import { bodyFactory, exampleBody, type Operation } from './payloads.js';
 import { startService } from './procs.js';
 
@@ -18,6 +19,8 @@ export type LoadProcessOptions = Omit<LoadOptions, 'body'> & {
   operation: Operation;
   /** Epoch ms to start at (a child takes a moment to start): lines the window up with another load's. */
   startAt: number;
+  /** At an even pace (paced-load.ts; `rate` required) rather than autocannon's per-second bursts. */
+  paced?: boolean;
 };
 
 /** Runs the load in a child process and resolves with its result. */
@@ -35,11 +38,11 @@ export async function runLoadInProcess(options: LoadProcessOptions): Promise<Loa
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const options = JSON.parse(process.env.LOAD_OPTIONS ?? '') as LoadProcessOptions;
-  const { operation, startAt, ...rest } = options;
+  const { operation, startAt, paced, ...rest } = options;
   const bodies = bodyFactory(exampleBody(operation), 'json');
   await new Promise((resolve) => setTimeout(resolve, Math.max(0, startAt - Date.now())));
   const cpu0 = process.cpuUsage();
-  const result = await runLoad({ ...rest, body: bodies.next });
+  const result = paced ? await runPacedLoad({ ...rest, rate: rest.rate ?? 1, body: bodies.next }) : await runLoad({ ...rest, body: bodies.next });
   const { user, system } = process.cpuUsage(cpu0);
   process.stdout.write(`${JSON.stringify({ ...result, generatorCpuMs: (user + system) / 1000 })}\n`);
 }

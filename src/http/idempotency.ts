@@ -14,7 +14,7 @@ import type { Storable } from '../galileo/pci.js';
 import { context } from './context.js';
 import type { Metrics } from '../metrics.js';
 import { holdsLongNumber } from '../sensitive-numbers.js';
-import type { LostAnswer } from './lost-answers.js';
+import { lostAnswerProblem, type LostAnswer } from './lost-answers.js';
 import { requestFormat, validatedParams } from './params.js';
 import { problemBody } from './problem.js';
 
@@ -169,7 +169,7 @@ const SETTLE = { consume: 'complete', release: 'release', unresolved: 'leaveUnre
 
 /** A lost answer whose call changed state is replayed as the same problem: it holds Galileo's status code and rtoken, never card data. */
 function lostAnswerStored(lost: LostAnswer, requestId: string): StoredResponse {
-  const error = new GatewayError(lost.code, lost.detail, { galileo: lost.galileo });
+  const error = lostAnswerProblem(lost);
   return { status: error.status, contentType: 'application/problem+json', body: problemBody(error, requestId).toString() };
 }
 

@@ -13,7 +13,7 @@
  */
 import type { RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
-import type { GalileoOutcome, ProblemCode } from '../errors.js';
+import { GatewayError, type GalileoOutcome, type ProblemCode } from '../errors.js';
 import type { GalileoReply } from '../galileo/forward.js';
 import type { LostAnswerResolver, Resolution } from '../galileo/lost-answers.js';
 import type { Metrics } from '../metrics.js';
@@ -28,6 +28,11 @@ export interface LostAnswer {
   detail: string;
   /** The record: consumed (this answer is replayed), released (a retry is forwarded), unresolved (a retry asks again first). */
   settle: 'consume' | 'release' | 'unresolved';
+}
+
+/** The problem a lost answer is answered with, and replayed as. */
+export function lostAnswerProblem(lost: LostAnswer): GatewayError {
+  return new GatewayError(lost.code, lost.detail, { galileo: lost.galileo });
 }
 
 export interface LostAnswerDeps {
@@ -87,13 +92,18 @@ export function resolveLostAnswers(deps: LostAnswerDeps, operationId: string) {
     settle: 'unresolved',
   };
 
+  /**
+   * Galileo's record of an earlier call under this transactionId: unreadable, the record stays
+   * unresolved; run and changed state, its answer; not run, or run without changing anything,
+   * nothing (Galileo takes the transactionId again, so does the gateway).
+   */
+  const earlierCall = (found: Resolution): LostAnswer | undefined =>
+    found.executed === 'unknown' ? cannotAsk : found.executed === true && stateChangingCodes.has(String(found.statusCode)) ? ran(found) : undefined;
+
   const beforeForward: RequestHandler = async (_req, res, next) => {
     const ctx = context(res);
     if (ctx.claim?.unresolved) {
-      const found = await lookUp(res, 'unresolved_record');
-      // Not run, or run without changing anything: Galileo takes the transactionId again, so does the gateway.
-      if (found.executed === 'unknown') ctx.lostAnswer = cannotAsk;
-      else if (found.executed === true && stateChangingCodes.has(String(found.statusCode))) ctx.lostAnswer = ran(found);
+      ctx.lostAnswer = earlierCall(await lookUp(res, 'unresolved_record'));
     }
     next();
   };
@@ -113,9 +123,7 @@ export function resolveLostAnswers(deps: LostAnswerDeps, operationId: string) {
       // 24: this transactionId already succeeded at Galileo, perhaps through a call of the gateway's
       // whose answer was lost. Galileo's record gives its outcome; when the record has no success
       // (it keeps calls 2 days, duplicates are detected for 90), Galileo's 24 goes through as it is.
-      const found = await lookUp(res, 'duplicate_transaction');
-      if (found.executed === 'unknown') ctx.lostAnswer = cannotAsk;
-      else if (found.executed === true && stateChangingCodes.has(String(found.statusCode))) ctx.lostAnswer = ran(found);
+      ctx.lostAnswer = earlierCall(await lookUp(res, 'duplicate_transaction'));
     }
     next();
   };

@@ -2,10 +2,11 @@
 import type { RequestHandler } from 'express';
 import { GatewayError } from '../errors.js';
 import { context } from './context.js';
+import { lostAnswerProblem } from './lost-answers.js';
 
 export const sendReply: RequestHandler = (_req, res) => {
   const { reply, lostAnswer } = context(res);
-  if (lostAnswer) throw new GatewayError(lostAnswer.code, lostAnswer.detail, { galileo: lostAnswer.galileo });
+  if (lostAnswer) throw lostAnswerProblem(lostAnswer);
   if (reply === undefined) throw new Error('sendReply: no reply (forwardToGalileo must run first)');
   if (reply.kind === 'failure') {
     const retryAfter = reply.retryAfterMs === undefined ? {} : { headers: { 'retry-after': String(Math.ceil(reply.retryAfterMs / 1000)) } };

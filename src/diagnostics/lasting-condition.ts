@@ -12,6 +12,7 @@ export interface LastingConditionLog {
 
 export class LastingCondition {
   #since: number | undefined;
+  #lastOccurred = 0;
   #lastReported = 0;
   #occurrences = 0;
   #unreported = 0;
@@ -26,8 +27,14 @@ export class LastingCondition {
     return this.#since !== undefined;
   }
 
+  /** When it last occurred (its clock's ms; 0 before the first time). */
+  get lastOccurredAt(): number {
+    return this.#lastOccurred;
+  }
+
   occurred(): void {
     const now = this.now();
+    this.#lastOccurred = now;
     this.#occurrences += 1;
     this.#unreported += 1;
     if (this.#since === undefined) this.#since = now;

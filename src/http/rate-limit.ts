@@ -49,10 +49,9 @@ export function limitRate(deps: RateLimitDeps): RequestHandler {
   // A limit has stopped refusing once a request passes it after a quiet second (or one token's
   // time, if longer): a client far over its limit still gets a token now and then, and each of
   // those must not end the episode (one start line and one stop line, not a pair per token).
-  const lastRefusedAt = new Map<string, number>();
   const stoppedRefusing = (limit: Limit, now: number): void => {
     const condition = refusing.get(limit.bucket.key);
-    if (condition?.active && now - (lastRefusedAt.get(limit.bucket.key) ?? 0) >= Math.max(1000, 1000 / limit.bucket.ratePerSecond)) condition.resolved();
+    if (condition?.active && now - condition.lastOccurredAt >= Math.max(1000, 1000 / limit.bucket.ratePerSecond)) condition.resolved();
   };
   const refusalLog = (limit: Limit): LastingCondition => {
     let condition = refusing.get(limit.bucket.key);
@@ -97,7 +96,6 @@ export function limitRate(deps: RateLimitDeps): RequestHandler {
       const limit = apply[result.refusedBy]!;
       metrics.trafficRefusals.inc({ reason: 'rate_limited', client: ctx.client ?? 'anonymous', limit: limit.policy });
       refusalLog(limit).occurred();
-      lastRefusedAt.set(limit.bucket.key, Date.now());
       const seconds = Math.max(1, Math.ceil(result.retryAfterMs / 1000));
       const { ratePerSecond, burst } = limit.bucket;
       throw new GatewayError(

@@ -12,12 +12,12 @@
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import type { Logger } from 'pino';
 import { buildApp } from './app.js';
 import { watchGalileoConfig } from './diagnostics/galileo-config-watch.js';
 import { createGalileoClient } from './galileo/client.js';
+import { listen } from './http/http-server.js';
 import type { RequestValidator } from './http/validate.js';
 import { createGalileoCircuit } from './galileo/circuit-breaker.js';
 import { createForwarder } from './galileo/forward.js';
@@ -46,7 +46,7 @@ export async function warmUpOrWarn(options: WarmUpOptions, logger: Logger): Prom
 async function warmUp(options: WarmUpOptions): Promise<WarmUpResult> {
   const started = performance.now();
   const { spec } = options;
-  const galileoStub = await listen(http.createServer(answerLikeGalileo));
+  const galileoStub = await listenLocally(http.createServer(answerLikeGalileo));
   const galileo = createGalileoClient({ baseUrl: `${galileoStub.url}/intserv/4.0`, timeoutMs: 5000, proxied: false });
   const store = createStore({
     kind: 'memory',
@@ -84,7 +84,7 @@ async function warmUp(options: WarmUpOptions): Promise<WarmUpResult> {
       repeatLogIntervalMs: 60_000,
     },
   });
-  const gateway = await listen(http.createServer(app));
+  const gateway = await listenLocally(http.createServer(app));
   const agent = new http.Agent({ keepAlive: true });
   try {
     for (const { operationId, path } of spec.operations) {
@@ -136,14 +136,11 @@ function answerLikeGalileo(req: http.IncomingMessage, res: http.ServerResponse):
   });
 }
 
-async function listen(server: http.Server): Promise<{ url: string; close(): Promise<void> }> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as AddressInfo;
+/** On loopback, a port of its own; `close` also drops the kept-alive connections. */
+async function listenLocally(server: http.Server): Promise<{ url: string; close(): Promise<void> }> {
+  const { url } = await listen(server, 0, '127.0.0.1');
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -4,6 +4,7 @@
  * (hrtime, float ms) is collected from its 'response' event and the percentiles are computed here.
  */
 import autocannon, { type AutocannonRequest, type AutocannonResult } from 'autocannon';
+import { latencySummary } from './stats.js';
 
 export interface LoadOptions {
   url: string;
@@ -80,10 +81,6 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     });
   });
   const wallS = Number(process.hrtime.bigint() - started) / 1e9;
-  const sorted = latencies.subarray(0, count).sort();
-  const pick = (q: number) => (count === 0 ? Number.NaN : sorted[Math.min(count - 1, Math.floor(q * count))]!);
-  let sum = 0;
-  for (let i = 0; i < count; i++) sum += sorted[i]!;
   const httpStatuses: Record<string, number> = {};
   for (const [status, { count: n }] of Object.entries(result.statusCodeStats)) httpStatuses[status] = n;
   const durationS = Math.min(wallS, result.duration || wallS);
@@ -91,7 +88,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     requests: count,
     durationS,
     rps: count / durationS,
-    latencyMs: { p50: pick(0.5), p90: pick(0.9), p99: pick(0.99), max: count === 0 ? Number.NaN : sorted[count - 1]!, mean: count === 0 ? Number.NaN : sum / count },
+    latencyMs: latencySummary(latencies, count),
     non2xx: result.non2xx,
     errors: result.errors,
     timeouts: result.timeouts,

@@ -8,6 +8,7 @@
  */
 import http from 'node:http';
 import type { LoadResult } from './load.js';
+import { latencySummary } from './stats.js';
 
 export interface PacedLoadOptions {
   url: string;
@@ -53,14 +54,12 @@ export async function runPacedLoad(options: PacedLoadOptions): Promise<LoadResul
   await Promise.all(inFlight);
   const durationS = (performance.now() - started) / 1000;
   agent.destroy();
-  const sorted = latencies.subarray(0, count).sort();
-  const pick = (q: number) => (count === 0 ? Number.NaN : sorted[Math.min(count - 1, Math.floor(q * count))]!);
   const non2xx = Object.entries(httpStatuses).reduce((n, [status, c]) => n + (status.startsWith('2') ? 0 : c), 0);
   return {
     requests: count,
     durationS,
     rps: count / durationS,
-    latencyMs: { p50: pick(0.5), p90: pick(0.9), p99: pick(0.99), max: count === 0 ? Number.NaN : sorted[count - 1]!, mean: count === 0 ? Number.NaN : sorted.reduce((a, b) => a + b, 0) / count },
+    latencyMs: latencySummary(latencies, count),
     non2xx,
     errors,
     timeouts: 0,
